@@ -1,0 +1,85 @@
+# agentperf: build, test, run. Every library is found with pkg-config (or, for
+# libpfm4 and libsensors, which Debian ships without .pc files, by probing the
+# compiler); nothing is installed except by `make deps`.
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wno-missing-field-initializers \
+           -Iharness -Iprobes -pthread
+LDFLAGS += -pthread
+BUILD   ?= build
+
+PKGS := libcurl libcjson libcrypto
+ifneq ($(MAKECMDGOALS),deps)
+ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) && echo yes),yes)
+$(error missing libraries ($(PKGS)): run 'make deps' first)
+endif
+endif
+CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -ldl
+
+# Optional libraries: the probes that need them still register and say why
+# they are unavailable when built without.
+have_lib = $(shell printf '#include <$(1)>\nint main(void){return 0;}\n' | \
+             $(CC) -x c - -o /dev/null $(2) >/dev/null 2>&1 && echo 1)
+ifeq ($(call have_lib,perfmon/pfmlib_perf_event.h,-lpfm),1)
+CFLAGS += -DHAVE_LIBPFM=1
+LIBS   += -lpfm
+endif
+ifeq ($(call have_lib,sensors/sensors.h,-lsensors),1)
+CFLAGS += -DHAVE_LIBSENSORS=1
+LIBS   += -lsensors
+endif
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+LIB_SRCS  := $(filter-out harness/main.c,$(wildcard harness/*.c harness/backends/*.c probes/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test unit-tests deps llama-server run clean check-deps
+all: agentperf
+
+agentperf: $(BUILD)/harness/main.o $(BUILD)/libagentperf.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/libagentperf.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard harness/*.h harness/backends/*.h probes/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libagentperf.a $(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests -o $@ $< $(BUILD)/libagentperf.a $(LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/fakeserver: tests/fakeserver.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -pthread
+
+$(BUILD)/tests/libfakenvml.so: tests/fakenvml.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
+
+# The test command README.md gives and .ci/run calls. Each test program is a
+# cmocka suite; tests needing what this machine lacks skip with a reason.
+TOOLS := $(if $(wildcard tests/fakeserver.c),$(BUILD)/tests/fakeserver) \
+         $(if $(wildcard tests/fakenvml.c),$(BUILD)/tests/libfakenvml.so)
+test: agentperf $(TEST_BINS) $(TOOLS)
+	@AGENTPERF=$(CURDIR)/agentperf BUILD=$(CURDIR)/$(BUILD) tests/run-tests.sh $(TEST_BINS)
+
+deps:
+	scripts/deps.sh
+
+llama-server:
+	@scripts/build-llama-server.sh
+
+run: agentperf
+	scripts/run-main.sh
+
+clean:
+	rm -rf $(BUILD) agentperf

@@ -1,0 +1,73 @@
+/* Success checks: decide whether an episode's output solved the task. */
+#ifndef AP_CHECK_H
+#define AP_CHECK_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+enum check_kind {
+	CHECK_NONE = 0,   /* no check: a completed call with no error counts as success */
+	CHECK_EXACT,      /* final text equals value (after trimming whitespace) */
+	CHECK_CONTAINS,   /* final text contains value */
+	CHECK_REGEX,      /* final text matches POSIX extended regex value */
+	CHECK_JSON_FIELD, /* final text (or its first {...} block) is JSON; field at path equals expect */
+	CHECK_NUMERIC,    /* first number in final text (or at path) within tolerance of number */
+	CHECK_TOOL_CALL,  /* some tool call of the episode has name tool and acceptable args */
+	CHECK_ALL,        /* every sub-check passes */
+	CHECK_ANY,        /* at least one sub-check passes */
+};
+
+struct check {
+	enum check_kind kind;
+	char *value;      /* exact, contains, regex */
+	bool ignore_case; /* exact, contains, regex */
+	char *path;       /* json_field, numeric (optional): dotted path, e.g. "a.b[0].c" */
+	cJSON *expect;    /* json_field */
+	double number, tolerance; /* numeric: |x - number| <= tolerance */
+	char *tool;       /* tool_call: function name */
+	cJSON *args;      /* tool_call: object arg -> array of acceptable values; "" = may be omitted */
+	bool strict_args; /* tool_call: arguments not named in args make it fail */
+	struct check *sub;
+	size_t n_sub;
+	regex_t re;       /* compiled regex when kind == CHECK_REGEX */
+	bool re_compiled;
+};
+
+/* One tool call the model made (OpenAI shape: arguments is JSON text). */
+struct tool_call {
+	char *id;
+	char *name;
+	char *arguments;
+};
+
+/* What an episode produced, as the check sees it. */
+struct episode_output {
+	const char *text; /* final assistant text, "" if none */
+	const struct tool_call *calls; /* every tool call of the episode, in order */
+	size_t n_calls;
+};
+
+/*
+ * Parses a check object ({"kind": ..., ...}). On error fills err with
+ * file:line: field and returns -EINVAL. field_prefix names where the check
+ * sits (e.g. "check" or "decomposed[2].check").
+ */
+int check_parse(struct check *c, const cJSON *j, const char *file, size_t line,
+		const char *field_prefix, struct ap_error *err);
+void check_free(struct check *c);
+
+/*
+ * Evaluates the check. Returns true on success; on failure writes a short
+ * human-readable reason to why (used as the repair message).
+ */
+bool check_eval(const struct check *c, const struct episode_output *out, char *why,
+		size_t whylen);
+
+const char *check_kind_name(enum check_kind k);
+
+#endif

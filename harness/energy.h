@@ -1,0 +1,93 @@
+/*
+ * The measuring side as the runner sees it: opens the probes, measures an
+ * idle baseline, runs the one sampler thread, and attributes energy to call
+ * windows. Probes themselves live in probes/.
+ *
+ * Attribution: a call's energy is the integral of device power over its
+ * window; where calls overlap, each instant's power is split equally between
+ * the calls active at that instant ("time share"). Energy while no call is
+ * active is unattributed. attributed + unattributed == total to rounding.
+ */
+#ifndef AP_ENERGY_H
+#define AP_ENERGY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+struct energy;
+
+struct energy_opts {
+	const char *sysfs_root;   /* NULL: "/" (env AGENTPERF_SYSFS_ROOT overrides) */
+	const char *procfs_root;  /* NULL: "/proc" (env AGENTPERF_PROCFS_ROOT) */
+	const char *nvml_lib;     /* NULL: "libnvidia-ml.so.1" (env AGENTPERF_NVML_LIB) */
+	const char *probes;       /* comma list of probe names to use; NULL: all that work */
+	double interval_s;        /* sampler interval; 0: default (the probes' own minimum allowed) */
+	double idle_s;            /* idle baseline length before the run; 0: skip */
+	double watts_per_core;    /* estimator: W per busy core-second (from the profile) */
+	double idle_watts;        /* estimator: machine idle W (from the profile) */
+	const char *samples_csv;  /* path of samples.csv to stream to, or NULL */
+};
+
+/* Energy attributed to one call. */
+struct energy_share {
+	double device_j; /* gross, device boundary (non-overlapping domains summed) */
+	double idle_j;   /* idle baseline power x the call's share of its window */
+	bool valid;      /* false: no energy source at all (report <not supported>) */
+};
+
+#define ENERGY_MAX_CHANNELS 64
+
+struct energy_channel_summary {
+	char name[64];        /* "<probe>:<channel>", e.g. "rapl-powercap:package-0" */
+	char provenance[128]; /* "measured:rapl-powercap:package-0", "estimated:cpu-time-model" */
+	char unit[8];         /* "J", "W", "%", "s", "C", "B" */
+	int status;           /* 0 ok, else not supported / no permission (see reason) */
+	char reason[192];
+	bool in_device_total; /* summed into the device figure (no overlap with others) */
+	double total;         /* J for energy channels; mean for others */
+	double avg_w;         /* energy channels: total / duration */
+};
+
+struct energy_summary {
+	double duration_s;         /* sampled span of the run */
+	size_t n_samples;
+	double interval_s;
+	size_t n_channels;
+	struct energy_channel_summary ch[ENERGY_MAX_CHANNELS];
+	bool have_device;          /* some energy source (measured or estimated) exists */
+	bool estimated;            /* device figure is estimated, not measured */
+	char device_provenance[256];
+	char estimate_reason[256]; /* why no counter was used, when estimated */
+	double device_j;           /* gross device energy over the run */
+	double attributed_j, unattributed_j;
+	double idle_w;             /* baseline power (device boundary), NAN if no baseline */
+	double idle_s;             /* baseline length */
+	double cpu_util_machine;   /* share of all cores busy, 0..1, NAN if unknown */
+	double cpu_s_self, cpu_s_watched; /* CPU seconds of agentperf and of watched PIDs */
+	double sampler_cpu_s;      /* the sampler thread's own CPU time */
+};
+
+int energy_open(struct energy **out, const struct energy_opts *o);
+/* Tells the CPU-time probe about a process (e.g. the model server). */
+int energy_watch_pid(struct energy *e, pid_t pid);
+/* Measures idle power for opts.idle_s seconds (nothing else should run). */
+int energy_baseline(struct energy *e);
+int energy_start(struct energy *e);
+void energy_call_begin(struct energy *e, uint64_t key, uint64_t t_start_ns);
+void energy_call_end(struct energy *e, uint64_t key, uint64_t t_end_ns);
+/* 0 and *out filled (call then forgotten), or -EAGAIN until samples cover the window. */
+int energy_attribute(struct energy *e, uint64_t key, struct energy_share *out);
+/* Takes a final sample and joins the sampler; energy_attribute then never says -EAGAIN. */
+int energy_stop(struct energy *e);
+void energy_summarize(struct energy *e, struct energy_summary *s);
+cJSON *energy_meta_json(const struct energy *e);
+void energy_close(struct energy *e);
+
+/* `agentperf list`: every registered probe and channel, with status and reason. */
+void energy_print_list(FILE *f, const struct energy_opts *o);
+
+#endif

@@ -1,0 +1,263 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+int ap_verbose;
+
+static void vlog(const char *tag, const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n = snprintf(line, sizeof(line), "agentperf: %s", tag);
+	if (n < 0)
+		return;
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	/* One write per message so lines from worker threads do not interleave. */
+	size_t len = strlen(line);
+	if (len + 1 < sizeof(line)) {
+		line[len++] = '\n';
+		line[len] = '\0';
+	}
+	fputs(line, stderr);
+}
+
+#define DEFINE_LOG(fn, tag, cond)                  \
+	void fn(const char *fmt, ...)              \
+	{                                          \
+		if (!(cond))                       \
+			return;                    \
+		va_list ap;                        \
+		va_start(ap, fmt);                 \
+		vlog(tag, fmt, ap);                \
+		va_end(ap);                        \
+	}
+DEFINE_LOG(ap_err, "error: ", 1)
+DEFINE_LOG(ap_warn, "warning: ", 1)
+DEFINE_LOG(ap_info, "", ap_verbose >= 1)
+DEFINE_LOG(ap_debug, "debug: ", ap_verbose >= 2)
+
+uint64_t ap_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ap_wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void ap_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int sbuf_reserve(struct sbuf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra + 1) {
+		if (cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	char *s = realloc(b->s, cap);
+	if (!s)
+		return -ENOMEM;
+	b->s = s;
+	b->cap = cap;
+	return 0;
+}
+
+int sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	int rc = sbuf_reserve(b, n);
+	if (rc)
+		return rc;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+int sbuf_adds(struct sbuf *b, const char *s)
+{
+	return sbuf_add(b, s, strlen(s));
+}
+
+int sbuf_addf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	int rc = sbuf_reserve(b, (size_t)n);
+	if (rc)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void sbuf_reset(struct sbuf *b)
+{
+	b->len = 0;
+	if (b->s)
+		b->s[0] = '\0';
+}
+
+void sbuf_free(struct sbuf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+void ap_error_set(struct ap_error *e, const char *file, size_t line, const char *field,
+		  const char *fmt, ...)
+{
+	if (!e)
+		return;
+	int n;
+	if (file && line)
+		n = snprintf(e->msg, sizeof(e->msg), "%s:%zu: ", file, line);
+	else if (file)
+		n = snprintf(e->msg, sizeof(e->msg), "%s: ", file);
+	else
+		n = 0;
+	if (n < 0 || (size_t)n >= sizeof(e->msg))
+		return;
+	if (field && *field) {
+		int m = snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, "%s: ", field);
+		if (m < 0 || (size_t)(n + m) >= sizeof(e->msg))
+			return;
+		n += m;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg + n, sizeof(e->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+int ap_read_file(const char *path, char **out, size_t *len)
+{
+	int rc = 0;
+	struct sbuf b = { 0 };
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		rc = sbuf_add(&b, chunk, n);
+		if (rc)
+			goto out;
+	}
+	if (ferror(f)) {
+		rc = -EIO;
+		goto out;
+	}
+	if (!b.s && (rc = sbuf_reserve(&b, 0)))
+		goto out;
+	*out = b.s;
+	if (len)
+		*len = b.len;
+	b.s = NULL;
+out:
+	fclose(f);
+	sbuf_free(&b);
+	return rc;
+}
+
+int ap_sha256_file(const char *path, char hex[65])
+{
+	int rc = 0;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		EVP_DigestUpdate(ctx, chunk, n);
+	if (ferror(f)) {
+		rc = -EIO;
+		goto out;
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[64] = '\0';
+out:
+	EVP_MD_CTX_free(ctx);
+	fclose(f);
+	return rc;
+}
+
+char *ap_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int ap_parse_long(const char *s, long *out)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int ap_parse_double(const char *s, double *out)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int csv_field(struct sbuf *b, const char *s)
+{
+	if (!s)
+		s = "";
+	if (!strpbrk(s, ",\"\r\n"))
+		return sbuf_adds(b, s);
+	int rc = sbuf_add(b, "\"", 1);
+	for (const char *p = s; !rc && *p; p++)
+		rc = *p == '"' ? sbuf_add(b, "\"\"", 2) : sbuf_add(b, p, 1);
+	return rc ? rc : sbuf_add(b, "\"", 1);
+}

@@ -1,0 +1,59 @@
+/* Small shared helpers: logging, monotonic time, growable strings, files. */
+#ifndef AP_UTIL_H
+#define AP_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define AP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define AP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+extern int ap_verbose;
+
+void ap_err(const char *fmt, ...) AP_PRINTF(1, 2);
+void ap_warn(const char *fmt, ...) AP_PRINTF(1, 2);
+void ap_info(const char *fmt, ...) AP_PRINTF(1, 2);
+void ap_debug(const char *fmt, ...) AP_PRINTF(1, 2);
+
+/* CLOCK_MONOTONIC in nanoseconds: every timestamp in a run uses this clock. */
+uint64_t ap_now_ns(void);
+/* CLOCK_REALTIME in nanoseconds, for run ids and meta.json only. */
+uint64_t ap_wall_ns(void);
+void ap_sleep_ns(uint64_t ns);
+
+/* A growable NUL-terminated byte buffer. Functions return 0 or -ENOMEM. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+int sbuf_reserve(struct sbuf *b, size_t extra);
+int sbuf_add(struct sbuf *b, const char *s, size_t n);
+int sbuf_adds(struct sbuf *b, const char *s);
+int sbuf_addf(struct sbuf *b, const char *fmt, ...) AP_PRINTF(2, 3);
+void sbuf_reset(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+
+/* An error message with its place: "file:line: field: message". */
+struct ap_error {
+	char msg[512];
+};
+void ap_error_set(struct ap_error *e, const char *file, size_t line, const char *field,
+		  const char *fmt, ...) AP_PRINTF(5, 6);
+
+/* Reads a whole file; returns 0 or -errno. *out is NUL-terminated. */
+int ap_read_file(const char *path, char **out, size_t *len);
+/* SHA-256 of a file as 64 hex digits; returns 0 or -errno. */
+int ap_sha256_file(const char *path, char hex[65]);
+
+char *ap_strdup(const char *s);
+/* Parses a non-negative integer/double fully; returns 0 or -EINVAL. */
+int ap_parse_long(const char *s, long *out);
+int ap_parse_double(const char *s, double *out);
+
+/* Appends s to b as a CSV field (quoted when needed, C locale). */
+int csv_field(struct sbuf *b, const char *s);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * Workloads: the native format (agentperf workload v1, JSON Lines, see
+ * workloads/SCHEMA.md) and two importers (BFCL question/possible_answer pairs,
+ * logged OpenAI chat-completion request bodies).
+ *
+ * A workload is validated whole when opened (so a malformed file is rejected
+ * before anything runs) and then streamed task by task, so memory does not
+ * grow with the number of tasks.
+ */
+#ifndef AP_WORKLOAD_H
+#define AP_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "check.h"
+#include "util.h"
+
+enum retry_mode { RETRY_PLAIN = 0, RETRY_REPAIR };
+
+enum workload_format { WL_NATIVE = 0, WL_BFCL, WL_OPENAI_LOG };
+
+/* A canned tool result: answers a call of name whose arguments equal args. */
+struct tool_answer {
+	char *name;
+	cJSON *args;  /* NULL: answers any arguments (the tool's fallback) */
+	char *result; /* text given to the model as the tool's result */
+};
+
+/* One sub-call of a task's decomposed form. */
+struct subcall {
+	char *id;
+	char *prompt; /* may hold {{ID}} (output of an earlier sub-call) and {{prev}} */
+	struct check check;
+};
+
+struct attempt_policy {
+	int max_attempts;     /* >= 1 */
+	enum retry_mode retry;
+	int max_steps;        /* model calls per episode, >= 1 */
+};
+
+struct task {
+	char *id;
+	char *category;
+	size_t line;          /* line in the workload file (native, BFCL, log) */
+	char *system_prompt;  /* NULL: none */
+	cJSON *messages;      /* array of OpenAI chat messages (no system message) */
+	cJSON *tools;         /* array of OpenAI function tools, or NULL */
+	struct tool_answer *answers;
+	size_t n_answers;
+	struct check check;   /* monolithic form's check */
+	struct subcall *subs; /* decomposed form; n_subs == 0 if the task has none */
+	size_t n_subs;
+	struct attempt_policy policy;
+	cJSON *sampling;      /* object merged into request: temperature, top_p, ... */
+	int max_tokens;       /* 0: not sent */
+	cJSON *raw_request;   /* openai-log: the logged body, replayed as-is */
+};
+
+struct workload {
+	char *path;
+	char *answers_path;   /* BFCL possible_answer file, or NULL */
+	enum workload_format format;
+	char *name, *version, *source, *license;
+	char *description;
+	char sha256[65];      /* of the workload file (and answers file appended for BFCL) */
+	size_t n_tasks;
+	/* defaults as loaded (tasks carry the resolved values) */
+	struct attempt_policy policy;
+	char *system_prompt;
+	cJSON *tools;
+	cJSON *sampling;
+	int max_tokens;
+	void *priv;           /* format-specific streaming state */
+};
+
+/*
+ * Opens and validates a workload. The format is detected from content (native
+ * files start with a header line holding "agentperf_workload"; BFCL lines have
+ * "question" and "function"; logged requests have "messages"), or forced with
+ * a "bfcl:" / "openai-log:" / "native:" prefix on path. For BFCL, answers_path
+ * may be NULL, in which case "<dir>/possible_answer/<basename>" is tried.
+ * Returns 0, or -errno with err filled ("file:line: field: message").
+ */
+int workload_open(struct workload **out, const char *path, const char *answers_path,
+		  struct ap_error *err);
+/* Next task in file order: returns 0 and *out, 1 at the end, -errno on error. */
+int workload_next(struct workload *wl, struct task **out, struct ap_error *err);
+int workload_rewind(struct workload *wl);
+void workload_close(struct workload *wl);
+void task_free(struct task *t);
+
+/* Finds the canned answer for a tool call, or NULL. */
+const struct tool_answer *task_find_answer(const struct task *t, const char *name,
+					   const char *arguments_json);
+
+const char *workload_format_name(enum workload_format f);
+
+#endif

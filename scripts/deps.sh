@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages agentperf needs to build, test and plot.
+# Called by `make deps`; the only step that installs anything.
+set -euo pipefail
+pkgs=(build-essential pkg-config cmake git ca-certificates curl
+      libcurl4-openssl-dev libcjson-dev libssl-dev libcmocka-dev
+      libpfm4-dev libsensors-dev gnuplot-nox)
+missing=()
+# npm fetches the llama.cpp source (node-llama-cpp's bundle); any npm will do,
+# so one that came with another Node.js install is left alone.
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all ${#pkgs[@]} packages present"
+    exit 0
+fi
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
