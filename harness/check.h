@@ -32,6 +32,11 @@ struct check {
 	char *tool;       /* tool_call: function name */
 	cJSON *args;      /* tool_call: object arg -> array of acceptable values; "" = may be omitted */
 	bool strict_args; /* tool_call: arguments not named in args make it fail */
+	bool bfcl;        /* tool_call: BFCL value matching (strings normalized, nested
+			   * objects hold per-key acceptable lists), see SCHEMA.md */
+	bool last;        /* numeric: take the last number in the text, not the first */
+	bool exact_calls; /* all: the tool_call sub-checks match distinct calls, one
+			   * each, and the episode made no other tool call */
 	struct check *sub;
 	size_t n_sub;
 	regex_t re;       /* compiled regex when kind == CHECK_REGEX */
@@ -69,5 +74,12 @@ bool check_eval(const struct check *c, const struct episode_output *out, char *w
 		size_t whylen);
 
 const char *check_kind_name(enum check_kind k);
+
+/*
+ * The value comparison the checks use: numbers by value (5 equals 5.0),
+ * strings exactly, arrays in order, objects by key regardless of order.
+ * The tool table uses it to match a call's arguments.
+ */
+bool check_json_equal(const cJSON *expected, const cJSON *actual);
 
 #endif

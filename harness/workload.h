@@ -88,15 +88,41 @@ struct workload {
  */
 int workload_open(struct workload **out, const char *path, const char *answers_path,
 		  struct ap_error *err);
-/* Next task in file order: returns 0 and *out, 1 at the end, -errno on error. */
+/*
+ * Next task in file order: returns 0 and *out (free with task_free), 1 at
+ * the end, -errno on error. Re-reads the file, so memory stays flat however
+ * many tasks it holds; not thread-safe (one reader per workload).
+ */
 int workload_next(struct workload *wl, struct task **out, struct ap_error *err);
 int workload_rewind(struct workload *wl);
 void workload_close(struct workload *wl);
 void task_free(struct task *t);
 
-/* Finds the canned answer for a tool call, or NULL. */
+/*
+ * Finds the canned answer for a tool call, or NULL (no entry for this name
+ * and arguments; SCHEMA.md says what the runner then sends). An entry with
+ * args answers a call whose arguments hold every key of args with an equal
+ * value (check_json_equal; extra arguments in the call are ignored); entries
+ * are tried in file order, and an entry without args answers when none with
+ * args did. Arguments that are not a JSON object only reach the fallback.
+ */
 const struct tool_answer *task_find_answer(const struct task *t, const char *name,
 					   const char *arguments_json);
+
+/*
+ * The messages of the monolithic form as sent: a system message (when the
+ * task has a system prompt) followed by a copy of t->messages. NULL on ENOMEM.
+ */
+cJSON *task_messages(const struct task *t);
+
+/*
+ * Renders sub-call i's prompt into out: {{ID}} becomes outputs[j] of the
+ * earlier sub-call j whose id is ID, {{prev}} becomes outputs[i - 1] (the
+ * final assistant text of those sub-calls; NULL counts as ""). Anything else
+ * between braces is left as written. outputs needs i entries. 0 or -ENOMEM.
+ */
+int subcall_render(const struct task *t, size_t i, const char *const *outputs,
+		   struct sbuf *out);
 
 const char *workload_format_name(enum workload_format f);
 

@@ -1,0 +1,1023 @@
+#include "check.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "jsonv.h"
+
+/* Deeper nesting than this is a generated file gone wrong, not a real check. */
+#define CHECK_MAX_DEPTH 8
+#define CHECK_MAX_SUBS 256
+/* More calls than this in one episode: the one-to-one matcher gives up. */
+#define CHECK_MAX_CALLS 64
+/* How much of the model's text a failure reason quotes. */
+#define SNIPPET_MAX 160
+
+static const char *const kind_names[] = {
+	[CHECK_NONE] = "none",         [CHECK_EXACT] = "exact",
+	[CHECK_CONTAINS] = "contains", [CHECK_REGEX] = "regex",
+	[CHECK_JSON_FIELD] = "json_field", [CHECK_NUMERIC] = "numeric",
+	[CHECK_TOOL_CALL] = "tool_call", [CHECK_ALL] = "all",
+	[CHECK_ANY] = "any",
+};
+
+const char *check_kind_name(enum check_kind k)
+{
+	if ((size_t)k < AP_ARRAY_SIZE(kind_names) && kind_names[k])
+		return kind_names[k];
+	return "unknown";
+}
+
+void check_free(struct check *c)
+{
+	if (!c)
+		return;
+	free(c->value);
+	free(c->path);
+	cJSON_Delete(c->expect);
+	free(c->tool);
+	cJSON_Delete(c->args);
+	for (size_t i = 0; i < c->n_sub; i++)
+		check_free(&c->sub[i]);
+	free(c->sub);
+	if (c->re_compiled)
+		regfree(&c->re);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Walks a dotted path ("a.b[0].c", "[2].x", "" for the root). With doc NULL
+ * it only checks the syntax. Returns 0 (found, *out set), -ENOENT (no such
+ * field) or -EINVAL (bad syntax).
+ */
+static int path_walk(const cJSON *doc, const char *path, const cJSON **out)
+{
+	const cJSON *cur = doc;
+	const char *p = path;
+	bool first = true;
+	while (*p) {
+		if (*p == '[') {
+			char *end;
+			if (!isdigit((unsigned char)p[1]))
+				return -EINVAL;
+			unsigned long idx = strtoul(p + 1, &end, 10);
+			if (*end != ']' || idx > 1000000)
+				return -EINVAL;
+			p = end + 1;
+			if (doc) {
+				if (!cJSON_IsArray(cur))
+					return -ENOENT;
+				cur = cJSON_GetArrayItem(cur, (int)idx);
+				if (!cur)
+					return -ENOENT;
+			}
+		} else {
+			if (!first) {
+				if (*p != '.')
+					return -EINVAL;
+				p++;
+			}
+			size_t n = strcspn(p, ".[");
+			if (n == 0 || n >= 256)
+				return -EINVAL;
+			if (doc) {
+				char key[256];
+				memcpy(key, p, n);
+				key[n] = '\0';
+				if (!cJSON_IsObject(cur))
+					return -ENOENT;
+				cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+				if (!cur)
+					return -ENOENT;
+			}
+			p += n;
+		}
+		first = false;
+	}
+	if (out)
+		*out = cur;
+	return 0;
+}
+
+static int parse_rec(struct check *c, const cJSON *j, const struct jv_ctx *x, const char *pre,
+		     int depth);
+
+static const char *const keys_none[] = { "kind", NULL };
+static const char *const keys_text[] = { "kind", "value", "ignore_case", NULL };
+static const char *const keys_json[] = { "kind", "path", "value", NULL };
+static const char *const keys_num[] = { "kind", "value", "tolerance", "path", "which", NULL };
+static const char *const keys_tool[] = { "kind", "name", "args", "strict_args", "match", NULL };
+static const char *const keys_all[] = { "kind", "checks", "exact_calls", NULL };
+static const char *const keys_any[] = { "kind", "checks", NULL };
+
+static int parse_kind(enum check_kind *k, const cJSON *j, const struct jv_ctx *x,
+		      const char *pre)
+{
+	char f[JV_PATH_MAX];
+	const char *name = NULL;
+	int rc = jv_string(x, j, pre, "kind", true, &name);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < AP_ARRAY_SIZE(kind_names); i++) {
+		if (kind_names[i] && !strcmp(kind_names[i], name)) {
+			*k = (enum check_kind)i;
+			return 0;
+		}
+	}
+	ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "kind"),
+		     "unknown check kind '%s' (expected exact, contains, regex, json_field, "
+		     "numeric, tool_call, all, any, none)",
+		     name);
+	return -EINVAL;
+}
+
+static int parse_text(struct check *c, const cJSON *j, const struct jv_ctx *x, const char *pre)
+{
+	char f[JV_PATH_MAX];
+	const char *v = NULL;
+	int rc = jv_string(x, j, pre, "value", true, &v);
+	if (!rc)
+		rc = jv_bool(x, j, pre, "ignore_case", &c->ignore_case);
+	if (rc)
+		return rc;
+	if (c->kind != CHECK_EXACT && !*v) {
+		/* Matches everything: almost certainly a mistake. */
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "value"),
+			     "must not be empty");
+		return -EINVAL;
+	}
+	if (!(c->value = strdup(v)))
+		return -ENOMEM;
+	if (c->kind == CHECK_REGEX) {
+		/* Compiled once here so a bad pattern fails before anything runs and
+		 * the timed path only executes it. */
+		int flags = REG_EXTENDED | REG_NOSUB | (c->ignore_case ? REG_ICASE : 0);
+		int e = regcomp(&c->re, v, flags);
+		if (e) {
+			char msg[128];
+			regerror(e, &c->re, msg, sizeof(msg));
+			ap_error_set(x->err, x->file, x->line,
+				     jv_path(f, sizeof(f), pre, "value"),
+				     "invalid regular expression: %s", msg);
+			return -EINVAL;
+		}
+		c->re_compiled = true;
+	}
+	return 0;
+}
+
+static int parse_path(struct check *c, const cJSON *j, const struct jv_ctx *x, const char *pre)
+{
+	char f[JV_PATH_MAX];
+	const char *p = NULL;
+	int rc = jv_string(x, j, pre, "path", false, &p);
+	if (rc || !p)
+		return rc;
+	if (path_walk(NULL, p, NULL)) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "path"),
+			     "invalid path '%s' (expected keys joined by '.', with [n] "
+			     "indexes, e.g. \"a.b[0].c\")",
+			     p);
+		return -EINVAL;
+	}
+	return (c->path = strdup(p)) ? 0 : -ENOMEM;
+}
+
+static int parse_json_field(struct check *c, const cJSON *j, const struct jv_ctx *x,
+			    const char *pre)
+{
+	char f[JV_PATH_MAX];
+	int rc = parse_path(c, j, x, pre);
+	if (rc)
+		return rc;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "value");
+	if (!v) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "value"),
+			     "missing required field");
+		return -EINVAL;
+	}
+	return (c->expect = cJSON_Duplicate(v, true)) ? 0 : -ENOMEM;
+}
+
+static int parse_numeric(struct check *c, const cJSON *j, const struct jv_ctx *x,
+			 const char *pre)
+{
+	char f[JV_PATH_MAX];
+	bool have = false;
+	int rc = parse_path(c, j, x, pre);
+	if (!rc)
+		rc = jv_double(x, j, pre, "value", -1e300, 1e300, &have, &c->number);
+	if (!rc && !have) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "value"),
+			     "missing required field");
+		rc = -EINVAL;
+	}
+	if (!rc)
+		rc = jv_double(x, j, pre, "tolerance", 0, 1e300, NULL, &c->tolerance);
+	const char *which = NULL;
+	if (!rc)
+		rc = jv_string(x, j, pre, "which", false, &which);
+	if (rc || !which)
+		return rc;
+	if (!strcmp(which, "last")) {
+		c->last = true;
+	} else if (strcmp(which, "first")) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "which"),
+			     "expected \"first\" or \"last\", got '%s'", which);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_tool_call(struct check *c, const cJSON *j, const struct jv_ctx *x,
+			   const char *pre)
+{
+	char f[JV_PATH_MAX], g[JV_PATH_MAX];
+	const char *name = NULL, *match = NULL;
+	int rc = jv_string(x, j, pre, "name", true, &name);
+	if (!rc)
+		rc = jv_bool(x, j, pre, "strict_args", &c->strict_args);
+	if (!rc)
+		rc = jv_string(x, j, pre, "match", false, &match);
+	if (rc)
+		return rc;
+	if (!*name) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "name"),
+			     "must not be empty");
+		return -EINVAL;
+	}
+	if (match && !strcmp(match, "bfcl")) {
+		c->bfcl = true;
+	} else if (match && strcmp(match, "exact")) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "match"),
+			     "expected \"exact\" or \"bfcl\", got '%s'", match);
+		return -EINVAL;
+	}
+	if (!(c->tool = strdup(name)))
+		return -ENOMEM;
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(j, "args");
+	if (!args)
+		return 0;
+	jv_path(f, sizeof(f), pre, "args");
+	if ((rc = jv_object(x, args, f)))
+		return rc;
+	for (const cJSON *a = args->child; a; a = a->next) {
+		jv_path(g, sizeof(g), f, a->string);
+		/* A bare value would be ambiguous for list-valued arguments, so the
+		 * acceptable values are always a list: [[1, 2]] accepts the list. */
+		if (!cJSON_IsArray(a) || !a->child) {
+			ap_error_set(x->err, x->file, x->line, g,
+				     "expected a non-empty array of acceptable values, got %s",
+				     cJSON_IsArray(a) ? "an empty array" : jv_type_name(a));
+			return -EINVAL;
+		}
+		for (const cJSON *p = args->child; p != a; p = p->next) {
+			if (!strcmp(p->string, a->string)) {
+				ap_error_set(x->err, x->file, x->line, g, "duplicate key");
+				return -EINVAL;
+			}
+		}
+	}
+	return (c->args = cJSON_Duplicate(args, true)) ? 0 : -ENOMEM;
+}
+
+static int parse_combo(struct check *c, const cJSON *j, const struct jv_ctx *x, const char *pre,
+		       int depth)
+{
+	char f[JV_PATH_MAX], g[JV_PATH_MAX];
+	jv_path(f, sizeof(f), pre, "checks");
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "checks");
+	int n = cJSON_GetArraySize(arr);
+	if (!cJSON_IsArray(arr) || n < 1 || n > CHECK_MAX_SUBS) {
+		ap_error_set(x->err, x->file, x->line, f,
+			     "expected an array of 1 to %d checks, got %s", CHECK_MAX_SUBS,
+			     !arr ? "nothing" : cJSON_IsArray(arr) ? "an empty array"
+								  : jv_type_name(arr));
+		return -EINVAL;
+	}
+	int rc = 0;
+	if (c->kind == CHECK_ALL && (rc = jv_bool(x, j, pre, "exact_calls", &c->exact_calls)))
+		return rc;
+	if (!(c->sub = calloc((size_t)n, sizeof(*c->sub))))
+		return -ENOMEM;
+	size_t i = 0;
+	for (const cJSON *s = arr->child; s; s = s->next, i++) {
+		jv_path_idx(g, sizeof(g), f, i);
+		c->n_sub = i + 1;
+		if ((rc = parse_rec(&c->sub[i], s, x, g, depth + 1)))
+			return rc;
+		if (c->exact_calls && c->sub[i].kind != CHECK_TOOL_CALL) {
+			ap_error_set(x->err, x->file, x->line, g,
+				     "exact_calls needs every sub-check to be a tool_call, got %s",
+				     check_kind_name(c->sub[i].kind));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_rec(struct check *c, const cJSON *j, const struct jv_ctx *x, const char *pre,
+		     int depth)
+{
+	int rc;
+	memset(c, 0, sizeof(*c));
+	if ((rc = jv_object(x, j, pre)))
+		return rc;
+	if (depth > CHECK_MAX_DEPTH) {
+		ap_error_set(x->err, x->file, x->line, pre, "checks nested deeper than %d",
+			     CHECK_MAX_DEPTH);
+		return -EINVAL;
+	}
+	if ((rc = parse_kind(&c->kind, j, x, pre)))
+		return rc;
+	switch (c->kind) {
+	case CHECK_NONE:
+		rc = jv_keys(x, j, pre, keys_none);
+		break;
+	case CHECK_EXACT:
+	case CHECK_CONTAINS:
+	case CHECK_REGEX:
+		if (!(rc = jv_keys(x, j, pre, keys_text)))
+			rc = parse_text(c, j, x, pre);
+		break;
+	case CHECK_JSON_FIELD:
+		if (!(rc = jv_keys(x, j, pre, keys_json)))
+			rc = parse_json_field(c, j, x, pre);
+		break;
+	case CHECK_NUMERIC:
+		if (!(rc = jv_keys(x, j, pre, keys_num)))
+			rc = parse_numeric(c, j, x, pre);
+		break;
+	case CHECK_TOOL_CALL:
+		if (!(rc = jv_keys(x, j, pre, keys_tool)))
+			rc = parse_tool_call(c, j, x, pre);
+		break;
+	case CHECK_ALL:
+	case CHECK_ANY:
+		if (!(rc = jv_keys(x, j, pre, c->kind == CHECK_ALL ? keys_all : keys_any)))
+			rc = parse_combo(c, j, x, pre, depth);
+		break;
+	}
+	return rc;
+}
+
+int check_parse(struct check *c, const cJSON *j, const char *file, size_t line,
+		const char *field_prefix, struct ap_error *err)
+{
+	struct jv_ctx x = { file, line, err };
+	int rc = parse_rec(c, j, &x, field_prefix ? field_prefix : "check", 0);
+	if (rc) {
+		if (rc == -ENOMEM)
+			ap_error_set(err, file, line, field_prefix, "out of memory");
+		check_free(c);
+	}
+	return rc;
+}
+
+/* ---- evaluation ---- */
+
+/* Appends to a fixed buffer, truncating; keeps the reason code readable. */
+struct wbuf {
+	char *s;
+	size_t n, len;
+};
+
+static void wb_addf(struct wbuf *w, const char *fmt, ...) AP_PRINTF(2, 3);
+static void wb_addf(struct wbuf *w, const char *fmt, ...)
+{
+	if (!w->n || w->len >= w->n - 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(w->s + w->len, w->n - w->len, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		w->len = w->len + (size_t)k < w->n ? w->len + (size_t)k : w->n - 1;
+}
+
+/* Quotes text for a reason: one line, cut at a UTF-8 boundary. */
+static void wb_snippet(struct wbuf *w, const char *t, size_t max)
+{
+	size_t n = strlen(t);
+	bool cut = n > max;
+	if (cut) {
+		n = max;
+		while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+			n--;
+	}
+	wb_addf(w, "'");
+	for (size_t i = 0; i < n; i++) {
+		char ch = t[i];
+		if (ch == '\n' || ch == '\r' || ch == '\t')
+			ch = ' ';
+		wb_addf(w, "%c", ch);
+	}
+	wb_addf(w, "'%s", cut ? "...(truncated)" : "");
+}
+
+static void wb_json(struct wbuf *w, const cJSON *j, size_t max)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	if (!s) {
+		wb_addf(w, "?");
+		return;
+	}
+	if (strlen(s) > max)
+		wb_addf(w, "%.*s...", (int)max, s);
+	else
+		wb_addf(w, "%s", s);
+	free(s);
+}
+
+static const char *skip_ws(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+static bool exact_match(const char *text, const char *want, bool icase)
+{
+	const char *a = skip_ws(text), *b = skip_ws(want);
+	size_t na = strlen(a), nb = strlen(b);
+	while (na && isspace((unsigned char)a[na - 1]))
+		na--;
+	while (nb && isspace((unsigned char)b[nb - 1]))
+		nb--;
+	if (na != nb)
+		return false;
+	return icase ? !strncasecmp(a, b, na) : !memcmp(a, b, na);
+}
+
+/*
+ * The JSON inside a model's answer: the whole text if it is JSON, else the
+ * first {...} or [...] that parses (models wrap JSON in prose or ``` fences).
+ */
+static cJSON *extract_json(const char *text)
+{
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithOpts(text, &end, false);
+	if (j) {
+		if (!*skip_ws(end))
+			return j;
+		cJSON_Delete(j);
+	}
+	/* Bounded so that a long answer full of brackets stays linear-ish. */
+	int tries = 0;
+	for (const char *p = strpbrk(text, "{["); p && tries < 64; p = strpbrk(p + 1, "{[")) {
+		tries++;
+		if ((j = cJSON_ParseWithOpts(p, &end, false)))
+			return j;
+	}
+	return NULL;
+}
+
+static bool num_eq(double a, double b)
+{
+	double m = fmax(1.0, fmax(fabs(a), fabs(b)));
+	return fabs(a - b) <= 1e-9 * m;
+}
+
+/* BFCL's standardize_string: drop " ,./-_*^", lowercase, ' -> ". */
+static char *bfcl_std(const char *s)
+{
+	char *o = malloc(strlen(s) + 1);
+	if (!o)
+		return NULL;
+	size_t k = 0;
+	for (const char *p = s; *p; p++) {
+		if (strchr(" ,./-_*^", *p))
+			continue;
+		o[k++] = *p == '\'' ? '"' : (char)tolower((unsigned char)*p);
+	}
+	o[k] = '\0';
+	return o;
+}
+
+static bool str_eq(const char *a, const char *b, bool bfcl)
+{
+	if (!bfcl)
+		return !strcmp(a, b);
+	char *x = bfcl_std(a), *y = bfcl_std(b);
+	bool eq = x && y && !strcmp(x, y);
+	free(x);
+	free(y);
+	return eq;
+}
+
+static bool value_match(const cJSON *e, const cJSON *a, bool bfcl);
+
+static bool is_empty_string(const cJSON *j)
+{
+	return cJSON_IsString(j) && !*j->valuestring;
+}
+
+/* One of the acceptable values (a list, or a single value) matches a. */
+static bool acceptable(const cJSON *list, const cJSON *a, bool bfcl)
+{
+	if (!cJSON_IsArray(list))
+		return value_match(list, a, bfcl);
+	for (const cJSON *e = list->child; e; e = e->next)
+		if (value_match(e, a, bfcl))
+			return true;
+	return false;
+}
+
+static bool list_allows_omission(const cJSON *list)
+{
+	if (!cJSON_IsArray(list))
+		return is_empty_string(list);
+	for (const cJSON *e = list->child; e; e = e->next)
+		if (is_empty_string(e))
+			return true;
+	return false;
+}
+
+/*
+ * Type-tolerant comparison: numbers by value (5 == 5.0), strings exactly
+ * (or BFCL-normalized), lists in order, objects by key. In BFCL mode an
+ * expected object holds, per key, a list of acceptable values, as BFCL's
+ * dict checker reads it.
+ */
+static bool value_match(const cJSON *e, const cJSON *a, bool bfcl)
+{
+	if (cJSON_IsNumber(e))
+		return cJSON_IsNumber(a) && num_eq(e->valuedouble, a->valuedouble);
+	if (cJSON_IsString(e))
+		return cJSON_IsString(a) && str_eq(e->valuestring, a->valuestring, bfcl);
+	if (cJSON_IsBool(e))
+		return cJSON_IsBool(a) && cJSON_IsTrue(e) == cJSON_IsTrue(a);
+	if (cJSON_IsNull(e))
+		return cJSON_IsNull(a);
+	if (cJSON_IsArray(e)) {
+		if (!cJSON_IsArray(a) || cJSON_GetArraySize(e) != cJSON_GetArraySize(a))
+			return false;
+		for (const cJSON *x = e->child, *y = a->child; x; x = x->next, y = y->next)
+			if (!value_match(x, y, bfcl))
+				return false;
+		return true;
+	}
+	if (cJSON_IsObject(e)) {
+		if (!cJSON_IsObject(a))
+			return false;
+		for (const cJSON *y = a->child; y; y = y->next) {
+			const cJSON *x = cJSON_GetObjectItemCaseSensitive(e, y->string);
+			if (!x || !(bfcl ? acceptable(x, y, true) : value_match(x, y, false)))
+				return false;
+		}
+		for (const cJSON *x = e->child; x; x = x->next) {
+			if (cJSON_GetObjectItemCaseSensitive(a, x->string))
+				continue;
+			if (!bfcl || !list_allows_omission(x))
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+bool check_json_equal(const cJSON *expected, const cJSON *actual)
+{
+	return value_match(expected, actual, false);
+}
+
+static bool json_field_eval(const struct check *c, const char *text, struct wbuf *w)
+{
+	cJSON *doc = extract_json(text);
+	const cJSON *v = NULL;
+	bool ok = false;
+	if (!doc) {
+		wb_addf(w, "expected a JSON answer, found no JSON object or array in: ");
+		wb_snippet(w, text, SNIPPET_MAX);
+		return false;
+	}
+	const char *path = c->path ? c->path : "";
+	if (path_walk(doc, path, &v)) {
+		wb_addf(w, "expected the JSON answer to have field '%s', got: ", path);
+		wb_json(w, doc, SNIPPET_MAX);
+		goto out;
+	}
+	ok = value_match(c->expect, v, false);
+	if (!ok) {
+		wb_addf(w, "expected %s%s", *path ? path : "the JSON answer", *path ? " == " : " to be ");
+		wb_json(w, c->expect, SNIPPET_MAX / 2);
+		wb_addf(w, ", got ");
+		wb_json(w, v, SNIPPET_MAX);
+	}
+out:
+	cJSON_Delete(doc);
+	return ok;
+}
+
+/*
+ * Finds the first (or last) number in text: optional sign (not after a
+ * letter or digit, so "3-4" is 3 and 4), digits with optional thousands
+ * groups ("1,234"), fraction and exponent.
+ */
+static bool find_number(const char *text, bool last, double *out)
+{
+	bool found = false;
+	const char *p = text;
+	while (*p) {
+		if (isalpha((unsigned char)*p) || *p == '_') {
+			/* Digits inside a word ("gpt4", "x2") are names, not numbers. */
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
+			continue;
+		}
+		bool neg = false;
+		const char *s = p;
+		if ((*p == '-' || *p == '+') && isdigit((unsigned char)p[1]) &&
+		    (p == text || !isalnum((unsigned char)p[-1]))) {
+			neg = *p == '-';
+			s = p + 1;
+		} else if (!isdigit((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		char buf[128];
+		size_t k = 0, lead = 0;
+		const char *q = s;
+		while (isdigit((unsigned char)*q)) {
+			if (k < 64)
+				buf[k++] = *q;
+			q++, lead++;
+		}
+		/* Thousands groups only in the strict form, so "1,2,3" stays three. */
+		while (lead <= 3 && q[0] == ',' && isdigit((unsigned char)q[1]) &&
+		       isdigit((unsigned char)q[2]) && isdigit((unsigned char)q[3]) &&
+		       !isdigit((unsigned char)q[4]) && k < 64) {
+			memcpy(buf + k, q + 1, 3);
+			k += 3;
+			q += 4;
+		}
+		if (*q == '.' && isdigit((unsigned char)q[1])) {
+			buf[k++] = *q++;
+			while (isdigit((unsigned char)*q)) {
+				if (k < 100)
+					buf[k++] = *q;
+				q++;
+			}
+		}
+		if ((*q == 'e' || *q == 'E') &&
+		    (isdigit((unsigned char)q[1]) ||
+		     ((q[1] == '-' || q[1] == '+') && isdigit((unsigned char)q[2])))) {
+			buf[k++] = *q++;
+			if (*q == '-' || *q == '+')
+				buf[k++] = *q++;
+			while (isdigit((unsigned char)*q)) {
+				if (k < sizeof(buf) - 1)
+					buf[k++] = *q;
+				q++;
+			}
+		}
+		buf[k] = '\0';
+		double v = strtod(buf, NULL);
+		if (isfinite(v)) {
+			*out = neg ? -v : v;
+			found = true;
+			if (!last)
+				return true;
+		}
+		p = q;
+	}
+	return found;
+}
+
+static bool numeric_eval(const struct check *c, const char *text, struct wbuf *w)
+{
+	double x = 0;
+	bool have = false;
+	cJSON *doc = NULL;
+	if (c->path) {
+		const cJSON *v = NULL;
+		doc = extract_json(text);
+		if (!doc || path_walk(doc, c->path, &v)) {
+			wb_addf(w, "expected a JSON answer with a number at '%s', got: ", c->path);
+			wb_snippet(w, text, SNIPPET_MAX);
+			goto out;
+		}
+		if (cJSON_IsNumber(v)) {
+			x = v->valuedouble;
+			have = true;
+		} else if (cJSON_IsString(v)) {
+			have = find_number(v->valuestring, c->last, &x);
+		}
+	} else {
+		have = find_number(text, c->last, &x);
+	}
+	if (!have) {
+		wb_addf(w, "expected a number within %g of %g, found no number in: ", c->tolerance,
+			c->number);
+		wb_snippet(w, text, SNIPPET_MAX);
+		goto out;
+	}
+	if (fabs(x - c->number) <= c->tolerance || num_eq(x, c->number)) {
+		cJSON_Delete(doc);
+		return true;
+	}
+	wb_addf(w, "expected a number within %g of %g, got %g", c->tolerance, c->number, x);
+out:
+	cJSON_Delete(doc);
+	return false;
+}
+
+/* "get_weather(city in ["Paris"], unit in ["c", (omitted)])" */
+static void describe_expected(const struct check *c, struct wbuf *w)
+{
+	wb_addf(w, "%s(", c->tool);
+	if (!c->args) {
+		wb_addf(w, "any arguments)");
+		return;
+	}
+	for (const cJSON *a = c->args->child; a; a = a->next) {
+		wb_addf(w, "%s%s in [", a == c->args->child ? "" : ", ", a->string);
+		for (const cJSON *v = a->child; v; v = v->next) {
+			if (v != a->child)
+				wb_addf(w, ", ");
+			if (is_empty_string(v))
+				wb_addf(w, "(omitted)");
+			else
+				wb_json(w, v, 60);
+		}
+		wb_addf(w, "]");
+	}
+	wb_addf(w, ")");
+}
+
+/* Parsed arguments of a call: "" counts as {}, anything else must be an object. */
+static cJSON *parse_args(const struct tool_call *tc)
+{
+	const char *s = tc->arguments ? tc->arguments : "";
+	if (!*skip_ws(s))
+		return cJSON_CreateObject();
+	cJSON *j = cJSON_Parse(s);
+	if (j && !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Whether args (a parsed object) satisfy the check; why says what failed. */
+static bool args_match(const struct check *c, const cJSON *args, struct wbuf *why)
+{
+	if (!c->args)
+		return true;
+	for (const cJSON *a = c->args->child; a; a = a->next) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, a->string);
+		if (!v) {
+			if (list_allows_omission(a))
+				continue;
+			if (why)
+				wb_addf(why, "argument '%s' is missing", a->string);
+			return false;
+		}
+		if (!acceptable(a, v, c->bfcl)) {
+			if (why) {
+				wb_addf(why, "argument '%s' = ", a->string);
+				wb_json(why, v, 60);
+				wb_addf(why, " is not an acceptable value");
+			}
+			return false;
+		}
+	}
+	if (c->strict_args) {
+		for (const cJSON *v = args->child; v; v = v->next) {
+			if (!cJSON_GetObjectItemCaseSensitive(c->args, v->string)) {
+				if (why)
+					wb_addf(why, "unexpected argument '%s'", v->string);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static bool call_matches(const struct check *c, const struct tool_call *tc, const cJSON *args)
+{
+	return tc->name && !strcmp(tc->name, c->tool) && args && args_match(c, args, NULL);
+}
+
+static void describe_call(struct wbuf *w, const struct tool_call *tc)
+{
+	wb_addf(w, "%s(", tc->name ? tc->name : "?");
+	wb_addf(w, "%.*s", 80, tc->arguments ? tc->arguments : "");
+	wb_addf(w, "%s)", tc->arguments && strlen(tc->arguments) > 80 ? "..." : "");
+}
+
+static bool tool_call_eval(const struct check *c, const struct episode_output *o,
+			   struct wbuf *w)
+{
+	const struct tool_call *same = NULL;
+	cJSON *same_args = NULL;
+	for (size_t i = 0; i < o->n_calls; i++) {
+		const struct tool_call *tc = &o->calls[i];
+		if (!tc->name || strcmp(tc->name, c->tool))
+			continue;
+		cJSON *args = parse_args(tc);
+		if (args && args_match(c, args, NULL)) {
+			cJSON_Delete(args);
+			cJSON_Delete(same_args);
+			return true;
+		}
+		/* Keep the first near miss: its detail makes the best repair hint. */
+		if (!same) {
+			same = tc;
+			same_args = args;
+		} else {
+			cJSON_Delete(args);
+		}
+	}
+	wb_addf(w, "expected a call to ");
+	describe_expected(c, w);
+	if (same) {
+		wb_addf(w, " but the model called ");
+		describe_call(w, same);
+		wb_addf(w, ": ");
+		if (!same_args)
+			wb_addf(w, "arguments are not a JSON object");
+		else
+			args_match(c, same_args, w);
+		cJSON_Delete(same_args);
+	} else if (o->n_calls) {
+		wb_addf(w, " but the model called ");
+		for (size_t i = 0; i < o->n_calls && i < 3; i++) {
+			if (i)
+				wb_addf(w, ", ");
+			describe_call(w, &o->calls[i]);
+		}
+		if (o->n_calls > 3)
+			wb_addf(w, " and %zu more", o->n_calls - 3);
+	} else {
+		wb_addf(w, " but the model made no tool call");
+		if (o->text && *o->text) {
+			wb_addf(w, " and answered: ");
+			wb_snippet(w, o->text, SNIPPET_MAX / 2);
+		}
+	}
+	return false;
+}
+
+/* Perfect matching of sub-checks to calls by augmenting paths (Kuhn). */
+static bool augment(const bool *m, size_t nc, size_t i, bool *seen, int *owner)
+{
+	for (size_t j = 0; j < nc; j++) {
+		if (!m[i * nc + j] || seen[j])
+			continue;
+		seen[j] = true;
+		if (owner[j] < 0 || augment(m, nc, (size_t)owner[j], seen, owner)) {
+			owner[j] = (int)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool check_eval_w(const struct check *c, const struct episode_output *o, struct wbuf *w);
+
+static bool exact_calls_eval(const struct check *c, const struct episode_output *o,
+			     struct wbuf *w)
+{
+	size_t ns = c->n_sub, nc = o->n_calls;
+	bool ok = false;
+	bool *m = NULL, *seen = NULL;
+	int *owner = NULL;
+	cJSON **args = NULL;
+	if (nc != ns) {
+		wb_addf(w, "expected %zu tool call%s, got %zu", ns, ns == 1 ? "" : "s", nc);
+		for (size_t i = 0; i < nc && i < 3; i++) {
+			wb_addf(w, i ? ", " : ": ");
+			describe_call(w, &o->calls[i]);
+		}
+		if (nc > 3)
+			wb_addf(w, " and %zu more", nc - 3);
+		if (ns && nc < ns) {
+			/* Name a missing call so a repair attempt knows what to add. */
+			for (size_t i = 0; i < ns; i++) {
+				struct wbuf sub = { NULL, 0, 0 };
+				if (!check_eval_w(&c->sub[i], o, &sub)) {
+					wb_addf(w, "; ");
+					check_eval_w(&c->sub[i], o, w);
+					break;
+				}
+			}
+		}
+		return false;
+	}
+	if (nc > CHECK_MAX_CALLS) {
+		wb_addf(w, "too many tool calls to match (%zu)", nc);
+		return false;
+	}
+	m = calloc(ns * nc + 1, sizeof(*m));
+	seen = calloc(nc + 1, sizeof(*seen));
+	owner = malloc((nc + 1) * sizeof(*owner));
+	args = calloc(nc + 1, sizeof(*args));
+	if (!m || !seen || !owner || !args) {
+		wb_addf(w, "out of memory while checking tool calls");
+		goto out;
+	}
+	for (size_t j = 0; j < nc; j++) {
+		args[j] = parse_args(&o->calls[j]);
+		owner[j] = -1;
+	}
+	for (size_t i = 0; i < ns; i++) {
+		bool any = false;
+		for (size_t j = 0; j < nc; j++)
+			any |= m[i * nc + j] = call_matches(&c->sub[i], &o->calls[j], args[j]);
+		if (!any) {
+			check_eval_w(&c->sub[i], o, w);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < ns; i++) {
+		memset(seen, 0, nc * sizeof(*seen));
+		if (!augment(m, nc, i, seen, owner)) {
+			wb_addf(w, "the tool calls do not match the expected calls one to one: "
+				   "two expected calls are satisfied only by the same call");
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	for (size_t j = 0; args && j < nc; j++)
+		cJSON_Delete(args[j]);
+	free(args);
+	free(owner);
+	free(seen);
+	free(m);
+	return ok;
+}
+
+static bool check_eval_w(const struct check *c, const struct episode_output *o, struct wbuf *w)
+{
+	const char *text = o->text ? o->text : "";
+	switch (c->kind) {
+	case CHECK_NONE:
+		return true;
+	case CHECK_EXACT:
+		if (exact_match(text, c->value, c->ignore_case))
+			return true;
+		wb_addf(w, "expected exactly ");
+		wb_snippet(w, c->value, SNIPPET_MAX / 2);
+		wb_addf(w, ", got: ");
+		wb_snippet(w, text, SNIPPET_MAX);
+		return false;
+	case CHECK_CONTAINS:
+		if (c->ignore_case ? strcasestr(text, c->value) != NULL
+				   : strstr(text, c->value) != NULL)
+			return true;
+		wb_addf(w, "expected text containing ");
+		wb_snippet(w, c->value, SNIPPET_MAX / 2);
+		wb_addf(w, ", got: ");
+		wb_snippet(w, text, SNIPPET_MAX);
+		return false;
+	case CHECK_REGEX:
+		if (c->re_compiled && regexec(&c->re, text, 0, NULL, 0) == 0)
+			return true;
+		wb_addf(w, "expected text matching /%s/, got: ", c->value);
+		wb_snippet(w, text, SNIPPET_MAX);
+		return false;
+	case CHECK_JSON_FIELD:
+		return json_field_eval(c, text, w);
+	case CHECK_NUMERIC:
+		return numeric_eval(c, text, w);
+	case CHECK_TOOL_CALL:
+		return tool_call_eval(c, o, w);
+	case CHECK_ALL:
+		if (c->exact_calls)
+			return exact_calls_eval(c, o, w);
+		for (size_t i = 0; i < c->n_sub; i++)
+			if (!check_eval_w(&c->sub[i], o, w))
+				return false;
+		return true;
+	case CHECK_ANY:
+		for (size_t i = 0; i < c->n_sub; i++) {
+			struct wbuf t = { NULL, 0, 0 };
+			if (check_eval_w(&c->sub[i], o, &t))
+				return true;
+		}
+		wb_addf(w, "none of %zu alternatives passed: ", c->n_sub);
+		for (size_t i = 0; i < c->n_sub; i++) {
+			wb_addf(w, i ? "; or " : "");
+			check_eval_w(&c->sub[i], o, w);
+		}
+		return false;
+	}
+	wb_addf(w, "unknown check kind %d", (int)c->kind);
+	return false;
+}
+
+bool check_eval(const struct check *c, const struct episode_output *out, char *why,
+		size_t whylen)
+{
+	struct wbuf w = { why, why ? whylen : 0, 0 };
+	if (why && whylen)
+		why[0] = '\0';
+	return check_eval_w(c, out, &w);
+}

@@ -1,0 +1,259 @@
+#include "jsonv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *jv_path(char *buf, size_t n, const char *prefix, const char *key)
+{
+	if (prefix && *prefix)
+		snprintf(buf, n, "%s.%s", prefix, key);
+	else
+		snprintf(buf, n, "%s", key);
+	return buf;
+}
+
+const char *jv_path_idx(char *buf, size_t n, const char *prefix, size_t i)
+{
+	snprintf(buf, n, "%s[%zu]", prefix ? prefix : "", i);
+	return buf;
+}
+
+const char *jv_type_name(const cJSON *j)
+{
+	if (!j)
+		return "nothing";
+	switch (j->type & 0xff) {
+	case cJSON_False:
+	case cJSON_True:
+		return "boolean";
+	case cJSON_NULL:
+		return "null";
+	case cJSON_Number:
+		return "number";
+	case cJSON_String:
+		return "string";
+	case cJSON_Array:
+		return "array";
+	case cJSON_Object:
+		return "object";
+	default:
+		return "invalid";
+	}
+}
+
+int jv_keys(const struct jv_ctx *c, const cJSON *obj, const char *prefix,
+	    const char *const *allowed)
+{
+	char f[JV_PATH_MAX];
+	for (const cJSON *it = obj ? obj->child : NULL; it; it = it->next) {
+		const char *k = it->string ? it->string : "";
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			if (!strcmp(allowed[i], k))
+				ok = true;
+		if (!ok) {
+			/* The list of accepted keys turns a typo into a one-look fix. */
+			char list[320] = "";
+			size_t len = 0;
+			for (size_t i = 0; allowed[i] && len < sizeof(list); i++) {
+				int w = snprintf(list + len, sizeof(list) - len, "%s%s",
+						 i ? ", " : "", allowed[i]);
+				if (w < 0)
+					break;
+				len += (size_t)w;
+			}
+			ap_error_set(c->err, c->file, c->line, jv_path(f, sizeof(f), prefix, k),
+				     "unknown key (expected %s)", list);
+			return -EINVAL;
+		}
+		for (const cJSON *p = obj->child; p != it; p = p->next) {
+			if (p->string && !strcmp(p->string, k)) {
+				ap_error_set(c->err, c->file, c->line,
+					     jv_path(f, sizeof(f), prefix, k), "duplicate key");
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int jv_object(const struct jv_ctx *c, const cJSON *j, const char *field)
+{
+	if (cJSON_IsObject(j))
+		return 0;
+	ap_error_set(c->err, c->file, c->line, field, "expected an object, got %s",
+		     jv_type_name(j));
+	return -EINVAL;
+}
+
+static const cJSON *get(const cJSON *obj, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+int jv_string(const struct jv_ctx *c, const cJSON *obj, const char *prefix, const char *key,
+	      bool required, const char **out)
+{
+	char f[JV_PATH_MAX];
+	const cJSON *j = get(obj, key);
+	if (!j) {
+		if (!required)
+			return 0;
+		ap_error_set(c->err, c->file, c->line, jv_path(f, sizeof(f), prefix, key),
+			     "missing required field");
+		return -EINVAL;
+	}
+	if (!cJSON_IsString(j)) {
+		ap_error_set(c->err, c->file, c->line, jv_path(f, sizeof(f), prefix, key),
+			     "expected a string, got %s", jv_type_name(j));
+		return -EINVAL;
+	}
+	*out = j->valuestring;
+	return 0;
+}
+
+bool jv_is_int(const cJSON *j, long min, long max)
+{
+	if (!cJSON_IsNumber(j))
+		return false;
+	double d = j->valuedouble;
+	return isfinite(d) && d == floor(d) && d >= (double)min && d <= (double)max;
+}
+
+int jv_int(const struct jv_ctx *c, const cJSON *obj, const char *prefix, const char *key,
+	   long min, long max, bool *present, long *out)
+{
+	char f[JV_PATH_MAX];
+	const cJSON *j = get(obj, key);
+	if (present)
+		*present = j != NULL;
+	if (!j)
+		return 0;
+	if (!jv_is_int(j, min, max)) {
+		if (cJSON_IsNumber(j))
+			ap_error_set(c->err, c->file, c->line,
+				     jv_path(f, sizeof(f), prefix, key),
+				     "expected an integer from %ld to %ld, got %g", min, max,
+				     j->valuedouble);
+		else
+			ap_error_set(c->err, c->file, c->line,
+				     jv_path(f, sizeof(f), prefix, key),
+				     "expected an integer from %ld to %ld, got %s", min, max,
+				     jv_type_name(j));
+		return -EINVAL;
+	}
+	*out = (long)j->valuedouble;
+	return 0;
+}
+
+int jv_double(const struct jv_ctx *c, const cJSON *obj, const char *prefix, const char *key,
+	      double min, double max, bool *present, double *out)
+{
+	char f[JV_PATH_MAX];
+	const cJSON *j = get(obj, key);
+	if (present)
+		*present = j != NULL;
+	if (!j)
+		return 0;
+	if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble) || j->valuedouble < min ||
+	    j->valuedouble > max) {
+		if (cJSON_IsNumber(j))
+			ap_error_set(c->err, c->file, c->line,
+				     jv_path(f, sizeof(f), prefix, key),
+				     "expected a number from %g to %g, got %g", min, max,
+				     j->valuedouble);
+		else
+			ap_error_set(c->err, c->file, c->line,
+				     jv_path(f, sizeof(f), prefix, key),
+				     "expected a number from %g to %g, got %s", min, max,
+				     jv_type_name(j));
+		return -EINVAL;
+	}
+	*out = j->valuedouble;
+	return 0;
+}
+
+int jv_bool(const struct jv_ctx *c, const cJSON *obj, const char *prefix, const char *key,
+	    bool *out)
+{
+	char f[JV_PATH_MAX];
+	const cJSON *j = get(obj, key);
+	if (!j)
+		return 0;
+	if (!cJSON_IsBool(j)) {
+		ap_error_set(c->err, c->file, c->line, jv_path(f, sizeof(f), prefix, key),
+			     "expected true or false, got %s", jv_type_name(j));
+		return -EINVAL;
+	}
+	*out = cJSON_IsTrue(j);
+	return 0;
+}
+
+bool jv_utf8_valid(const char *s, size_t n, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		unsigned char b = p[i];
+		size_t len;
+		unsigned int cp, min;
+		if (b == 0)
+			goto bad;
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if ((b & 0xe0) == 0xc0) {
+			len = 2, cp = b & 0x1f, min = 0x80;
+		} else if ((b & 0xf0) == 0xe0) {
+			len = 3, cp = b & 0x0f, min = 0x800;
+		} else if ((b & 0xf8) == 0xf0) {
+			len = 4, cp = b & 0x07, min = 0x10000;
+		} else {
+			goto bad;
+		}
+		if (i + len > n)
+			goto bad;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		/* Overlongs and surrogates are how filters get bypassed; refuse them. */
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		i += len;
+	}
+	return true;
+bad:
+	if (bad)
+		*bad = i;
+	return false;
+}
+
+cJSON *jv_parse_line(const struct jv_ctx *c, const char *s, size_t n)
+{
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
+	if (j) {
+		/* cJSON stops after one value; anything but blanks after it is a
+		 * second value on the line, which JSON Lines does not allow. */
+		const char *e = s + n;
+		while (end && end < e && (*end == ' ' || *end == '\t' || *end == '\r' ||
+					  *end == '\n'))
+			end++;
+		if (end && end < e) {
+			ap_error_set(c->err, c->file, c->line, NULL,
+				     "invalid JSON: unexpected text after the value at byte %zu",
+				     (size_t)(end - s) + 1);
+			cJSON_Delete(j);
+			return NULL;
+		}
+		return j;
+	}
+	size_t off = end && end >= s && end <= s + n ? (size_t)(end - s) : 0;
+	ap_error_set(c->err, c->file, c->line, NULL, "invalid JSON near byte %zu", off + 1);
+	return NULL;
+}

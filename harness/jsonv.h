@@ -1,0 +1,75 @@
+/*
+ * Validated access to parsed JSON for the workload loaders: every failure is
+ * reported as "file:line: field: message" with the full dotted field path
+ * ("decomposed[1].check.value"), so a user can find the mistake without
+ * reading the loader.
+ */
+#ifndef AP_JSONV_H
+#define AP_JSONV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+/* Where the JSON being checked came from. */
+struct jv_ctx {
+	const char *file;
+	size_t line;
+	struct ap_error *err;
+};
+
+/* Longest field path kept in messages; deeper paths are cut, not refused. */
+#define JV_PATH_MAX 160
+
+/* "prefix.key" (or "key" when prefix is empty) into buf; returns buf. */
+const char *jv_path(char *buf, size_t n, const char *prefix, const char *key);
+/* "prefix[i]"; returns buf. */
+const char *jv_path_idx(char *buf, size_t n, const char *prefix, size_t i);
+
+/* JSON type name for messages: "string", "number", "object", ... */
+const char *jv_type_name(const cJSON *j);
+
+/*
+ * Rejects keys of obj not in allowed (NULL-terminated) and duplicate keys
+ * (cJSON keeps both and lookups see only the first, so a duplicate would be
+ * silently ignored). Returns 0 or -EINVAL.
+ */
+int jv_keys(const struct jv_ctx *c, const cJSON *obj, const char *prefix,
+	    const char *const *allowed);
+
+/* Object check with a message naming the field. */
+int jv_object(const struct jv_ctx *c, const cJSON *j, const char *field);
+
+/*
+ * Typed getters. Each returns 0 (value in *out, or the default left alone
+ * when absent and not required) or -EINVAL with err set. *present, when
+ * given, says whether the key was there.
+ */
+int jv_string(const struct jv_ctx *c, const cJSON *obj, const char *prefix, const char *key,
+	      bool required, const char **out);
+int jv_int(const struct jv_ctx *c, const cJSON *obj, const char *prefix, const char *key,
+	   long min, long max, bool *present, long *out);
+int jv_double(const struct jv_ctx *c, const cJSON *obj, const char *prefix, const char *key,
+	      double min, double max, bool *present, double *out);
+int jv_bool(const struct jv_ctx *c, const cJSON *obj, const char *prefix, const char *key,
+	    bool *out);
+
+/*
+ * Checks UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF, no NUL).
+ * Returns true, or false with the offset of the first bad byte in *bad.
+ */
+bool jv_utf8_valid(const char *s, size_t n, size_t *bad);
+
+/*
+ * Parses one JSON Lines line (exactly one value, nothing after it). Returns
+ * the value, or NULL with err set to "file:line: invalid JSON near byte N".
+ */
+cJSON *jv_parse_line(const struct jv_ctx *c, const char *s, size_t n);
+
+/* A number that is a whole integer within [min, max]. */
+bool jv_is_int(const cJSON *j, long min, long max);
+
+#endif

@@ -1,0 +1,582 @@
+/*
+ * Workload loading common to every format: format detection, whole-file
+ * validation at open, streaming task by task, and the task helpers the
+ * runner uses (tool table look-up, message building, sub-call prompts).
+ * The formats themselves live in workload_native.c, import_bfcl.c and
+ * import_openai_log.c.
+ */
+#include "workload_priv.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct wl_format *const formats[] = {
+	[WL_NATIVE] = &wl_native_format,
+	[WL_BFCL] = &wl_bfcl_format,
+	[WL_OPENAI_LOG] = &wl_openai_log_format,
+};
+
+const char *workload_format_name(enum workload_format f)
+{
+	if ((size_t)f < AP_ARRAY_SIZE(formats) && formats[f])
+		return formats[f]->name;
+	return "unknown";
+}
+
+int wl_read_line(struct wl_reader *r, char **s, size_t *n, struct ap_error *err)
+{
+	for (;;) {
+		errno = 0;
+		ssize_t len = getline(&r->buf, &r->cap, r->f);
+		if (len < 0) {
+			if (ferror(r->f)) {
+				int e = errno ? errno : EIO;
+				ap_error_set(err, r->path, r->line + 1, NULL, "read error: %s",
+					     strerror(e));
+				return -e;
+			}
+			return 1;
+		}
+		r->line++;
+		size_t k = (size_t)len;
+		if (k > WL_LINE_MAX) {
+			ap_error_set(err, r->path, r->line, NULL,
+				     "line is longer than %u MiB", WL_LINE_MAX >> 20);
+			return -EFBIG;
+		}
+		while (k && (r->buf[k - 1] == '\n' || r->buf[k - 1] == '\r'))
+			k--;
+		r->buf[k] = '\0';
+		char *p = r->buf;
+		/* Editors on some systems put a byte order mark on line 1. */
+		if (r->line == 1 && k >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+			p += 3, k -= 3;
+		size_t bad = 0;
+		if (!jv_utf8_valid(p, k, &bad)) {
+			ap_error_set(err, r->path, r->line, NULL,
+				     "invalid UTF-8 (or a NUL byte) at byte %zu", bad + 1);
+			return -EILSEQ;
+		}
+		size_t i = 0;
+		while (i < k && isspace((unsigned char)p[i]))
+			i++;
+		if (i == k)
+			continue; /* blank lines are allowed anywhere */
+		*s = p;
+		*n = k;
+		return 0;
+	}
+}
+
+char *wl_basename_noext(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	const char *dot = strrchr(b, '.');
+	size_t n = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+	char *o = malloc(n + 1);
+	if (o) {
+		memcpy(o, b, n);
+		o[n] = '\0';
+	}
+	return o;
+}
+
+bool wl_tool_name_ok(const char *name)
+{
+	size_t n = 0;
+	for (const char *p = name; *p; p++, n++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			return false;
+	return n >= 1 && n <= 64;
+}
+
+const char *wl_tool_name(const cJSON *tool)
+{
+	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tool, "function");
+	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(fn, "name");
+	return cJSON_IsString(nm) ? nm->valuestring : NULL;
+}
+
+int wl_tool_validate(const struct jv_ctx *x, const cJSON *tool, const char *field)
+{
+	static const char *const keys[] = { "type", "function", NULL };
+	static const char *const fkeys[] = { "name", "description", "parameters", "strict",
+					     NULL };
+	char f[JV_PATH_MAX], g[JV_PATH_MAX];
+	const char *type = NULL, *name = NULL, *desc = NULL;
+	int rc;
+	if ((rc = jv_object(x, tool, field)) || (rc = jv_keys(x, tool, field, keys)) ||
+	    (rc = jv_string(x, tool, field, "type", true, &type)))
+		return rc;
+	if (strcmp(type, "function")) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), field, "type"),
+			     "expected \"function\", got '%s'", type);
+		return -EINVAL;
+	}
+	jv_path(f, sizeof(f), field, "function");
+	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tool, "function");
+	if (!fn) {
+		ap_error_set(x->err, x->file, x->line, f, "missing required field");
+		return -EINVAL;
+	}
+	if ((rc = jv_object(x, fn, f)) || (rc = jv_keys(x, fn, f, fkeys)) ||
+	    (rc = jv_string(x, fn, f, "name", true, &name)) ||
+	    (rc = jv_string(x, fn, f, "description", false, &desc)))
+		return rc;
+	if (!wl_tool_name_ok(name)) {
+		ap_error_set(x->err, x->file, x->line, jv_path(g, sizeof(g), f, "name"),
+			     "invalid tool name '%s' (1 to 64 letters, digits, '_' or '-')",
+			     name);
+		return -EINVAL;
+	}
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
+	if (params) {
+		jv_path(g, sizeof(g), f, "parameters");
+		if ((rc = jv_object(x, params, g)))
+			return rc;
+		const cJSON *pt = cJSON_GetObjectItemCaseSensitive(params, "type");
+		if (pt && (!cJSON_IsString(pt) || strcmp(pt->valuestring, "object"))) {
+			ap_error_set(x->err, x->file, x->line,
+				     jv_path(g, sizeof(g), g, "type"),
+				     "function parameters must be a JSON Schema of type "
+				     "\"object\"");
+			return -EINVAL;
+		}
+	}
+	const cJSON *strict = cJSON_GetObjectItemCaseSensitive(fn, "strict");
+	if (strict && !cJSON_IsBool(strict)) {
+		ap_error_set(x->err, x->file, x->line, jv_path(g, sizeof(g), f, "strict"),
+			     "expected true or false, got %s", jv_type_name(strict));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct task *wl_task_new(const struct workload *wl, size_t line)
+{
+	struct task *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->line = line;
+	t->policy = wl->policy;
+	t->max_tokens = wl->max_tokens;
+	return t;
+}
+
+void task_free(struct task *t)
+{
+	if (!t)
+		return;
+	free(t->id);
+	free(t->category);
+	free(t->system_prompt);
+	cJSON_Delete(t->messages);
+	cJSON_Delete(t->tools);
+	for (size_t i = 0; i < t->n_answers; i++) {
+		free(t->answers[i].name);
+		cJSON_Delete(t->answers[i].args);
+		free(t->answers[i].result);
+	}
+	free(t->answers);
+	check_free(&t->check);
+	for (size_t i = 0; i < t->n_subs; i++) {
+		free(t->subs[i].id);
+		free(t->subs[i].prompt);
+		check_free(&t->subs[i].check);
+	}
+	free(t->subs);
+	cJSON_Delete(t->sampling);
+	cJSON_Delete(t->raw_request);
+	free(t);
+}
+
+/* ---- ids seen during validation: the only state that grows with tasks ---- */
+
+struct id_entry {
+	char *id;
+	size_t line;
+};
+
+struct id_set {
+	struct id_entry *v;
+	size_t cap, n;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int id_set_grow(struct id_set *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+	struct id_entry *v = calloc(cap, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->v[i].id)
+			continue;
+		size_t k = fnv1a(s->v[i].id) & (cap - 1);
+		while (v[k].id)
+			k = (k + 1) & (cap - 1);
+		v[k] = s->v[i];
+	}
+	free(s->v);
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
+/* 0 added, 1 already there (*first = its line), -ENOMEM. */
+static int id_set_add(struct id_set *s, const char *id, size_t line, size_t *first)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		int rc = id_set_grow(s);
+		if (rc)
+			return rc;
+	}
+	size_t k = fnv1a(id) & (s->cap - 1);
+	for (; s->v[k].id; k = (k + 1) & (s->cap - 1)) {
+		if (!strcmp(s->v[k].id, id)) {
+			*first = s->v[k].line;
+			return 1;
+		}
+	}
+	if (!(s->v[k].id = strdup(id)))
+		return -ENOMEM;
+	s->v[k].line = line;
+	s->n++;
+	return 0;
+}
+
+static void id_set_free(struct id_set *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->v[i].id);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- open, stream, close ---- */
+
+static int parse_task_line(struct workload *wl, struct task **out, struct ap_error *err)
+{
+	struct wl_stream *st = wl_stream(wl);
+	char *s;
+	size_t n;
+	int rc = wl_read_line(&st->rd, &s, &n, err);
+	if (rc)
+		return rc;
+	struct jv_ctx x = { wl->path, st->rd.line, err };
+	cJSON *j = jv_parse_line(&x, s, n);
+	if (!j)
+		return -EINVAL;
+	rc = st->fmt->parse(wl, j, st->rd.line, out, err);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* Which format the first non-blank line looks like; -EINVAL if none. */
+static int detect_format(struct wl_reader *r, enum workload_format *f, struct ap_error *err)
+{
+	char *s;
+	size_t n;
+	int rc = wl_read_line(r, &s, &n, err);
+	if (rc == 1) {
+		ap_error_set(err, r->path, 0, NULL, "empty workload file");
+		return -EINVAL;
+	}
+	if (rc)
+		return rc;
+	struct jv_ctx x = { r->path, r->line, err };
+	cJSON *j = jv_parse_line(&x, s, n);
+	if (!j)
+		return -EINVAL;
+	rc = 0;
+	if (cJSON_HasObjectItem(j, "agentperf_workload"))
+		*f = WL_NATIVE;
+	else if (cJSON_HasObjectItem(j, "question") && cJSON_HasObjectItem(j, "function"))
+		*f = WL_BFCL;
+	else if (cJSON_HasObjectItem(j, "messages") || cJSON_HasObjectItem(j, "request") ||
+		 (cJSON_HasObjectItem(j, "custom_id") && cJSON_HasObjectItem(j, "body")))
+		*f = WL_OPENAI_LOG;
+	else {
+		ap_error_set(err, r->path, r->line, NULL,
+			     "cannot tell the workload format: expected a native header "
+			     "{\"agentperf_workload\": 1, ...}, a BFCL question line "
+			     "{\"id\", \"question\", \"function\"} or a logged chat-completion "
+			     "request {\"messages\", ...} (or force one with a native:, bfcl: "
+			     "or openai-log: prefix)");
+		rc = -EINVAL;
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+static const char *strip_prefix(const char *path, int *forced)
+{
+	static const struct {
+		const char *prefix;
+		enum workload_format f;
+	} pre[] = { { "native:", WL_NATIVE },
+		    { "bfcl:", WL_BFCL },
+		    { "openai-log:", WL_OPENAI_LOG } };
+	*forced = -1;
+	for (size_t i = 0; i < AP_ARRAY_SIZE(pre); i++) {
+		size_t n = strlen(pre[i].prefix);
+		if (!strncmp(path, pre[i].prefix, n)) {
+			*forced = (int)pre[i].f;
+			return path + n;
+		}
+	}
+	return path;
+}
+
+static int stream_seek(struct wl_stream *st, long off, size_t line)
+{
+	if (fseek(st->rd.f, off, SEEK_SET))
+		return -errno;
+	st->rd.line = line;
+	return 0;
+}
+
+int workload_open(struct workload **out, const char *path, const char *answers_path,
+		  struct ap_error *err)
+{
+	int rc, forced;
+	struct id_set ids = { 0 };
+	struct task *t = NULL;
+	struct workload *wl = calloc(1, sizeof(*wl));
+	struct wl_stream *st = calloc(1, sizeof(*st));
+	*out = NULL;
+	if (!wl || !st) {
+		free(wl);
+		free(st);
+		ap_error_set(err, path, 0, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	wl->priv = st;
+	const char *file = strip_prefix(path, &forced);
+	if (!(wl->path = strdup(file))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	st->rd.path = wl->path;
+	if (!(st->rd.f = fopen(wl->path, "rb"))) {
+		rc = -errno;
+		ap_error_set(err, wl->path, 0, NULL, "cannot open: %s", strerror(-rc));
+		goto out;
+	}
+	if (forced >= 0) {
+		wl->format = (enum workload_format)forced;
+	} else if ((rc = detect_format(&st->rd, &wl->format, err)) ||
+		   (rc = stream_seek(st, 0, 0))) {
+		goto out;
+	}
+	st->fmt = formats[wl->format];
+	wl->policy = (struct attempt_policy){ 1, RETRY_PLAIN, WL_DEFAULT_MAX_STEPS };
+	if ((rc = st->fmt->open(wl, answers_path, err)))
+		goto out;
+	if ((st->data_off = ftell(st->rd.f)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	st->data_line = st->rd.line;
+	/* The hash covers exactly the bytes validated below. BFCL hashes its
+	 * answers too, in its open. */
+	if (!wl->sha256[0] && (rc = ap_sha256_file(wl->path, wl->sha256))) {
+		ap_error_set(err, wl->path, 0, NULL, "cannot hash: %s", strerror(-rc));
+		goto out;
+	}
+	/* Validate everything now so a bad line 90,000 fails before the first
+	 * call; each task is freed at once and only its id is kept. */
+	for (;;) {
+		rc = parse_task_line(wl, &t, err);
+		if (rc == 1)
+			break;
+		if (rc)
+			goto out;
+		size_t first = 0;
+		rc = id_set_add(&ids, t->id, t->line, &first);
+		if (rc == 1) {
+			ap_error_set(err, wl->path, t->line, "id",
+				     "duplicate task id '%s' (first on line %zu)", t->id, first);
+			rc = -EINVAL;
+			goto out;
+		}
+		if (rc)
+			goto out;
+		task_free(t);
+		t = NULL;
+		wl->n_tasks++;
+	}
+	if (!wl->n_tasks) {
+		ap_error_set(err, wl->path, 0, NULL, "the workload has no tasks");
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((rc = stream_seek(st, st->data_off, st->data_line)))
+		goto out;
+	*out = wl;
+	wl = NULL;
+out:
+	if (rc == -ENOMEM)
+		ap_error_set(err, path, 0, NULL, "out of memory");
+	task_free(t);
+	id_set_free(&ids);
+	workload_close(wl);
+	return rc < 0 ? rc : 0;
+}
+
+int workload_next(struct workload *wl, struct task **out, struct ap_error *err)
+{
+	*out = NULL;
+	int rc = parse_task_line(wl, out, err);
+	if (rc == -ENOMEM)
+		ap_error_set(err, wl->path, wl_stream(wl)->rd.line, NULL, "out of memory");
+	return rc;
+}
+
+int workload_rewind(struct workload *wl)
+{
+	struct wl_stream *st = wl_stream(wl);
+	return stream_seek(st, st->data_off, st->data_line);
+}
+
+void workload_close(struct workload *wl)
+{
+	if (!wl)
+		return;
+	struct wl_stream *st = wl_stream(wl);
+	if (st) {
+		if (st->fmt && st->fmt->close)
+			st->fmt->close(wl);
+		if (st->rd.f)
+			fclose(st->rd.f);
+		free(st->rd.buf);
+		free(st);
+	}
+	free(wl->path);
+	free(wl->answers_path);
+	free(wl->name);
+	free(wl->version);
+	free(wl->source);
+	free(wl->license);
+	free(wl->description);
+	free(wl->system_prompt);
+	cJSON_Delete(wl->tools);
+	cJSON_Delete(wl->sampling);
+	free(wl);
+}
+
+/* ---- task helpers for the runner ---- */
+
+static bool args_cover(const cJSON *want, const cJSON *got)
+{
+	for (const cJSON *w = want->child; w; w = w->next) {
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(got, w->string);
+		if (!g || !check_json_equal(w, g))
+			return false;
+	}
+	return true;
+}
+
+const struct tool_answer *task_find_answer(const struct task *t, const char *name,
+					   const char *arguments_json)
+{
+	const struct tool_answer *fallback = NULL, *hit = NULL;
+	cJSON *args = arguments_json && *arguments_json ? cJSON_Parse(arguments_json)
+							: cJSON_CreateObject();
+	if (args && !cJSON_IsObject(args)) {
+		cJSON_Delete(args);
+		args = NULL;
+	}
+	for (size_t i = 0; i < t->n_answers && !hit; i++) {
+		const struct tool_answer *a = &t->answers[i];
+		if (!name || strcmp(a->name, name))
+			continue;
+		if (!a->args) {
+			if (!fallback)
+				fallback = a;
+		} else if (args && args_cover(a->args, args)) {
+			hit = a;
+		}
+	}
+	cJSON_Delete(args);
+	return hit ? hit : fallback;
+}
+
+cJSON *task_messages(const struct task *t)
+{
+	cJSON *m = t->messages ? cJSON_Duplicate(t->messages, true) : cJSON_CreateArray();
+	if (!m || !t->system_prompt)
+		return m;
+	cJSON *sys = cJSON_CreateObject();
+	if (!sys || !cJSON_AddStringToObject(sys, "role", "system") ||
+	    !cJSON_AddStringToObject(sys, "content", t->system_prompt) ||
+	    !cJSON_InsertItemInArray(m, 0, sys)) {
+		cJSON_Delete(sys);
+		cJSON_Delete(m);
+		return NULL;
+	}
+	return m;
+}
+
+size_t wl_placeholder(const char *s)
+{
+	size_t n = 0;
+	while (isalnum((unsigned char)s[n]) || s[n] == '_' || s[n] == '-')
+		n++;
+	return n && s[n] == '}' && s[n + 1] == '}' ? n : 0;
+}
+
+int subcall_render(const struct task *t, size_t i, const char *const *outputs,
+		   struct sbuf *out)
+{
+	int rc = 0;
+	sbuf_reset(out);
+	if (i >= t->n_subs)
+		return -EINVAL;
+	const char *p = t->subs[i].prompt;
+	while (!rc && *p) {
+		const char *o = strstr(p, "{{");
+		if (!o) {
+			rc = sbuf_adds(out, p);
+			break;
+		}
+		size_t n = wl_placeholder(o + 2);
+		if (!n) {
+			/* Not ours (e.g. a brace in JSON): keep one brace, look again. */
+			rc = sbuf_add(out, p, (size_t)(o - p) + 1);
+			p = o + 1;
+			continue;
+		}
+		if ((rc = sbuf_add(out, p, (size_t)(o - p))))
+			break;
+		const char *val = NULL;
+		bool known = false;
+		if (n == 4 && !memcmp(o + 2, "prev", 4) && i > 0) {
+			val = outputs[i - 1];
+			known = true;
+		}
+		for (size_t j = 0; j < i && !known; j++) {
+			if (strlen(t->subs[j].id) == n && !memcmp(t->subs[j].id, o + 2, n)) {
+				val = outputs[j];
+				known = true;
+			}
+		}
+		/* Validation rejects unknown names; keep them verbatim regardless. */
+		rc = known ? sbuf_adds(out, val ? val : "") : sbuf_add(out, o, n + 4);
+		p = o + 2 + n + 2;
+	}
+	if (!rc && !out->s)
+		rc = sbuf_add(out, "", 0); /* an empty prompt still reads as "" */
+	return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * Shared between the workload loader (workload.c) and its importers
+ * (import_bfcl.c, import_openai_log.c): the line reader, the per-format ops
+ * and helpers that build tasks. Not for the rest of the program.
+ */
+#ifndef AP_WORKLOAD_PRIV_H
+#define AP_WORKLOAD_PRIV_H
+
+#include "jsonv.h"
+#include "workload.h"
+
+/* A line longer than this is refused rather than buffered without bound. */
+#define WL_LINE_MAX (16u << 20)
+#define WL_MAX_ATTEMPTS 1000
+#define WL_MAX_STEPS 1000
+#define WL_MAX_TOKENS 10000000L
+#define WL_MAX_MESSAGES 10000
+#define WL_MAX_TOOLS 1000
+#define WL_MAX_TABLE 10000
+#define WL_MAX_SUBS 64
+#define WL_ID_MAX 256
+#define WL_DEFAULT_MAX_STEPS 8
+
+struct wl_reader {
+	FILE *f;
+	const char *path;
+	char *buf;
+	size_t cap;
+	size_t line; /* number of the line last read, 1-based */
+};
+
+/*
+ * Next non-blank line: 0 with *s (NUL-terminated, newline stripped) and *n,
+ * 1 at end of file, -errno with err set (I/O, a line over WL_LINE_MAX,
+ * invalid UTF-8).
+ */
+int wl_read_line(struct wl_reader *r, char **s, size_t *n, struct ap_error *err);
+
+struct wl_format {
+	enum workload_format id;
+	const char *name;
+	/*
+	 * Reads what comes before the tasks (the native header) and loads side
+	 * files (BFCL answers); fills wl's provenance and defaults. The reader
+	 * starts at the top of the file and must be left before the first task.
+	 */
+	int (*open)(struct workload *wl, const char *answers_path, struct ap_error *err);
+	/* One task line (parsed) into a new task. */
+	int (*parse)(struct workload *wl, const cJSON *j, size_t line, struct task **out,
+		     struct ap_error *err);
+	/* Frees the format's state (not wl's common fields). */
+	void (*close)(struct workload *wl);
+};
+
+struct wl_stream {
+	const struct wl_format *fmt;
+	struct wl_reader rd;
+	long data_off;    /* file offset of the first task line, for rewind */
+	size_t data_line; /* line count before it */
+	void *state;      /* the format's own */
+};
+
+static inline struct wl_stream *wl_stream(struct workload *wl)
+{
+	return (struct wl_stream *)wl->priv;
+}
+
+extern const struct wl_format wl_native_format;
+extern const struct wl_format wl_bfcl_format;
+extern const struct wl_format wl_openai_log_format;
+
+/* A zeroed task with the workload's default policy; NULL on ENOMEM. */
+struct task *wl_task_new(const struct workload *wl, size_t line);
+
+/* "dir/BFCL_v3_simple.json" -> "BFCL_v3_simple" (malloc'd). */
+char *wl_basename_noext(const char *path);
+
+/* Checks one OpenAI function tool ({"type": "function", "function": {...}}). */
+int wl_tool_validate(const struct jv_ctx *x, const cJSON *tool, const char *field);
+/* function.name of a validated tool. */
+const char *wl_tool_name(const cJSON *tool);
+/* Letters, digits, '_' and '-', 1 to 64 of them: what OpenAI accepts. */
+bool wl_tool_name_ok(const char *name);
+
+/* Length of NAME when s is "NAME}}..." with NAME of [A-Za-z0-9_-]; else 0. */
+size_t wl_placeholder(const char *s);
+
+#endif
