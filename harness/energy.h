@@ -30,12 +30,28 @@ struct energy_opts {
 	double watts_per_core;    /* estimator: W per busy core-second (from the profile) */
 	double idle_watts;        /* estimator: machine idle W (from the profile) */
 	const char *samples_csv;  /* path of samples.csv to stream to, or NULL */
+	/*
+	 * No sampler thread: the caller takes every sample with energy_sample()
+	 * on its own timeline (tests; replaying a trace). Call windows are then
+	 * on that timeline too.
+	 */
+	bool manual_sampling;
 };
+
+/* Status of a probe or channel (energy_channel_summary.status). */
+enum energy_status {
+	ENERGY_OK = 0,
+	ENERGY_NOT_SUPPORTED = 1, /* no hardware, library or driver */
+	ENERGY_NO_PERMISSION = 2, /* exists but this user may not read it */
+	ENERGY_LOST = 3,          /* worked, then failed during the run */
+};
+const char *energy_status_str(int status); /* "ok", "not supported", ... */
 
 /* Energy attributed to one call. */
 struct energy_share {
 	double device_j; /* gross, device boundary (non-overlapping domains summed) */
-	double idle_j;   /* idle baseline power x the call's share of its window */
+	double idle_j;   /* idle baseline power x the call's time share; NAN without a baseline */
+	double share_s;  /* the call's time share: integral of 1/(calls active) over its window */
 	bool valid;      /* false: no energy source at all (report <not supported>) */
 };
 
@@ -69,6 +85,9 @@ struct energy_summary {
 	double cpu_util_machine;   /* share of all cores busy, 0..1, NAN if unknown */
 	double cpu_s_self, cpu_s_watched; /* CPU seconds of agentperf and of watched PIDs */
 	double sampler_cpu_s;      /* the sampler thread's own CPU time */
+	size_t n_late;             /* call begin/end registered after the sampler had
+				      accounted past their timestamp (clamped) */
+	char attribution_key[32];  /* how overlapping calls share a window: "time-share" */
 };
 
 int energy_open(struct energy **out, const struct energy_opts *o);
@@ -84,6 +103,18 @@ int energy_attribute(struct energy *e, uint64_t key, struct energy_share *out);
 /* Takes a final sample and joins the sampler; energy_attribute then never says -EAGAIN. */
 int energy_stop(struct energy *e);
 void energy_summarize(struct energy *e, struct energy_summary *s);
+/*
+ * Manual sampling (opts.manual_sampling): reads every probe now and stamps
+ * the sample t_ns, which must not go backwards. Returns 0 or -errno.
+ */
+int energy_sample(struct energy *e, uint64_t t_ns);
+/*
+ * Uses a known idle power instead of measuring one (e.g. the baseline of an
+ * earlier run on the same machine); idle_s is recorded as its length.
+ */
+void energy_set_idle(struct energy *e, double idle_w, double idle_s);
+/* The sampler interval in use (after defaults and probe minimums). */
+double energy_interval(const struct energy *e);
 cJSON *energy_meta_json(const struct energy *e);
 void energy_close(struct energy *e);
 
