@@ -261,8 +261,6 @@ static int open_all(struct energy **out, const struct energy_opts *o, bool check
 		goto out;
 	}
 	e->interval_s = iv;
-	/* First reading, so that cumulative channels have a reference. */
-	energy_read_probes(e, ap_now_ns());
 out:
 	if (rc) {
 		energy_close(e);
@@ -320,6 +318,11 @@ int energy_baseline(struct energy *e)
 		return -EINVAL;
 	if (e->started)
 		return -EBUSY;
+	if (e->o.manual_sampling) {
+		/* The baseline runs on the real clock; the manual timeline is the caller's. */
+		ap_err("energy: no measured baseline with manual sampling; use energy_set_idle");
+		return -EINVAL;
+	}
 	if (!(e->o.idle_s > 0))
 		return 0;
 	if (!e->have_device) {

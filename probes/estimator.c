@@ -38,31 +38,8 @@ struct est_priv {
 
 static int read_busy(int fd, unsigned long long *busy)
 {
-	char buf[512];
-	int rc = probe_pread_text(fd, buf, sizeof(buf));
-	if (rc)
-		return rc;
-	unsigned long long v[7] = { 0 };
-	if (strncmp(buf, "cpu ", 4) ||
-	    sscanf(buf + 4, "%llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &v[6]) < 4)
-		return -EINVAL;
-	/* user nice system irq softirq; idle, iowait and steal are not this machine's work */
-	*busy = v[0] + v[1] + v[2] + v[5] + v[6];
-	return 0;
-}
-
-static int count_cpus(const char *path)
-{
-	char *text = NULL;
-	int n = 0;
-	if (ap_read_file(path, &text, NULL))
-		return 0;
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, "cpu", 3) && l[3] >= '0' && l[3] <= '9')
-			n++;
-	free(text);
-	return n;
+	unsigned long long total;
+	return probe_proc_stat_read(fd, busy, &total);
 }
 
 static int est_open(struct probe *p, const struct probe_env *env)
@@ -96,7 +73,7 @@ static int est_open(struct probe *p, const struct probe_env *env)
 		return 0;
 	}
 	pv->fd = fd;
-	int ncpu = count_cpus(path);
+	int ncpu = probe_count_cpus(path);
 	if (ncpu <= 0)
 		ncpu = 1;
 	bool dfl_idle = !(env->idle_watts > 0), dfl_core = !(env->watts_per_core > 0);

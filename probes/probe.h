@@ -140,6 +140,15 @@ int probe_pread_text(int fd, char *buf, size_t n);
 int probe_read_text(const char *path, char *buf, size_t n);
 int probe_read_u64(const char *path, uint64_t *out);
 
+/*
+ * /proc/stat: busy and total jiffies of the aggregate "cpu" line, read with
+ * pread from an open fd (busy = user nice system irq softirq; steal is the
+ * hypervisor's time given to someone else, so it counts as neither).
+ */
+int probe_proc_stat_read(int fd, unsigned long long *busy, unsigned long long *total);
+/* Number of "cpuN" lines in a /proc/stat file; 0 when unreadable. */
+int probe_count_cpus(const char *stat_path);
+
 /* procfs: tells the CPU-time probe about a process to watch. */
 int procfs_watch_pid(struct probe *p, pid_t pid);
 

@@ -26,27 +26,9 @@ struct pf_priv {
 	char root[512];
 };
 
-/* Aggregate "cpu" line: busy and total jiffies. Steal is time the hypervisor
- * gave to someone else, so it counts as neither. */
-static int parse_stat(const char *s, unsigned long long *busy, unsigned long long *total)
-{
-	unsigned long long v[8] = { 0 };
-	if (strncmp(s, "cpu ", 4))
-		return -EINVAL;
-	int n = sscanf(s + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-		       &v[3], &v[4], &v[5], &v[6], &v[7]);
-	if (n < 4)
-		return -EINVAL;
-	*busy = v[0] + v[1] + v[2] + v[5] + v[6];
-	*total = *busy + v[3] + v[4];
-	return 0;
-}
-
 static int read_machine(int fd, unsigned long long *busy, unsigned long long *total)
 {
-	char buf[512];
-	int rc = probe_pread_text(fd, buf, sizeof(buf));
-	return rc ? rc : parse_stat(buf, busy, total);
+	return probe_proc_stat_read(fd, busy, total);
 }
 
 /* utime + stime of a /proc/<pid>/stat, in ticks. comm may hold spaces and
@@ -68,19 +50,6 @@ static int read_pid_ticks(int fd, unsigned long long *ticks)
 		return -EINVAL;
 	*ticks = ut + st;
 	return 0;
-}
-
-static int count_cpus(const char *path)
-{
-	char *text = NULL;
-	int n = 0;
-	if (ap_read_file(path, &text, NULL))
-		return 0;
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, "cpu", 3) && l[3] >= '0' && l[3] <= '9')
-			n++;
-	free(text);
-	return n;
 }
 
 static int pf_open(struct probe *p, const struct probe_env *env)
@@ -128,7 +97,7 @@ static int pf_open(struct probe *p, const struct probe_env *env)
 		pv->base[CH_BUSY] = (double)b;
 		pv->last_busy = b;
 		pv->last_total = t;
-		pv->ncpu = count_cpus(path);
+		pv->ncpu = probe_count_cpus(path);
 	}
 
 	snprintf(path, sizeof(path), "%s/self/stat", env->procfs_root);

@@ -172,3 +172,34 @@ int probe_read_u64(const char *path, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+int probe_proc_stat_read(int fd, unsigned long long *busy, unsigned long long *total)
+{
+	char buf[512];
+	int rc = probe_pread_text(fd, buf, sizeof(buf));
+	if (rc)
+		return rc;
+	unsigned long long v[8] = { 0 };
+	if (strncmp(buf, "cpu ", 4))
+		return -EINVAL;
+	int n = sscanf(buf + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		       &v[3], &v[4], &v[5], &v[6], &v[7]);
+	if (n < 4)
+		return -EINVAL;
+	*busy = v[0] + v[1] + v[2] + v[5] + v[6];
+	*total = *busy + v[3] + v[4];
+	return 0;
+}
+
+int probe_count_cpus(const char *stat_path)
+{
+	char *text = NULL;
+	int n = 0;
+	if (ap_read_file(stat_path, &text, NULL))
+		return 0;
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, "cpu", 3) && l[3] >= '0' && l[3] <= '9')
+			n++;
+	free(text);
+	return n;
+}
