@@ -36,11 +36,19 @@ static bool want_probe(const char *list, const char *name)
 	return false;
 }
 
-/* First clause of a reason, for one-line summaries; the full text is in meta.json. */
+/*
+ * First clause of a reason, without paths, for the one-line summary; the full
+ * text is in meta.json and `agentperf list`.
+ */
 static void short_reason(char *dst, size_t n, const char *reason)
 {
-	const char *cut = strstr(reason, " (");
-	int len = cut ? (int)(cut - reason) : (int)strlen(reason);
+	int len = (int)strlen(reason);
+	const char *cuts[] = { " (", " in /", ": /" };
+	for (size_t i = 0; i < AP_ARRAY_SIZE(cuts); i++) {
+		const char *c = strstr(reason, cuts[i]);
+		if (c && c - reason < len)
+			len = (int)(c - reason);
+	}
 	snprintf(dst, n, "%.*s", len, reason);
 }
 
@@ -241,10 +249,15 @@ static int open_all(struct energy **out, const struct energy_opts *o, bool check
 		ep->opened = true;
 		if ((rc = probe_table[i]->open(&ep->p, &e->env)))
 			goto out;
-		if (ep->p.status == ENERGY_OK && probe_table[i]->min_interval_s > min_iv)
-			min_iv = probe_table[i]->min_interval_s;
 	}
 	select_device(e);
+	/* The estimator on standby (counters work) does not constrain the interval. */
+	for (size_t i = 0; i < e->n_pr; i++) {
+		const struct energy_probe *ep = &e->pr[i];
+		bool standby = ep->p.ops == &probe_estimator && !e->estimated;
+		if (ep->p.status == ENERGY_OK && !standby && ep->p.ops->min_interval_s > min_iv)
+			min_iv = ep->p.ops->min_interval_s;
+	}
 
 	double iv = o ? o->interval_s : 0;
 	if (iv <= 0)
@@ -252,7 +265,8 @@ static int open_all(struct energy **out, const struct energy_opts *o, bool check
 	if (check_interval && iv < min_iv) {
 		const char *slow = "?";
 		for (size_t i = 0; i < e->n_pr; i++)
-			if (e->pr[i].p.status == ENERGY_OK && e->pr[i].p.ops->min_interval_s == min_iv)
+			if (e->pr[i].p.status == ENERGY_OK && e->pr[i].p.ops->min_interval_s == min_iv &&
+			    (e->pr[i].p.ops != &probe_estimator || e->estimated))
 				slow = e->pr[i].p.ops->name;
 		ap_err("energy: sampling interval %g s is below %g s, the shortest that probe %s "
 		       "can resolve",
