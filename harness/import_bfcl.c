@@ -599,8 +599,6 @@ static int bfcl_parse(struct workload *wl, const cJSON *j, size_t line, struct t
 	*out = t;
 	t = NULL;
 out:
-	if (rc == -ENOMEM)
-		ap_error_set(err, wl->path, line, NULL, "out of memory");
 	task_free(t);
 	return rc;
 }

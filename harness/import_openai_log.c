@@ -192,8 +192,6 @@ static int log_parse(struct workload *wl, const cJSON *j, size_t line, struct ta
 	*out = t;
 	t = NULL;
 out:
-	if (rc == -ENOMEM)
-		ap_error_set(err, wl->path, line, NULL, "out of memory");
 	task_free(t);
 	return rc;
 }

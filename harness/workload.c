@@ -280,6 +280,9 @@ static int parse_task_line(struct workload *wl, struct task **out, struct ap_err
 		return -EINVAL;
 	rc = st->fmt->parse(wl, j, st->rd.line, out, err);
 	cJSON_Delete(j);
+	/* The formats leave running out of memory to be reported here, once. */
+	if (rc == -ENOMEM)
+		ap_error_set(err, wl->path, st->rd.line, NULL, "out of memory");
 	return rc;
 }
 
@@ -438,10 +441,7 @@ out:
 int workload_next(struct workload *wl, struct task **out, struct ap_error *err)
 {
 	*out = NULL;
-	int rc = parse_task_line(wl, out, err);
-	if (rc == -ENOMEM)
-		ap_error_set(err, wl->path, wl_stream(wl)->rd.line, NULL, "out of memory");
-	return rc;
+	return parse_task_line(wl, out, err);
 }
 
 int workload_rewind(struct workload *wl)
