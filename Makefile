@@ -5,13 +5,14 @@
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wno-missing-field-initializers \
+VERSION := 0.1.0
+CFLAGS  += -DAGENTPERF_VERSION=\"$(VERSION)\" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wno-missing-field-initializers \
            -Iharness -Iprobes -pthread
 LDFLAGS += -pthread
 BUILD   ?= build
 
 PKGS := libcurl libcjson libcrypto
-ifneq ($(MAKECMDGOALS),deps)
+ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
 ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) && echo yes),yes)
 $(error missing libraries ($(PKGS)): run 'make deps' first)
 endif
@@ -69,8 +70,11 @@ $(BUILD)/tests/libfakenvml.so: tests/fakenvml.c
 # cmocka suite; tests needing what this machine lacks skip with a reason.
 TOOLS := $(if $(wildcard tests/fakeserver.c),$(BUILD)/tests/fakeserver) \
          $(if $(wildcard tests/fakenvml.c),$(BUILD)/tests/libfakenvml.so)
+# The real llama-server test uses the cached build (scripts/build-llama-server.sh
+# builds it once, about 5 minutes); where that cannot be had, that test skips.
 test: agentperf $(TEST_BINS) $(TOOLS)
-	@AGENTPERF=$(CURDIR)/agentperf BUILD=$(CURDIR)/$(BUILD) tests/run-tests.sh $(TEST_BINS)
+	@LLAMA_SERVER=$$(scripts/build-llama-server.sh 2>$(BUILD)/llama-server-build.log || true) \
+	 AGENTPERF=$(CURDIR)/agentperf BUILD=$(CURDIR)/$(BUILD) tests/run-tests.sh $(TEST_BINS)
 
 deps:
 	scripts/deps.sh
@@ -78,7 +82,10 @@ deps:
 llama-server:
 	@scripts/build-llama-server.sh
 
-run: agentperf
+# The main job. Recursive so that `make deps run` on a fresh machine sees the
+# libraries deps just installed.
+run:
+	@$(MAKE) --no-print-directory agentperf
 	scripts/run-main.sh
 
 clean:

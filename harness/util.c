@@ -224,6 +224,15 @@ char *ap_strdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+void ap_scopy(char *dst, size_t n, const char *src)
+{
+	if (!n)
+		return;
+	size_t l = src ? strnlen(src, n - 1) : 0;
+	memcpy(dst, src ? src : "", l);
+	dst[l] = '\0';
+}
+
 int ap_parse_long(const char *s, long *out)
 {
 	if (!s || !*s)

@@ -49,6 +49,8 @@ int ap_read_file(const char *path, char **out, size_t *len);
 int ap_sha256_file(const char *path, char hex[65]);
 
 char *ap_strdup(const char *s);
+/* Copies src into dst[n], truncating on purpose (fixed-size record fields). */
+void ap_scopy(char *dst, size_t n, const char *src);
 /* Parses a non-negative integer/double fully; returns 0 or -EINVAL. */
 int ap_parse_long(const char *s, long *out);
 int ap_parse_double(const char *s, double *out);

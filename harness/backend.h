@@ -1,0 +1,140 @@
+/*
+ * Backends: a model endpoint and its protocol. Each protocol is a const ops
+ * struct in one table (backend.c); the transport (curl, SSE, timing,
+ * transport retries) is shared in http.c.
+ */
+#ifndef AP_BACKEND_H
+#define AP_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "check.h"
+#include "util.h"
+
+/* Why a call failed; the order is the column order of the report's breakdown. */
+enum call_status {
+	CALL_OK = 0,
+	CALL_ERR_CONNECT,     /* could not connect / resolve */
+	CALL_ERR_TIMEOUT,     /* no complete answer within the timeout */
+	CALL_ERR_HTTP_429,    /* rate limited (after transport retries) */
+	CALL_ERR_HTTP_4XX,    /* other client errors: bad request, auth */
+	CALL_ERR_HTTP_5XX,    /* server errors (after transport retries) */
+	CALL_ERR_MALFORMED,   /* body or event not the protocol's JSON */
+	CALL_ERR_TRUNCATED,   /* stream ended before its end marker */
+	CALL_ERR_TOO_LARGE,   /* body over the size bound */
+	CALL_ERR_TRANSPORT,   /* other transport errors (reset, TLS ...) */
+	CALL_ERR_INTERRUPTED, /* SIGINT/SIGTERM during the call */
+	CALL_STATUS_COUNT
+};
+const char *call_status_name(enum call_status s);
+int call_status_parse(const char *s);
+
+/* What one call sends: the conversation so far, in OpenAI chat shape. */
+struct call_input {
+	const cJSON *messages; /* array, system message first if any */
+	const cJSON *tools;    /* array of OpenAI function tools, or NULL */
+	const cJSON *sampling; /* object: temperature, top_p, seed, ... or NULL */
+	int max_tokens;        /* 0: not sent */
+	const cJSON *raw;      /* a logged request replayed as-is, or NULL */
+};
+
+/* What one call got back, with its timings (CLOCK_MONOTONIC ns). */
+struct call_result {
+	enum call_status status;
+	int http_status;
+	char error[256];          /* detail for a failed call; never holds secrets */
+	long prompt_tokens, completion_tokens, cached_tokens;
+	bool usage_reported;      /* the server sent token counts */
+	uint64_t t_start;         /* first try began (energy window start) */
+	uint64_t t_send;          /* the final try was sent */
+	uint64_t t_first;         /* first content token (stream) or first body byte */
+	uint64_t t_last;          /* last content chunk */
+	uint64_t t_end;           /* last byte */
+	uint32_t n_chunks;        /* content-bearing chunks */
+	double gap_sum_s;         /* sum of gaps between consecutive content chunks */
+	char finish_reason[32];
+	struct sbuf text;
+	struct tool_call *calls;
+	size_t n_calls;
+	int transport_retries;
+	/* llama-server's own "timings", NAN when absent */
+	double srv_prompt_tps, srv_gen_tps;
+	size_t bytes;
+};
+void call_result_reset(struct call_result *r);
+void call_result_free(struct call_result *r);
+/* Appends text or tool-call fragments while parsing (stream index = slot). */
+int call_result_tool_delta(struct call_result *r, size_t index, const char *id,
+			   const char *name, const char *args_frag);
+
+struct backend;
+
+struct sse_state {
+	bool done;          /* saw the protocol's end marker */
+	bool usage_seen;
+	int cur_block;      /* anthropic: content block being streamed */
+	int block_is_tool[64];
+	size_t block_tool_slot[64];
+};
+
+struct backend_ops {
+	const char *name;
+	const char *desc;
+	const char *default_url;
+	const char *default_key_env; /* may be NULL: no key needed */
+	const char *path;            /* appended to url */
+	int (*build_body)(const struct backend *b, const struct call_input *in, bool stream,
+			  struct sbuf *out);
+	/* Adds protocol headers; key is the API key or NULL. */
+	int (*headers)(const struct backend *b, const char *key, struct curl_slist **h);
+	int (*parse_body)(const char *body, size_t len, struct call_result *r);
+	/* One SSE event; now is its arrival time. Returns 0 or -EPROTO (malformed). */
+	int (*sse_event)(struct call_result *r, struct sse_state *st, const char *event,
+			 const char *data, uint64_t now);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	char *spec;          /* as given, for meta.json (holds no secret: keys come from env) */
+	char *label;         /* short name for reports */
+	char *url;           /* base URL */
+	char *endpoint;      /* url + ops->path */
+	char *model;
+	char *key_env;       /* name of the environment variable holding the key */
+	bool stream;
+	bool insecure;       /* TLS verification off: reported */
+	double timeout_s, connect_timeout_s;
+	int max_retries;     /* transport retries per call */
+	double max_retry_wait_s;
+	long max_body;       /* bytes */
+	char *anthropic_version;
+};
+
+extern const struct backend_ops openai_backend_ops;
+extern const struct backend_ops anthropic_backend_ops;
+extern const struct backend_ops *const backend_table[];
+
+/*
+ * Parses "kind:key=value,key=value" (kinds: openai, anthropic). Keys: url,
+ * model, key_env, stream (0/1), timeout, connect_timeout, retries,
+ * retry_wait_max, insecure (0/1), max_body, label, anthropic_version.
+ */
+int backend_parse(struct backend **out, const char *spec, struct ap_error *err);
+void backend_free(struct backend *b);
+cJSON *backend_meta_json(const struct backend *b);
+
+/* A reusable per-worker transport (one curl handle, connection kept alive). */
+struct http_client;
+int http_client_new(struct http_client **out, const struct backend *b);
+void http_client_free(struct http_client *c);
+/* Performs one call with transport retries; never fails the run: the outcome is in r. */
+void http_call(struct http_client *c, const struct backend *b, const struct call_input *in,
+	       struct call_result *r);
+/* Set by signal handlers: in-flight calls end as CALL_ERR_INTERRUPTED. */
+extern volatile int ap_interrupted;
+
+#endif

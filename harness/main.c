@@ -1,0 +1,526 @@
+/* agentperf: the command line. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "energy.h"
+#include "meta.h"
+#include "report.h"
+#include "results.h"
+#include "runner.h"
+#include "workload.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: agentperf <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  list                 backends, workloads found, energy probes and their status\n"
+		"  stat                 run workload(s) against backend(s), print the report\n"
+		"  record               like stat, and write results/<run-id>/\n"
+		"  report DIR           print the report of a results folder again\n"
+		"\n"
+		"stat/record options:\n"
+		"  -w, --workload FILE    workload (native .jsonl, BFCL questions, or logged OpenAI\n"
+		"                         requests; prefix bfcl: / openai-log: to force); repeatable\n"
+		"      --answers FILE     BFCL possible_answer file (default: possible_answer/<name>)\n"
+		"  -b, --backend SPEC     kind:key=value,... e.g. openai:url=http://127.0.0.1:8080/v1\n"
+		"                         (keys: url model key_env stream timeout connect_timeout\n"
+		"                         retries retry_wait_max insecure max_body label); repeatable\n"
+		"  -r, --repeat N         repeat the whole workload N times (default 1)\n"
+		"  -c, --concurrency N    parallel episodes (default 1)\n"
+		"      --warmup N         run N tasks first, not counted (default 0)\n"
+		"      --form F           mono, decomp or both (default mono; decomp needs tasks\n"
+		"                         with a decomposed form)\n"
+		"  -t, --tasks GLOB       only tasks whose id matches GLOB\n"
+		"      --category NAME    only tasks of this category\n"
+		"      --seed N           seed passed to the backend\n"
+		"      --temperature T    temperature passed to the backend\n"
+		"  -o, --output DIR       results base folder (default results)\n"
+		"      --run-id ID        results folder name (default: time-backend-workload)\n"
+		"      --no-energy        do not open energy probes\n"
+		"      --probes LIST      only these probes (see list)\n"
+		"  -I, --interval MS      sampler interval (default: the probes' own minimum)\n"
+		"      --idle SECONDS     idle baseline before the run (default 2; 0 skips)\n"
+		"      --watch-pid PID    attribute this process's CPU time (the model server)\n"
+		"      --watts-per-core W estimator: W per busy core (default: see list)\n"
+		"      --idle-watts W     estimator: machine idle W\n"
+		"  -q, --quiet            no progress line\n"
+		"  -v, --verbose          more messages (twice: debug)\n");
+}
+
+static volatile sig_atomic_t signals_seen;
+static void on_signal(int sig)
+{
+	(void)sig;
+	ap_interrupted = 1;
+	/* A second Ctrl-C means "now": the partial results are already on disk. */
+	if (++signals_seen >= 2)
+		_exit(130);
+}
+
+struct cli {
+	const char *workloads[32];
+	int n_workloads;
+	const char *answers;
+	const char *backends[32];
+	int n_backends;
+	struct run_opts o;
+	const char *output;
+	const char *run_id;
+	bool no_energy;
+	struct energy_opts eo;
+	pid_t watch[16];
+	int n_watch;
+};
+
+static int parse_int(const char *opt, const char *v, long lo, long hi, long *out)
+{
+	long x;
+	if (ap_parse_long(v, &x) || x < lo || x > hi) {
+		ap_err("%s: expected an integer in [%ld, %ld], got '%s'", opt, lo, hi, v);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
+{
+	double x;
+	if (ap_parse_double(v, &x) || x < lo || x > hi) {
+		ap_err("%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, v);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_run_args(int argc, char **argv, struct cli *c)
+{
+	enum { O_ANSWERS = 256, O_WARMUP, O_FORM, O_CATEGORY, O_SEED, O_TEMP, O_RUNID, O_NOENERGY,
+	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW };
+	static const struct option opts[] = {
+		{ "workload", required_argument, 0, 'w' },
+		{ "answers", required_argument, 0, O_ANSWERS },
+		{ "backend", required_argument, 0, 'b' },
+		{ "repeat", required_argument, 0, 'r' },
+		{ "concurrency", required_argument, 0, 'c' },
+		{ "warmup", required_argument, 0, O_WARMUP },
+		{ "form", required_argument, 0, O_FORM },
+		{ "tasks", required_argument, 0, 't' },
+		{ "category", required_argument, 0, O_CATEGORY },
+		{ "seed", required_argument, 0, O_SEED },
+		{ "temperature", required_argument, 0, O_TEMP },
+		{ "output", required_argument, 0, 'o' },
+		{ "run-id", required_argument, 0, O_RUNID },
+		{ "no-energy", no_argument, 0, O_NOENERGY },
+		{ "probes", required_argument, 0, O_PROBES },
+		{ "interval", required_argument, 0, 'I' },
+		{ "idle", required_argument, 0, O_IDLE },
+		{ "watch-pid", required_argument, 0, O_WATCH },
+		{ "watts-per-core", required_argument, 0, O_WPC },
+		{ "idle-watts", required_argument, 0, O_IDLEW },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "verbose", no_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	long l;
+	double d;
+	int ch;
+	c->o.repeats = 1;
+	c->o.concurrency = 1;
+	c->o.forms[FORM_MONO] = true;
+	c->output = "results";
+	c->eo.idle_s = 2;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "w:b:r:c:t:o:I:qvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'w':
+			if (c->n_workloads >= 32)
+				return ap_err("too many workloads"), -EINVAL;
+			c->workloads[c->n_workloads++] = optarg;
+			break;
+		case O_ANSWERS: c->answers = optarg; break;
+		case 'b':
+			if (c->n_backends >= 32)
+				return ap_err("too many backends"), -EINVAL;
+			c->backends[c->n_backends++] = optarg;
+			break;
+		case 'r':
+			if (parse_int("--repeat", optarg, 1, 100000, &l))
+				return -EINVAL;
+			c->o.repeats = (int)l;
+			break;
+		case 'c':
+			if (parse_int("--concurrency", optarg, 1, 4096, &l))
+				return -EINVAL;
+			c->o.concurrency = (int)l;
+			break;
+		case O_WARMUP:
+			if (parse_int("--warmup", optarg, 0, 1000000, &l))
+				return -EINVAL;
+			c->o.warmup = (int)l;
+			break;
+		case O_FORM:
+			if (!strcmp(optarg, "both")) {
+				c->o.forms[FORM_MONO] = c->o.forms[FORM_DECOMP] = true;
+			} else if (form_parse(optarg) >= 0) {
+				c->o.forms[FORM_MONO] = c->o.forms[FORM_DECOMP] = false;
+				c->o.forms[form_parse(optarg)] = true;
+			} else {
+				ap_err("--form: expected mono, decomp or both, got '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 't': c->o.filter = optarg; break;
+		case O_CATEGORY: c->o.category = optarg; break;
+		case O_SEED:
+			if (parse_int("--seed", optarg, 0, 4294967295L, &l))
+				return -EINVAL;
+			c->o.seed = l;
+			c->o.seed_set = true;
+			break;
+		case O_TEMP:
+			if (parse_num("--temperature", optarg, 0, 10, &d))
+				return -EINVAL;
+			c->o.temperature = d;
+			c->o.temp_set = true;
+			break;
+		case 'o': c->output = optarg; break;
+		case O_RUNID:
+			if (!*optarg || strchr(optarg, '/') || !strcmp(optarg, ".") || !strcmp(optarg, "..")) {
+				ap_err("--run-id: must be a plain folder name, got '%s'", optarg);
+				return -EINVAL;
+			}
+			c->run_id = optarg;
+			break;
+		case O_NOENERGY: c->no_energy = true; break;
+		case O_PROBES: c->eo.probes = optarg; break;
+		case 'I':
+			if (parse_num("--interval", optarg, 0.001, 3600000, &d))
+				return -EINVAL;
+			c->eo.interval_s = d / 1000.0;
+			break;
+		case O_IDLE:
+			if (parse_num("--idle", optarg, 0, 3600, &d))
+				return -EINVAL;
+			c->eo.idle_s = d;
+			break;
+		case O_WATCH:
+			if (c->n_watch >= 16 || parse_int("--watch-pid", optarg, 1, 4194304, &l))
+				return -EINVAL;
+			c->watch[c->n_watch++] = (pid_t)l;
+			break;
+		case O_WPC:
+			if (parse_num("--watts-per-core", optarg, 0, 10000, &d))
+				return -EINVAL;
+			c->eo.watts_per_core = d;
+			break;
+		case O_IDLEW:
+			if (parse_num("--idle-watts", optarg, 0, 100000, &d))
+				return -EINVAL;
+			c->eo.idle_watts = d;
+			break;
+		case 'q': c->o.quiet = true; break;
+		case 'v': ap_verbose++; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		ap_err("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!c->n_workloads) {
+		ap_err("no workload: give one with -w FILE (see 'agentperf list')");
+		return -EINVAL;
+	}
+	if (!c->n_backends) {
+		ap_err("no backend: give one with -b SPEC, e.g. -b openai:url=http://127.0.0.1:8080/v1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '_' || *s == '.'))
+			*s = '_';
+}
+
+static void make_run_id(char *buf, size_t n, const struct backend *b, const struct workload *wl)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char ts[32];
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
+	snprintf(buf, n, "%s-%s-%s-%s", ts, b->ops->name, b->model, wl->name ? wl->name : "workload");
+	sanitize(buf);
+}
+
+/* One workload against one backend. */
+static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, struct backend *be,
+		   bool record)
+{
+	int rc = 0;
+	struct ap_error err = { { 0 } };
+	struct results *res = NULL;
+	struct energy *en = NULL;
+	struct run_state st = { 0 };
+	cJSON *meta = NULL;
+	char run_id[256], samples[4400];
+	struct run_opts o = c->o;
+	o.wl = wl;
+	o.be = be;
+	if (record) {
+		if (c->run_id && (c->n_workloads > 1 || c->n_backends > 1)) {
+			snprintf(run_id, sizeof(run_id), "%s-%s-%s", c->run_id, be->ops->name,
+				 wl->name ? wl->name : "w");
+			sanitize(run_id);
+		} else if (c->run_id) {
+			snprintf(run_id, sizeof(run_id), "%s", c->run_id);
+		} else {
+			make_run_id(run_id, sizeof(run_id), be, wl);
+		}
+		if ((rc = results_create(&res, c->output, run_id, &err))) {
+			ap_err("%s", err.msg);
+			goto out;
+		}
+		o.out = res;
+	}
+	if (!c->no_energy) {
+		struct energy_opts eo = c->eo;
+		if (res && !results_path(res, "samples.csv", samples, sizeof(samples)))
+			eo.samples_csv = samples;
+		if ((rc = energy_open(&en, &eo))) {
+			ap_err("energy probes: %s", strerror(-rc));
+			goto out;
+		}
+		for (int i = 0; i < c->n_watch; i++)
+			energy_watch_pid(en, c->watch[i]);
+		o.energy = en;
+		if (res) {
+			/* The CSVs carry the short provenance tag; meta.json the full text. */
+			struct energy_summary es;
+			energy_summarize(en, &es);
+			char tag[128];
+			ap_scopy(tag, sizeof(tag), es.have_device ? es.device_provenance : "none");
+			tag[strcspn(tag, " ")] = '\0';
+			results_set_energy_source(res, tag);
+		}
+	}
+	meta = meta_new(argc, argv, record ? run_id : NULL, &o, &st);
+	if (!meta) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (res && (rc = results_write_meta(res, meta))) {
+		ap_err("cannot write meta.json: %s", strerror(-rc));
+		goto out;
+	}
+	if (en) {
+		if (c->eo.idle_s > 0 && (rc = energy_baseline(en))) {
+			ap_err("idle baseline failed: %s", strerror(-rc));
+			goto out;
+		}
+		if ((rc = energy_start(en))) {
+			ap_err("cannot start the sampler: %s", strerror(-rc));
+			goto out;
+		}
+	}
+	rc = run_workload(&o, &st, &err);
+	if (rc && err.msg[0])
+		ap_err("%s", err.msg);
+	cJSON *ej = NULL;
+	if (en) {
+		struct energy_summary es;
+		energy_stop(en);
+		energy_summarize(en, &es);
+		ej = energy_summary_json(&es, energy_meta_json(en));
+	}
+	/* meta_new counted no tasks yet; the run did. */
+	cJSON *w = cJSON_GetObjectItemCaseSensitive(meta, "workload");
+	cJSON_ReplaceItemInObjectCaseSensitive(w, "selected", cJSON_CreateNumber((double)st.selected));
+	meta_finish(meta, &o, &st, ej);
+	if (res) {
+		int wr = results_write_meta(res, meta);
+		if (!wr && st.agg.a)
+			wr = results_write_summary(res, &st.agg);
+		if (wr)
+			ap_err("writing %s failed: %s", results_dir(res), strerror(-wr));
+		rc = rc ? rc : wr;
+	}
+	if (st.agg.a)
+		report_print(stdout, meta, &st.agg);
+	if (res)
+		printf(" results in %s/\n\n", results_dir(res));
+	fflush(stdout);
+out:
+	cJSON_Delete(meta);
+	run_state_free(&st);
+	energy_close(en);
+	results_close(res);
+	return rc;
+}
+
+static int cmd_run(int argc, char **argv, bool record)
+{
+	struct cli c = { 0 };
+	struct ap_error err = { { 0 } };
+	int rc = parse_run_args(argc - 1, argv + 1, &c);
+	if (rc)
+		return 2;
+	struct workload *wls[32] = { 0 };
+	struct backend *bes[32] = { 0 };
+	/* Everything is validated before anything runs. */
+	for (int i = 0; i < c.n_workloads; i++) {
+		if ((rc = workload_open(&wls[i], c.workloads[i], c.answers, &err))) {
+			ap_err("%s", err.msg);
+			rc = 2;
+			goto out;
+		}
+	}
+	for (int i = 0; i < c.n_backends; i++) {
+		if ((rc = backend_parse(&bes[i], c.backends[i], &err))) {
+			ap_err("%s", err.msg);
+			rc = 2;
+			goto out;
+		}
+		if (bes[i]->key_env && (!getenv(bes[i]->key_env) || !*getenv(bes[i]->key_env)) &&
+		    strncmp(bes[i]->url, "http://127.", 11) && strncmp(bes[i]->url, "http://localhost", 16))
+			ap_warn("backend %s: %s is not set; calls go without an API key", bes[i]->label,
+				bes[i]->key_env);
+		if (bes[i]->insecure)
+			ap_warn("backend %s: TLS verification is OFF", bes[i]->label);
+	}
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (int b = 0; b < c.n_backends && !ap_interrupted; b++)
+		for (int w = 0; w < c.n_workloads && !ap_interrupted; w++)
+			if ((rc = run_one(argc, argv, &c, wls[w], bes[b], record)))
+				rc = 1;
+	if (ap_interrupted && !rc)
+		rc = 130;
+out:
+	for (int i = 0; i < c.n_workloads; i++)
+		workload_close(wls[i]);
+	for (int i = 0; i < c.n_backends; i++)
+		backend_free(bes[i]);
+	return rc;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	if (argc != 2) {
+		ap_err("usage: agentperf report DIR");
+		return 2;
+	}
+	struct run_agg agg;
+	cJSON *meta = NULL;
+	struct ap_error err = { { 0 } };
+	if (results_load(argv[1], &agg, &meta, &err)) {
+		ap_err("%s", err.msg);
+		return 1;
+	}
+	report_print(stdout, meta, &agg);
+	cJSON_Delete(meta);
+	run_agg_free(&agg);
+	return 0;
+}
+
+static void list_workloads(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		printf("  (no %s/ folder here)\n", dir);
+		return;
+	}
+	struct dirent *e;
+	char path[4096];
+	int n = 0;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 7 || strcmp(e->d_name + l - 6, ".jsonl"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		struct workload *wl = NULL;
+		struct ap_error err = { { 0 } };
+		if (workload_open(&wl, path, NULL, &err)) {
+			printf("  %-36s INVALID: %s\n", path, err.msg);
+			continue;
+		}
+		printf("  %-36s %-24s %6zu tasks  %s\n", path, wl->name ? wl->name : "?", wl->n_tasks,
+		       workload_format_name(wl->format));
+		workload_close(wl);
+		n++;
+	}
+	closedir(d);
+	if (!n)
+		printf("  (no .jsonl workload in %s/)\n", dir);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	const char *wdir = argc > 1 ? argv[1] : "workloads";
+	printf("backends:\n");
+	for (size_t i = 0; backend_table[i]; i++) {
+		const struct backend_ops *b = backend_table[i];
+		const char *key = b->default_key_env;
+		printf("  %-10s %s\n  %-10s default url %s%s", b->name, b->desc, "", b->default_url, b->path);
+		if (key)
+			printf(", key from $%s (%s)", key, getenv(key) && *getenv(key) ? "set" : "not set");
+		else
+			printf(", key from key_env=VAR if the server needs one");
+		printf("\n");
+	}
+	printf("\nworkloads in %s/:\n", wdir);
+	list_workloads(wdir);
+	printf("\nenergy probes:\n");
+	struct energy_opts eo = { 0 };
+	energy_print_list(stdout, &eo);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stat"))
+		return cmd_run(argc, argv, false);
+	if (!strcmp(cmd, "record"))
+		return cmd_run(argc, argv, true);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("agentperf %s\n", AGENTPERF_VERSION);
+		return 0;
+	}
+	ap_err("unknown command '%s'", cmd);
+	usage(stderr);
+	return 2;
+}

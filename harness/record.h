@@ -1,0 +1,79 @@
+/*
+ * Plain records of what a run measured: one per call, attempt and task. The
+ * runner fills them, the CSV writers and the report take them const, and
+ * `agentperf report` reads them back from the CSV files.
+ */
+#ifndef AP_RECORD_H
+#define AP_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define REC_ID 128
+
+enum form { FORM_MONO = 0, FORM_DECOMP = 1, FORM_COUNT };
+const char *form_name(enum form f);
+int form_parse(const char *s);
+
+struct call_rec {
+	int repeat;             /* 1-based */
+	long seq;               /* task's position in the workload, 0-based */
+	char task_id[REC_ID];
+	int form;
+	int sub;                /* sub-call index in the decomposed form, -1 for monolithic */
+	int attempt, step;      /* 1-based */
+	double t_start_s;       /* since the run's clock zero */
+	double ttft_s, itl_s, e2e_s, out_tps; /* NAN when not applicable */
+	long prompt_tokens, completion_tokens, cached_tokens;
+	bool usage;             /* server reported token counts */
+	int http_status;
+	int status;             /* enum call_status */
+	int retries;            /* transport retries */
+	char finish[32];
+	int n_tool_calls;
+	double srv_prompt_tps, srv_gen_tps; /* llama-server's own timings, NAN if absent */
+	bool energy_valid;
+	double energy_j, idle_j; /* device boundary, gross; idle share */
+	char error[160];
+	/* internal: energy attribution key and the attempt this call belongs to */
+	uint64_t key;
+	int aidx;
+	bool attributed;
+};
+
+struct attempt_rec {
+	int repeat;
+	long seq;
+	char task_id[REC_ID];
+	char category[64];
+	int form, sub;
+	char sub_id[64];
+	int attempt;
+	bool success;
+	int calls, steps;
+	long prompt_tokens, completion_tokens, cached_tokens;
+	double t_start_s, duration_s;
+	bool energy_valid;
+	double energy_j, idle_j;
+	int status;             /* first failed call's status, or ok */
+	char why[200];          /* check failure reason, or call error */
+};
+
+struct task_rec {
+	int repeat;
+	long seq;
+	char task_id[REC_ID];
+	char category[64];
+	int form;
+	bool success;
+	int attempts;           /* all attempts (all sub-calls' in decomposed form) */
+	int k_success;          /* success within k attempts (max over sub-calls); 0: failed */
+	int calls;
+	long prompt_tokens, completion_tokens, cached_tokens;
+	double t_start_s, duration_s;
+	bool energy_valid;
+	double energy_j, idle_j;
+	char outcome[16];       /* success, failed, error, interrupted */
+};
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * The human report, laid out like `perf stat`: a header naming the command
+ * and run count, one right-aligned value per line with unit and name, '#'
+ * derived metrics, '( +- x% )' over repeats, and the elapsed time last.
+ * It reads only meta.json's object and the aggregates, so a live run and
+ * `agentperf report DIR` print the same thing.
+ */
+#include "report.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *jstr(const cJSON *o, const char *k, const char *dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static double jnum(const cJSON *o, const char *k, double dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static void rse(FILE *f, const struct welford *w)
+{
+	if (w->n > 1)
+		fprintf(f, "  ( +- %5.2f%% )", welford_rse_pct(w));
+}
+
+/* value, unit, name, then an optional '# comment' and the +- of w. */
+static void line(FILE *f, const char *value, const char *unit, const char *name,
+		 const char *comment, const struct welford *w)
+{
+	fprintf(f, "%18s %-6s %-28s", value, unit, name);
+	if (comment && *comment)
+		fprintf(f, " # %-34s", comment);
+	else if (w && w->n > 1)
+		fprintf(f, "   %-34s", "");
+	if (w)
+		rse(f, w);
+	fputc('\n', f);
+}
+
+static void fmt_count(char *buf, size_t n, double v)
+{
+	if (isnan(v))
+		snprintf(buf, n, "<not counted>");
+	else if (fabs(v - round(v)) < 1e-9 && fabs(v) < 1e15)
+		snprintf(buf, n, "%.0f", v);
+	else
+		snprintf(buf, n, "%.2f", v);
+}
+
+static void count_line(FILE *f, const struct run_agg *a, int form, enum metric m,
+		       const char *name, enum metric per, const char *per_what)
+{
+	char v[48], c[96] = "";
+	struct welford w = run_metric(a, form, m);
+	fmt_count(v, sizeof(v), w.n ? w.mean : NAN);
+	if (per != M_COUNT) {
+		struct welford p = run_metric(a, form, per);
+		if (p.n)
+			snprintf(c, sizeof(c), "%10.2f %s", p.mean, per_what);
+		else
+			snprintf(c, sizeof(c), "%10s %s", "no success", per_what);
+	}
+	line(f, v, "", name, c, &w);
+}
+
+static void latency_line(FILE *f, const struct run_agg *a, int form, enum metric m,
+			 const char *name)
+{
+	char v[48];
+	struct welford w = run_metric(a, form, m);
+	if (!w.n) {
+		line(f, "<not counted>", "", name, "no successful call", NULL);
+		return;
+	}
+	snprintf(v, sizeof(v), "%.3f", w.mean * 1e3);
+	line(f, v, "msec", name, NULL, &w);
+}
+
+static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *energy)
+{
+	char v[48], c[96];
+	const struct form_agg *sum = NULL;
+	struct form_agg tot = { 0 };
+	/* Counts that need no mean (failure classes) are summed over repeats. */
+	for (int i = 1; i <= a->repeats; i++) {
+		sum = run_agg_get((struct run_agg *)a, i, form);
+		for (int s = 0; s < CALL_STATUS_COUNT; s++)
+			tot.by_status[s] += sum->by_status[s];
+		tot.calls_no_usage += sum->calls_no_usage;
+		tot.retries += sum->retries;
+		tot.failed_calls += sum->failed_calls;
+		tot.interrupted += sum->interrupted;
+		tot.srv_n += sum->srv_n;
+		tot.srv_gen_tps_sum += sum->srv_gen_tps_sum;
+		tot.srv_prompt_tps_sum += sum->srv_prompt_tps_sum;
+		if (sum->max_k > tot.max_k)
+			tot.max_k = sum->max_k;
+		tot.calls += sum->calls;
+	}
+	struct welford w = run_metric(a, form, M_TASKS);
+	fmt_count(v, sizeof(v), w.n ? w.mean : NAN);
+	line(f, v, "", "tasks", NULL, NULL);
+
+	struct welford succ = run_metric(a, form, M_SUCCESSES);
+	struct welford rate = run_metric(a, form, M_SUCCESS_RATE);
+	fmt_count(v, sizeof(v), succ.n ? succ.mean : NAN);
+	snprintf(c, sizeof(c), "%9.2f %% success rate", rate.n ? rate.mean * 100 : NAN);
+	line(f, v, "", "successes", c, &rate);
+
+	struct welford p1 = run_metric(a, form, M_PASS1);
+	snprintf(v, sizeof(v), "%.2f", p1.n ? p1.mean * 100 : NAN);
+	line(f, v, "%", "pass@1", "first attempt succeeds", &p1);
+	for (int k = 2; k <= tot.max_k && k <= MAX_K; k++) {
+		struct welford wk = { 0 };
+		for (int i = 1; i <= a->repeats; i++) {
+			const struct form_agg *x = run_agg_get((struct run_agg *)a, i, form);
+			if (x->tasks)
+				welford_add(&wk, (double)x->within[k] / (double)x->tasks);
+		}
+		char name[48];
+		snprintf(name, sizeof(name), "success-within-%d", k);
+		snprintf(v, sizeof(v), "%.2f", wk.n ? wk.mean * 100 : NAN);
+		line(f, v, "%", name, NULL, &wk);
+	}
+	count_line(f, a, form, M_ATTEMPTS, "attempts", M_ATTEMPTS_PER_SUCCESS, "attempts per success");
+	count_line(f, a, form, M_CALLS, "calls", M_CALLS_PER_SUCCESS, "calls per success");
+	count_line(f, a, form, M_PROMPT, "prompt-tokens", M_PROMPT_PER_SUCCESS, "per success");
+	count_line(f, a, form, M_COMPLETION, "completion-tokens", M_COMPLETION_PER_SUCCESS,
+		   "per success");
+	count_line(f, a, form, M_CACHED, "cached-tokens", M_COUNT, NULL);
+	if (tot.calls_no_usage) {
+		snprintf(v, sizeof(v), "%ld", tot.calls_no_usage);
+		line(f, v, "", "calls-without-usage", "server sent no token counts", NULL);
+	}
+	snprintf(v, sizeof(v), "%ld", tot.retries);
+	line(f, v, "", "transport-retries", "not task attempts", NULL);
+	snprintf(v, sizeof(v), "%ld", tot.failed_calls);
+	c[0] = '\0';
+	for (int s = 1; s < CALL_STATUS_COUNT; s++) {
+		if (!tot.by_status[s])
+			continue;
+		size_t l = strlen(c);
+		snprintf(c + l, sizeof(c) - l, "%s%s %ld", l ? ", " : "", call_status_name(s),
+			 tot.by_status[s]);
+	}
+	line(f, v, "", "failed-calls", c, NULL);
+	if (tot.interrupted) {
+		snprintf(v, sizeof(v), "%ld", tot.interrupted);
+		line(f, v, "", "interrupted-tasks", "not counted as tasks", NULL);
+	}
+	latency_line(f, a, form, M_TTFT_P50, "ttft-p50");
+	latency_line(f, a, form, M_TTFT_P95, "ttft-p95");
+	latency_line(f, a, form, M_E2E_P50, "e2e-p50");
+	latency_line(f, a, form, M_E2E_P95, "e2e-p95");
+	struct welford itl = run_metric(a, form, M_ITL_P50);
+	if (itl.n) {
+		snprintf(v, sizeof(v), "%.3f", itl.mean * 1e3);
+		line(f, v, "msec", "itl-p50", "gap between content chunks", &itl);
+	}
+	struct welford tps = run_metric(a, form, M_OUT_TPS);
+	if (tps.n) {
+		snprintf(v, sizeof(v), "%.1f", tps.mean);
+		if (tot.srv_n)
+			snprintf(c, sizeof(c), "server says %.1f gen, %.1f prompt",
+				 tot.srv_gen_tps_sum / (double)tot.srv_n,
+				 tot.srv_prompt_tps_sum / (double)tot.srv_n);
+		line(f, v, "tok/s", "output-rate", tot.srv_n ? c : "per call, mean", &tps);
+	}
+	/* Energy per form: only when every call of the form got an energy figure. */
+	struct welford ej = run_metric(a, form, M_ENERGY_J);
+	const char *src = jstr(energy, "device_provenance", NULL);
+	if (ej.n && src) {
+		struct welford eps = run_metric(a, form, M_ENERGY_PER_SUCCESS);
+		struct welford net = run_metric(a, form, M_NET_ENERGY_PER_SUCCESS);
+		snprintf(v, sizeof(v), "%.3f", ej.mean);
+		line(f, v, "J", "energy-in-calls", src, &ej);
+		if (eps.n) {
+			snprintf(v, sizeof(v), "%.3f", eps.mean);
+			line(f, v, "J", "energy-per-successful-task", "all attempts, failed included", &eps);
+			snprintf(v, sizeof(v), "%.3f", net.mean);
+			line(f, v, "J", "net-energy-per-success", "gross minus idle power", &net);
+		} else {
+			line(f, "no success", "J", "energy-per-successful-task", "no task succeeded", NULL);
+		}
+	} else {
+		const char *why = jstr(energy, "reason", "no energy source");
+		line(f, "<not supported>", "J", "energy-in-calls", why, NULL);
+	}
+}
+
+static void decomposition_block(FILE *f, const struct run_agg *a)
+{
+	static const struct {
+		enum metric m;
+		const char *name;
+	} rows[] = {
+		{ M_PROMPT, "prompt-tokens" },
+		{ M_COMPLETION, "completion-tokens" },
+		{ M_CALLS, "calls" },
+		{ M_ATTEMPTS, "attempts" },
+		{ M_SUCCESS_RATE, "success-rate" },
+		{ M_ENERGY_J, "energy" },
+	};
+	fprintf(f, "\n   decomposition overhead (decomposed - monolithic) / monolithic, same tasks:\n\n");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct welford w = { 0 };
+		for (int r = 1; r <= a->repeats; r++) {
+			double m = form_metric(a, r, FORM_MONO, rows[i].m);
+			double d = form_metric(a, r, FORM_DECOMP, rows[i].m);
+			if (!isnan(m) && !isnan(d) && m != 0)
+				welford_add(&w, (d - m) / m);
+		}
+		char v[48];
+		if (w.n)
+			snprintf(v, sizeof(v), "%+.2f", w.mean * 100);
+		else
+			snprintf(v, sizeof(v), "<not counted>");
+		line(f, v, "%", rows[i].name, NULL, &w);
+	}
+}
+
+static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
+{
+	if (!energy)
+		return;
+	fprintf(f, "\n   energy (%s):\n\n",
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(energy, "estimated"))
+			? "ESTIMATED, no counter readable"
+			: "measured");
+	const cJSON *ch;
+	char v[48], c[160];
+	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(energy, "channels"))
+	{
+		const char *unit = jstr(ch, "unit", "");
+		if (jnum(ch, "status", 0) != 0) {
+			line(f, "<not supported>", unit, jstr(ch, "name", "?"), jstr(ch, "reason", ""), NULL);
+			continue;
+		}
+		if (!strcmp(unit, "J")) {
+			snprintf(v, sizeof(v), "%.3f", jnum(ch, "total", NAN));
+			snprintf(c, sizeof(c), "%7.2f W  %s%s", jnum(ch, "avg_w", NAN),
+				 jstr(ch, "provenance", ""),
+				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ch, "in_device_total"))
+					 ? ""
+					 : " (not summed)");
+		} else {
+			snprintf(v, sizeof(v), "%.3f", jnum(ch, "total", NAN));
+			snprintf(c, sizeof(c), "mean, %s", jstr(ch, "provenance", ""));
+		}
+		line(f, v, unit, jstr(ch, "name", "?"), c, NULL);
+	}
+	double dev = jnum(energy, "device_j", NAN);
+	if (!isnan(dev)) {
+		snprintf(v, sizeof(v), "%.3f", dev);
+		line(f, v, "J", "device-energy", jstr(energy, "device_provenance", ""), NULL);
+		double dur = jnum(energy, "duration_s", NAN);
+		if (dur > 0) {
+			snprintf(v, sizeof(v), "%.3f", dev / dur);
+			line(f, v, "W", "average-power", NULL, NULL);
+		}
+		snprintf(v, sizeof(v), "%.3f", jnum(energy, "attributed_j", NAN));
+		line(f, v, "J", "attributed-to-calls", "time share between overlapping calls", NULL);
+		snprintf(v, sizeof(v), "%.3f", jnum(energy, "unattributed_j", NAN));
+		line(f, v, "J", "unattributed", "no call in flight", NULL);
+	}
+	double idle = jnum(energy, "idle_w", NAN);
+	if (!isnan(idle)) {
+		snprintf(v, sizeof(v), "%.3f", idle);
+		snprintf(c, sizeof(c), "baseline over %.1f s", jnum(energy, "idle_s", 0));
+		line(f, v, "W", "idle-power", c, NULL);
+	} else {
+		line(f, "<not counted>", "W", "idle-power", "no idle baseline taken", NULL);
+	}
+	double util = jnum(energy, "cpu_util_machine", NAN);
+	if (!isnan(util)) {
+		snprintf(v, sizeof(v), "%.2f", util * 100);
+		line(f, v, "%", "cpu-utilization", "all cores, whole machine", NULL);
+	}
+	double self = jnum(energy, "cpu_s_self", NAN), watched = jnum(energy, "cpu_s_watched", NAN);
+	if (!isnan(self)) {
+		snprintf(v, sizeof(v), "%.3f", self);
+		line(f, v, "s", "cpu-time-agentperf", NULL, NULL);
+	}
+	if (!isnan(watched) && watched > 0) {
+		snprintf(v, sizeof(v), "%.3f", watched);
+		line(f, v, "s", "cpu-time-model-server", "watched PIDs", NULL);
+	}
+	double samp = jnum(energy, "sampler_cpu_s", NAN);
+	if (!isnan(samp)) {
+		double dur = jnum(energy, "duration_s", NAN);
+		snprintf(v, sizeof(v), "%.4f", samp);
+		snprintf(c, sizeof(c), "%.3f %% of one core, %.0f ms interval",
+			 dur > 0 ? 100 * samp / dur : NAN, jnum(energy, "interval_s", NAN) * 1e3);
+		line(f, v, "s", "sampler-cpu-time", c, NULL);
+	}
+	(void)a;
+}
+
+void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
+{
+	const cJSON *be = cJSON_GetObjectItemCaseSensitive(meta, "backend");
+	const cJSON *wl = cJSON_GetObjectItemCaseSensitive(meta, "workload");
+	const cJSON *energy = cJSON_GetObjectItemCaseSensitive(meta, "energy");
+	int repeats = (int)jnum(meta, "repeats", 1);
+	int done = (int)jnum(meta, "repeats_done", repeats);
+	fprintf(f, "\n Agent workload stats for '%s'", jstr(meta, "command", "agentperf"));
+	if (repeats > 1)
+		fprintf(f, " (%d runs)", repeats);
+	fprintf(f, ":\n\n");
+	fprintf(f, "   backend   %s (%s%s)\n", jstr(be, "label", "?"),
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(be, "stream")) ? "streaming" : "not streaming",
+		cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(be, "tls_verify"))
+			? ", TLS VERIFICATION OFF"
+			: "");
+	const char *note = jstr(meta, "model_note", NULL);
+	if (note)
+		fprintf(f, "   model     %s\n", note);
+	fprintf(f, "   workload  %s %s (%s, %.0f tasks selected, sha256 %.12s)\n", jstr(wl, "name", "?"),
+		jstr(wl, "version", ""), jstr(wl, "format", "?"), jnum(wl, "selected", NAN),
+		jstr(wl, "sha256", "?"));
+	const char *status = jstr(meta, "status", "complete");
+	if (strcmp(status, "complete"))
+		fprintf(f, "   status    %s: %d of %d repeats complete; figures cover what was measured\n",
+			status, done, repeats);
+	for (int form = 0; form < FORM_COUNT; form++) {
+		if (!a->ran[form])
+			continue;
+		fprintf(f, "\n   %s form:\n\n", form == FORM_MONO ? "monolithic" : "decomposed");
+		form_block(f, a, form, energy);
+	}
+	if (a->ran[FORM_MONO] && a->ran[FORM_DECOMP])
+		decomposition_block(f, a);
+	energy_block(f, energy, a);
+	struct welford el = { 0 };
+	for (int i = 0; i < a->repeats; i++)
+		if (!isnan(a->elapsed_s[i]))
+			welford_add(&el, a->elapsed_s[i]);
+	fputc('\n', f);
+	if (el.n > 1)
+		fprintf(f, "%18.9f +- %.9f seconds time elapsed", el.mean, welford_stddev(&el));
+	else
+		fprintf(f, "%18.9f seconds time elapsed", el.n ? el.mean : 0.0);
+	rse(f, &el);
+	fprintf(f, "\n\n");
+}

@@ -1,0 +1,49 @@
+/*
+ * The runner: repeats x tasks, each task as one or both forms (monolithic,
+ * decomposed), each form as attempts, each attempt as an episode of calls
+ * answered from the task's tool table. Episodes run in parallel on worker
+ * threads; results stream to the sink as tasks finish.
+ */
+#ifndef AP_RUNNER_H
+#define AP_RUNNER_H
+
+#include <stdbool.h>
+
+#include "backend.h"
+#include "energy.h"
+#include "results.h"
+#include "summary.h"
+#include "workload.h"
+
+struct run_opts {
+	struct workload *wl;
+	struct backend *be;
+	int repeats;            /* -r */
+	int concurrency;        /* parallel episodes */
+	int warmup;             /* tasks run once before measuring, not counted */
+	bool forms[FORM_COUNT]; /* which forms run */
+	const char *filter;     /* fnmatch pattern on task id, or NULL */
+	const char *category;   /* only this category, or NULL */
+	bool seed_set, temp_set;
+	long seed;
+	double temperature;
+	struct energy *energy;  /* NULL: no energy measurement */
+	struct results *out;    /* NULL: report only (stat) */
+	bool quiet;             /* no progress line */
+};
+
+struct run_state {
+	struct run_agg agg;
+	uint64_t t0_ns;         /* run clock zero */
+	long tasks_done, tasks_total;
+	int repeats_done;
+	bool interrupted;
+	long selected;          /* tasks per repeat after filters */
+	bool any_decomposed;    /* some selected task has a decomposed form */
+};
+
+/* Runs everything; 0 even if calls failed (they are recorded), -errno on setup errors. */
+int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error *err);
+void run_state_free(struct run_state *st);
+
+#endif

@@ -1,0 +1,178 @@
+#include "summary.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const form_names[FORM_COUNT] = { "mono", "decomp" };
+
+const char *form_name(enum form f)
+{
+	return (unsigned)f < FORM_COUNT ? form_names[f] : "?";
+}
+
+int form_parse(const char *s)
+{
+	for (int i = 0; i < FORM_COUNT; i++)
+		if (!strcmp(s, form_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+int run_agg_init(struct run_agg *r, int repeats)
+{
+	memset(r, 0, sizeof(*r));
+	r->repeats = repeats;
+	r->a = calloc((size_t)repeats * FORM_COUNT, sizeof(*r->a));
+	r->elapsed_s = calloc((size_t)repeats, sizeof(*r->elapsed_s));
+	if (!r->a || !r->elapsed_s) {
+		run_agg_free(r);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < repeats; i++)
+		r->elapsed_s[i] = NAN;
+	return 0;
+}
+
+void run_agg_free(struct run_agg *r)
+{
+	free(r->a);
+	free(r->elapsed_s);
+	r->a = NULL;
+	r->elapsed_s = NULL;
+}
+
+struct form_agg *run_agg_get(struct run_agg *r, int repeat, int form)
+{
+	if (repeat < 1 || repeat > r->repeats || form < 0 || form >= FORM_COUNT)
+		return NULL;
+	return &r->a[(repeat - 1) * FORM_COUNT + form];
+}
+
+void run_agg_task(struct run_agg *r, const struct task_rec *t)
+{
+	struct form_agg *a = run_agg_get(r, t->repeat, t->form);
+	if (!a)
+		return;
+	r->ran[t->form] = true;
+	/* An interrupted task is neither a success nor a failure of the model. */
+	if (!strcmp(t->outcome, "interrupted")) {
+		a->interrupted++;
+		return;
+	}
+	a->tasks++;
+	a->attempts += t->attempts;
+	if (t->attempts > a->max_k)
+		a->max_k = t->attempts > MAX_K ? MAX_K : t->attempts;
+	if (t->success) {
+		a->successes++;
+		for (int k = t->k_success < 1 ? 1 : t->k_success; k <= MAX_K; k++)
+			a->within[k]++;
+	}
+}
+
+void run_agg_call(struct run_agg *r, const struct call_rec *c)
+{
+	struct form_agg *a = run_agg_get(r, c->repeat, c->form);
+	if (!a)
+		return;
+	a->calls++;
+	a->prompt_tokens += c->prompt_tokens;
+	a->completion_tokens += c->completion_tokens;
+	a->cached_tokens += c->cached_tokens;
+	a->retries += c->retries;
+	if (c->status >= 0 && c->status < CALL_STATUS_COUNT)
+		a->by_status[c->status]++;
+	if (c->status != CALL_OK) {
+		a->failed_calls++;
+	} else {
+		if (!c->usage)
+			a->calls_no_usage++;
+		hist_add(&a->ttft, c->ttft_s);
+		hist_add(&a->e2e, c->e2e_s);
+		if (!isnan(c->itl_s))
+			hist_add(&a->itl, c->itl_s);
+		if (!isnan(c->out_tps)) {
+			a->tps_sum += c->out_tps;
+			a->tps_n++;
+		}
+		if (!isnan(c->srv_gen_tps) && !isnan(c->srv_prompt_tps)) {
+			a->srv_prompt_tps_sum += c->srv_prompt_tps;
+			a->srv_gen_tps_sum += c->srv_gen_tps;
+			a->srv_n++;
+		}
+	}
+	if (c->energy_valid) {
+		a->energy_j += c->energy_j;
+		a->idle_j += c->idle_j;
+		a->energy_calls++;
+	} else {
+		a->energy_calls_missing++;
+	}
+}
+
+static const char *const metric_names[M_COUNT] = {
+	"tasks", "successes", "success_rate", "pass_at_1", "attempts", "attempts_per_success",
+	"calls", "calls_per_success", "prompt_tokens", "prompt_tokens_per_success",
+	"completion_tokens", "completion_tokens_per_success", "cached_tokens", "ttft_p50_s",
+	"ttft_p95_s", "e2e_p50_s", "e2e_p95_s", "itl_p50_s", "output_tokens_per_s", "energy_j",
+	"energy_j_per_success", "net_energy_j_per_success", "elapsed_s",
+};
+
+const char *metric_name(enum metric m)
+{
+	return (unsigned)m < M_COUNT ? metric_names[m] : "?";
+}
+
+static double per_success(double x, long succ)
+{
+	return succ > 0 ? x / (double)succ : NAN;
+}
+
+double form_metric(const struct run_agg *r, int repeat, int form, enum metric m)
+{
+	const struct form_agg *a = run_agg_get((struct run_agg *)r, repeat, form);
+	if (!a || !r->ran[form])
+		return NAN;
+	double energy_ok = a->energy_calls > 0 && a->energy_calls_missing == 0;
+	switch (m) {
+	case M_TASKS: return (double)a->tasks;
+	case M_SUCCESSES: return (double)a->successes;
+	case M_SUCCESS_RATE: return a->tasks ? (double)a->successes / (double)a->tasks : NAN;
+	case M_PASS1: return a->tasks ? (double)a->within[1] / (double)a->tasks : NAN;
+	case M_ATTEMPTS: return (double)a->attempts;
+	case M_ATTEMPTS_PER_SUCCESS: return per_success((double)a->attempts, a->successes);
+	case M_CALLS: return (double)a->calls;
+	case M_CALLS_PER_SUCCESS: return per_success((double)a->calls, a->successes);
+	case M_PROMPT: return (double)a->prompt_tokens;
+	case M_PROMPT_PER_SUCCESS: return per_success((double)a->prompt_tokens, a->successes);
+	case M_COMPLETION: return (double)a->completion_tokens;
+	case M_COMPLETION_PER_SUCCESS: return per_success((double)a->completion_tokens, a->successes);
+	case M_CACHED: return (double)a->cached_tokens;
+	case M_TTFT_P50: return hist_pct(&a->ttft, 50);
+	case M_TTFT_P95: return hist_pct(&a->ttft, 95);
+	case M_E2E_P50: return hist_pct(&a->e2e, 50);
+	case M_E2E_P95: return hist_pct(&a->e2e, 95);
+	case M_ITL_P50: return hist_pct(&a->itl, 50);
+	case M_OUT_TPS: return a->tps_n ? a->tps_sum / (double)a->tps_n : NAN;
+	case M_ENERGY_J: return energy_ok ? a->energy_j : NAN;
+	case M_ENERGY_PER_SUCCESS: return energy_ok ? per_success(a->energy_j, a->successes) : NAN;
+	case M_NET_ENERGY_PER_SUCCESS:
+		return energy_ok ? per_success(a->energy_j - a->idle_j, a->successes) : NAN;
+	case M_ELAPSED: return r->elapsed_s[repeat - 1];
+	case M_COUNT: break;
+	}
+	return NAN;
+}
+
+struct welford run_metric(const struct run_agg *r, int form, enum metric m)
+{
+	struct welford w = { 0 };
+	for (int i = 1; i <= r->repeats; i++) {
+		double v = form_metric(r, i, form, m);
+		if (!isnan(v))
+			welford_add(&w, v);
+	}
+	return w;
+}

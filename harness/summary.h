@@ -1,0 +1,61 @@
+/*
+ * Aggregates records into per-repeat, per-form figures and derives the
+ * metrics the report prints (formulas in README.md). The live run and
+ * `agentperf report DIR` feed the same functions, so they agree.
+ */
+#ifndef AP_SUMMARY_H
+#define AP_SUMMARY_H
+
+#include <stdbool.h>
+
+#include "backend.h"
+#include "record.h"
+#include "stats.h"
+
+#define MAX_K 32
+
+struct form_agg {
+	long tasks, successes, interrupted;
+	long within[MAX_K + 1];    /* [k]: tasks that succeeded within k attempts */
+	int max_k;                 /* largest attempt count seen */
+	long attempts, calls;
+	long prompt_tokens, completion_tokens, cached_tokens;
+	long calls_no_usage, retries, failed_calls;
+	long by_status[CALL_STATUS_COUNT];
+	struct hist ttft, e2e, itl;
+	double tps_sum;
+	long tps_n;
+	double srv_prompt_tps_sum, srv_gen_tps_sum;
+	long srv_n;
+	double energy_j, idle_j;
+	long energy_calls, energy_calls_missing;
+};
+
+struct run_agg {
+	int repeats;
+	struct form_agg *a;        /* [repeat * FORM_COUNT + form] */
+	double *elapsed_s;         /* [repeat] */
+	bool ran[FORM_COUNT];
+};
+
+int run_agg_init(struct run_agg *r, int repeats);
+void run_agg_free(struct run_agg *r);
+void run_agg_task(struct run_agg *r, const struct task_rec *t);
+void run_agg_call(struct run_agg *r, const struct call_rec *c);
+struct form_agg *run_agg_get(struct run_agg *r, int repeat, int form);
+
+/* The derived metrics of one repeat and form; NAN where undefined. */
+enum metric {
+	M_TASKS, M_SUCCESSES, M_SUCCESS_RATE, M_PASS1, M_ATTEMPTS, M_ATTEMPTS_PER_SUCCESS,
+	M_CALLS, M_CALLS_PER_SUCCESS, M_PROMPT, M_PROMPT_PER_SUCCESS, M_COMPLETION,
+	M_COMPLETION_PER_SUCCESS, M_CACHED, M_TTFT_P50, M_TTFT_P95, M_E2E_P50, M_E2E_P95,
+	M_ITL_P50, M_OUT_TPS, M_ENERGY_J, M_ENERGY_PER_SUCCESS, M_NET_ENERGY_PER_SUCCESS,
+	M_ELAPSED, M_COUNT
+};
+const char *metric_name(enum metric m);
+double form_metric(const struct run_agg *r, int repeat, int form, enum metric m);
+
+/* Mean and +- over repeats of one metric (repeats where it is NAN skipped). */
+struct welford run_metric(const struct run_agg *r, int form, enum metric m);
+
+#endif
