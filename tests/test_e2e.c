@@ -360,6 +360,39 @@ static void test_bad_input_rejected_before_run(void **state)
 	run_free(&r);
 }
 
+static void test_bfcl_pair_judged_by_possible_answers(void **state)
+{
+	(void)state;
+	struct tu_server s;
+	struct run r = { 0 };
+	assert_int_equal(tu_fake_start(&s, "tests/fake/bfcl.rules"), 0);
+	run_agentperf(&r, "record", "tests/data/bfcl/BFCL_v3_simple.json",
+		      spec_for(&s, "openai", "stream=0"), NULL);
+	if (r.rc)
+		fprintf(stderr, "stderr: %s\n", r.stderr_txt);
+	assert_int_equal(r.rc, 0);
+	char *tasks = res_file(&r, "tasks.csv");
+	char *att = res_file(&r, "attempts.csv");
+	assert_non_null(tasks);
+	assert_non_null(att);
+	/* Six BFCL entries; only the triangle call matches its ground truth
+	 * (10 == 10 and 5.0 == 5, the optional unit omitted). */
+	assert_int_equal(tu_count(tasks, "\n"), 7);
+	assert_non_null(strstr(tasks, ",simple_0,"));
+	assert_int_equal(tu_count(tasks, ",success,1,"), 1);
+	assert_non_null(strstr(strstr(tasks, ",simple_0,"), ",success,1,"));
+	/* The wrong factorial argument is named in the failure reason. */
+	char *fact = strstr(att, ",simple_1,");
+	assert_non_null(fact);
+	char *eol = strchr(fact, '\n');
+	*eol = '\0';
+	assert_non_null(strstr(fact, "number"));
+	free(tasks);
+	free(att);
+	tu_fake_stop(&s);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_golden_report_and_report_dir),
 		cmocka_unit_test(test_secret_never_written),
 		cmocka_unit_test(test_bad_input_rejected_before_run),
+		cmocka_unit_test(test_bfcl_pair_judged_by_possible_answers),
 	};
 	return cmocka_run_group_tests_name("e2e (fake server)", tests, NULL, NULL);
 }
