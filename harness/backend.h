@@ -61,6 +61,7 @@ struct call_result {
 	struct tool_call *calls;
 	size_t n_calls;
 	int transport_retries;
+	char retry_error[160];    /* why the last retried try failed (class: detail) */
 	/* llama-server's own "timings", NAN when absent */
 	double srv_prompt_tps, srv_gen_tps;
 	size_t bytes;

@@ -206,9 +206,12 @@ static void one_try(struct http_client *c, struct call_result *r)
 {
 	int retries = r->transport_retries;
 	uint64_t t_start = r->t_start;
+	char retry_error[sizeof(r->retry_error)];
+	memcpy(retry_error, r->retry_error, sizeof(retry_error));
 	call_result_reset(r);
 	r->transport_retries = retries;
 	r->t_start = t_start;
+	memcpy(r->retry_error, retry_error, sizeof(retry_error));
 
 	c->r = r;
 	c->is_sse = false;
@@ -307,8 +310,10 @@ void http_call(struct http_client *c, const struct backend *b, const struct call
 		double wait = c->retry_after_s >= 0 ? c->retry_after_s : 0.25 * (double)(1u << attempt);
 		if (wait > b->max_retry_wait_s)
 			wait = b->max_retry_wait_s;
-		ap_debug("call to %s failed (%s), transport retry %d in %.2f s", b->label,
-			 call_status_name(r->status), attempt + 1, wait);
+		ap_debug("call to %s failed (%s: %s), transport retry %d in %.2f s", b->label,
+			 call_status_name(r->status), r->error, attempt + 1, wait);
+		snprintf(r->retry_error, sizeof(r->retry_error), "%s: %.140s", call_status_name(r->status),
+			 r->error);
 		/* Sleep in slices so Ctrl-C is honoured during a long Retry-After. */
 		uint64_t until = ap_now_ns() + (uint64_t)(wait * 1e9);
 		while (!ap_interrupted && ap_now_ns() < until)

@@ -12,6 +12,10 @@
 #define REC_ID 128
 
 enum form { FORM_MONO = 0, FORM_DECOMP = 1, FORM_COUNT };
+/* Aggregate slot for the monolithic runs of tasks that also ran decomposed:
+ * the decomposition overhead compares the same tasks only. */
+#define AGG_MONO_PAIRED FORM_COUNT
+#define AGG_SLOTS (FORM_COUNT + 1)
 const char *form_name(enum form f);
 int form_parse(const char *s);
 
@@ -20,6 +24,7 @@ struct call_rec {
 	long seq;               /* task's position in the workload, 0-based */
 	char task_id[REC_ID];
 	int form;
+	bool paired;            /* the task ran in both forms in this run */
 	int sub;                /* sub-call index in the decomposed form, -1 for monolithic */
 	int attempt, step;      /* 1-based */
 	double t_start_s;       /* since the run's clock zero */
@@ -65,6 +70,7 @@ struct task_rec {
 	char task_id[REC_ID];
 	char category[64];
 	int form;
+	bool paired;            /* the task ran in both forms in this run */
 	bool success;
 	int attempts;           /* all attempts (all sub-calls' in decomposed form) */
 	int k_success;          /* success within k attempts (max over sub-calls); 0: failed */

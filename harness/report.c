@@ -63,7 +63,7 @@ static void count_line(FILE *f, const struct run_agg *a, int form, enum metric m
 		if (p.n)
 			snprintf(c, sizeof(c), "%10.2f %s", p.mean, per_what);
 		else
-			snprintf(c, sizeof(c), "%10s %s", "no success", per_what);
+			snprintf(c, sizeof(c), "%s: no success", per_what);
 	}
 	line(f, v, "", name, c, &w);
 }
@@ -173,8 +173,14 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 	}
 	/* Energy per form: only when every call of the form got an energy figure. */
 	struct welford ej = run_metric(a, form, M_ENERGY_J);
-	const char *src = jstr(energy, "device_provenance", NULL);
-	if (ej.n && src) {
+	const char *full = jstr(energy, "device_provenance", NULL);
+	/* The tag here; the energy block below gives the whole provenance. */
+	char src[96] = "";
+	if (full) {
+		snprintf(src, sizeof(src), "%s", full);
+		src[strcspn(src, " ")] = '\0';
+	}
+	if (ej.n && full) {
 		struct welford eps = run_metric(a, form, M_ENERGY_PER_SUCCESS);
 		struct welford net = run_metric(a, form, M_NET_ENERGY_PER_SUCCESS);
 		snprintf(v, sizeof(v), "%.3f", ej.mean);
@@ -206,11 +212,13 @@ static void decomposition_block(FILE *f, const struct run_agg *a)
 		{ M_SUCCESS_RATE, "success-rate" },
 		{ M_ENERGY_J, "energy" },
 	};
-	fprintf(f, "\n   decomposition overhead (decomposed - monolithic) / monolithic, same tasks:\n\n");
+	fprintf(f, "\n   decomposition overhead (decomposed - monolithic) / monolithic, on the %.0f tasks "
+		   "that have both forms:\n\n",
+		run_metric(a, AGG_MONO_PAIRED, M_TASKS).mean);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct welford w = { 0 };
 		for (int r = 1; r <= a->repeats; r++) {
-			double m = form_metric(a, r, FORM_MONO, rows[i].m);
+			double m = form_metric(a, r, AGG_MONO_PAIRED, rows[i].m);
 			double d = form_metric(a, r, FORM_DECOMP, rows[i].m);
 			if (!isnan(m) && !isnan(d) && m != 0)
 				welford_add(&w, (d - m) / m);
@@ -250,7 +258,8 @@ static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
 					 : " (not summed)");
 		} else {
 			snprintf(v, sizeof(v), "%.3f", jnum(ch, "total", NAN));
-			snprintf(c, sizeof(c), "mean, %s", jstr(ch, "provenance", ""));
+			snprintf(c, sizeof(c), "%s, %s", !strcmp(unit, "s") ? "over the run" : "mean",
+				 jstr(ch, "provenance", ""));
 		}
 		line(f, v, unit, jstr(ch, "name", "?"), c, NULL);
 	}
@@ -333,7 +342,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 		fprintf(f, "\n   %s form:\n\n", form == FORM_MONO ? "monolithic" : "decomposed");
 		form_block(f, a, form, energy);
 	}
-	if (a->ran[FORM_MONO] && a->ran[FORM_DECOMP])
+	if (a->ran[AGG_MONO_PAIRED] && a->ran[FORM_DECOMP])
 		decomposition_block(f, a);
 	energy_block(f, energy, a);
 	struct welford el = { 0 };

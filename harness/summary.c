@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const form_names[FORM_COUNT] = { "mono", "decomp" };
+static const char *const form_names[AGG_SLOTS] = { "mono", "decomp", "mono-paired" };
 
 const char *form_name(enum form f)
 {
-	return (unsigned)f < FORM_COUNT ? form_names[f] : "?";
+	return (unsigned)f < AGG_SLOTS ? form_names[f] : "?";
 }
 
 int form_parse(const char *s)
@@ -24,7 +24,7 @@ int run_agg_init(struct run_agg *r, int repeats)
 {
 	memset(r, 0, sizeof(*r));
 	r->repeats = repeats;
-	r->a = calloc((size_t)repeats * FORM_COUNT, sizeof(*r->a));
+	r->a = calloc((size_t)repeats * AGG_SLOTS, sizeof(*r->a));
 	r->elapsed_s = calloc((size_t)repeats, sizeof(*r->elapsed_s));
 	if (!r->a || !r->elapsed_s) {
 		run_agg_free(r);
@@ -45,17 +45,17 @@ void run_agg_free(struct run_agg *r)
 
 struct form_agg *run_agg_get(struct run_agg *r, int repeat, int form)
 {
-	if (repeat < 1 || repeat > r->repeats || form < 0 || form >= FORM_COUNT)
+	if (repeat < 1 || repeat > r->repeats || form < 0 || form >= AGG_SLOTS)
 		return NULL;
-	return &r->a[(repeat - 1) * FORM_COUNT + form];
+	return &r->a[(repeat - 1) * AGG_SLOTS + form];
 }
 
-void run_agg_task(struct run_agg *r, const struct task_rec *t)
+static void agg_task(struct run_agg *r, const struct task_rec *t, int slot)
 {
-	struct form_agg *a = run_agg_get(r, t->repeat, t->form);
+	struct form_agg *a = run_agg_get(r, t->repeat, slot);
 	if (!a)
 		return;
-	r->ran[t->form] = true;
+	r->ran[slot] = true;
 	/* An interrupted task is neither a success nor a failure of the model. */
 	if (!strcmp(t->outcome, "interrupted")) {
 		a->interrupted++;
@@ -72,9 +72,16 @@ void run_agg_task(struct run_agg *r, const struct task_rec *t)
 	}
 }
 
-void run_agg_call(struct run_agg *r, const struct call_rec *c)
+void run_agg_task(struct run_agg *r, const struct task_rec *t)
 {
-	struct form_agg *a = run_agg_get(r, c->repeat, c->form);
+	agg_task(r, t, t->form);
+	if (t->form == FORM_MONO && t->paired)
+		agg_task(r, t, AGG_MONO_PAIRED);
+}
+
+static void agg_call(struct run_agg *r, const struct call_rec *c, int slot)
+{
+	struct form_agg *a = run_agg_get(r, c->repeat, slot);
 	if (!a)
 		return;
 	a->calls++;
@@ -110,6 +117,13 @@ void run_agg_call(struct run_agg *r, const struct call_rec *c)
 	} else {
 		a->energy_calls_missing++;
 	}
+}
+
+void run_agg_call(struct run_agg *r, const struct call_rec *c)
+{
+	agg_call(r, c, c->form);
+	if (c->form == FORM_MONO && c->paired)
+		agg_call(r, c, AGG_MONO_PAIRED);
 }
 
 static const char *const metric_names[M_COUNT] = {

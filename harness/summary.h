@@ -33,9 +33,9 @@ struct form_agg {
 
 struct run_agg {
 	int repeats;
-	struct form_agg *a;        /* [repeat * FORM_COUNT + form] */
+	struct form_agg *a;        /* [repeat * AGG_SLOTS + slot]; slot: form or AGG_MONO_PAIRED */
 	double *elapsed_s;         /* [repeat] */
-	bool ran[FORM_COUNT];
+	bool ran[AGG_SLOTS];
 };
 
 int run_agg_init(struct run_agg *r, int repeats);

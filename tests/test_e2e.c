@@ -155,9 +155,9 @@ static void test_stream_timings_and_usage(void **state)
 	for (char *p = row; *p && *p != '\n'; p++) {
 		if (*p == ',') {
 			field++;
-			if (field == 9)
+			if (field == 10)
 				c.ttft = strtod(p + 1, NULL);
-			if (field == 11)
+			if (field == 12)
 				c.e2e = strtod(p + 1, NULL);
 		}
 	}
