@@ -17,7 +17,7 @@ struct results {
 };
 
 static const char CALLS_HDR[] =
-	"v,repeat,seq,task_id,form,sub,attempt,step,t_start_s,ttft_s,itl_s,e2e_s,output_tps,"
+	"v,repeat,seq,task_id,form,paired,sub,attempt,step,t_start_s,ttft_s,itl_s,e2e_s,output_tps,"
 	"prompt_tokens,completion_tokens,cached_tokens,usage_reported,http_status,status,"
 	"transport_retries,finish_reason,tool_calls,server_prompt_tps,server_gen_tps,energy_j,"
 	"idle_energy_j,energy_source,error\n";
@@ -26,7 +26,7 @@ static const char ATTEMPTS_HDR[] =
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"
 	"status,reason\n";
 static const char TASKS_HDR[] =
-	"v,repeat,seq,task_id,category,form,outcome,success,attempts,k_success,calls,prompt_tokens,"
+	"v,repeat,seq,task_id,category,form,paired,outcome,success,attempts,k_success,calls,prompt_tokens,"
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source\n";
 
 /* O_NOFOLLOW|O_EXCL: a symlink planted in the results folder is never followed. */
@@ -104,6 +104,48 @@ fail:
 	return rc;
 }
 
+/* O_APPEND|O_NOFOLLOW, never O_CREAT: resuming adds to the files the run made. */
+static FILE *append_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "a");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int results_open_existing(struct results **out, const char *dir, struct ap_error *err)
+{
+	int rc;
+	struct results *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	snprintf(r->energy_source, sizeof(r->energy_source), "none");
+	snprintf(r->dir, sizeof(r->dir), "%s", dir);
+	r->dirfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->dirfd < 0) {
+		rc = -errno;
+		ap_error_set(err, r->dir, 0, NULL, "cannot open run folder: %s", strerror(errno));
+		goto fail;
+	}
+	r->calls = append_at(r->dirfd, "calls.csv");
+	r->attempts = append_at(r->dirfd, "attempts.csv");
+	r->tasks = append_at(r->dirfd, "tasks.csv");
+	if (!r->calls || !r->attempts || !r->tasks) {
+		rc = errno ? -errno : -EIO;
+		ap_error_set(err, r->dir, 0, NULL, "cannot open CSV files for appending: %s",
+			     strerror(-rc));
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	results_close(r);
+	return rc;
+}
+
 const char *results_dir(const struct results *r)
 {
 	return r->dir;
@@ -158,7 +200,7 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 		sbuf_addf(b, "%d,%d,%ld", CSV_VERSION, x->repeat, x->seq);
 		text(b, x->task_id);
 		text(b, form_name(x->form));
-		sbuf_addf(b, ",%d,%d,%d", x->sub, x->attempt, x->step);
+		sbuf_addf(b, ",%d,%d,%d,%d", x->paired, x->sub, x->attempt, x->step);
 		num(b, x->t_start_s);
 		num(b, x->ttft_s);
 		num(b, x->itl_s);
@@ -203,6 +245,7 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 	text(b, t->task_id);
 	text(b, t->category);
 	text(b, form_name(t->form));
+	sbuf_addf(b, ",%d", t->paired);
 	text(b, t->outcome);
 	sbuf_addf(b, ",%d,%d,%d,%d,%ld,%ld,%ld", t->success, t->attempts, t->k_success, t->calls,
 		  t->prompt_tokens, t->completion_tokens, t->cached_tokens);
@@ -249,7 +292,7 @@ int results_write_summary(struct results *r, const struct run_agg *agg)
 	for (int m = 0; m < M_COUNT; m++)
 		fprintf(f, ",%s", metric_name(m));
 	fputc('\n', f);
-	for (int form = 0; form < FORM_COUNT; form++) {
+	for (int form = 0; form < AGG_SLOTS; form++) {
 		if (!agg->ran[form])
 			continue;
 		for (int i = 1; i <= agg->repeats; i++) {
@@ -453,6 +496,7 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 			rc = -EINVAL;
 			goto fail;
 		}
+		t.paired = lnum(csv_get(&c, "paired")) != 0;
 		t.success = lnum(csv_get(&c, "success")) != 0;
 		t.attempts = (int)lnum(csv_get(&c, "attempts"));
 		t.k_success = (int)lnum(csv_get(&c, "k_success"));
@@ -472,6 +516,7 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		struct call_rec x = { 0 };
 		x.repeat = (int)lnum(csv_get(&c, "repeat"));
 		x.form = form_parse(csv_get(&c, "form"));
+		x.paired = lnum(csv_get(&c, "paired")) != 0;
 		x.ttft_s = dnum(csv_get(&c, "ttft_s"));
 		x.itl_s = dnum(csv_get(&c, "itl_s"));
 		x.e2e_s = dnum(csv_get(&c, "e2e_s"));
