@@ -1,0 +1,253 @@
+/* The protocol layer without a network: SSE framing, the OpenAI and Anthropic
+ * body and stream parsers, request bodies, backend specs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "sse.h"
+
+struct events {
+	char buf[4096];
+	int n;
+};
+
+static int collect(void *ctx, const char *event, const char *data)
+{
+	struct events *e = ctx;
+	size_t l = strlen(e->buf);
+	snprintf(e->buf + l, sizeof(e->buf) - l, "[%s|%s]", event, data);
+	e->n++;
+	return 0;
+}
+
+static void test_sse_framing(void **state)
+{
+	(void)state;
+	struct sse_parser p;
+	struct events e = { 0 };
+	sse_init(&p, 1024);
+	/* CRLF, a comment, multi-line data, a named event, and an event split
+	 * across reads at every awkward place (inside "data:", between CR and LF). */
+	const char *parts[] = { ": keep-alive\r\n\r\nda", "ta: a\r", "\ndata: b\r\n\r\nevent: ping\n",
+				"data:{}\n\n", "data: tail" };
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(sse_feed(&p, parts[i], strlen(parts[i]), collect, &e), 0);
+	assert_string_equal(e.buf, "[message|a\nb][ping|{}]");
+	/* "data: tail" has no blank line yet: not dispatched. */
+	assert_int_equal(e.n, 2);
+	sse_free(&p);
+}
+
+static void test_sse_bound(void **state)
+{
+	(void)state;
+	struct sse_parser p;
+	struct events e = { 0 };
+	sse_init(&p, 64);
+	char big[200];
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(sse_feed(&p, "data: ", 6, collect, &e), 0);
+	assert_int_equal(sse_feed(&p, big, sizeof(big), collect, &e), -E2BIG);
+	sse_free(&p);
+}
+
+static void test_openai_body(void **state)
+{
+	(void)state;
+	struct call_result r = { 0 };
+	call_result_reset(&r);
+	const char *body =
+		"{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+		"\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+		"\"arguments\":\"{\\\"x\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+		"\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"prompt_tokens_details\":"
+		"{\"cached_tokens\":8}},\"timings\":{\"prompt_per_second\":100.5,\"predicted_per_second\":20}}";
+	assert_int_equal(openai_backend_ops.parse_body(body, strlen(body), &r), 0);
+	assert_int_equal(r.n_calls, 1);
+	assert_string_equal(r.calls[0].name, "f");
+	assert_string_equal(r.calls[0].arguments, "{\"x\":1}");
+	assert_string_equal(r.finish_reason, "tool_calls");
+	assert_true(r.usage_reported);
+	assert_int_equal(r.prompt_tokens, 12);
+	assert_int_equal(r.cached_tokens, 8);
+	assert_true(r.srv_prompt_tps == 100.5 && r.srv_gen_tps == 20);
+	call_result_reset(&r);
+	/* No usage: flagged, not zeros pretending to be counts. */
+	const char *nousage = "{\"choices\":[{\"message\":{\"content\":\"hi\"}}]}";
+	assert_int_equal(openai_backend_ops.parse_body(nousage, strlen(nousage), &r), 0);
+	assert_false(r.usage_reported);
+	assert_string_equal(r.text.s, "hi");
+	call_result_reset(&r);
+	assert_int_equal(openai_backend_ops.parse_body("{\"choices\":[]}", 14, &r), -EPROTO);
+	assert_int_equal(openai_backend_ops.parse_body("not json", 8, &r), -EPROTO);
+	call_result_free(&r);
+}
+
+static void test_openai_stream(void **state)
+{
+	(void)state;
+	struct call_result r = { 0 };
+	struct sse_state st = { 0 };
+	call_result_reset(&r);
+	const struct backend_ops *o = &openai_backend_ops;
+	assert_int_equal(o->sse_event(&r, &st, "message",
+				      "{\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}",
+				      1000), 0);
+	assert_int_equal(r.n_chunks, 0); /* a role delta is not a token */
+	assert_int_equal(o->sse_event(&r, &st, "message",
+				      "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\","
+				      "\"function\":{\"name\":\"get\",\"arguments\":\"{\\\"k\\\":\"}}]}}]}",
+				      2000), 0);
+	assert_int_equal(o->sse_event(&r, &st, "message",
+				      "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+				      "\"function\":{\"arguments\":\"2}\"}}]}}]}",
+				      5000), 0);
+	assert_int_equal(o->sse_event(&r, &st, "message",
+				      "{\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}", 6000), 0);
+	assert_int_equal(o->sse_event(&r, &st, "message",
+				      "{\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}",
+				      7000), 0);
+	assert_false(st.done);
+	assert_int_equal(o->sse_event(&r, &st, "message", "[DONE]", 8000), 0);
+	assert_true(st.done);
+	assert_int_equal(r.n_calls, 1);
+	assert_string_equal(r.calls[0].arguments, "{\"k\":2}");
+	assert_int_equal(r.n_chunks, 2);
+	assert_true(r.t_first == 2000 && r.t_last == 5000);
+	assert_true(fabs(r.gap_sum_s - 3e-6) < 1e-12);
+	assert_int_equal(r.completion_tokens, 2);
+	assert_int_equal(o->sse_event(&r, &st, "message", "{broken", 9000), -EPROTO);
+	assert_int_equal(o->sse_event(&r, &st, "message",
+				      "{\"error\":{\"message\":\"context too long\"}}", 9000), -EPROTO);
+	assert_non_null(strstr(r.error, "context too long"));
+	call_result_free(&r);
+}
+
+static void test_anthropic_stream_and_body(void **state)
+{
+	(void)state;
+	struct call_result r = { 0 };
+	struct sse_state st = { 0 };
+	call_result_reset(&r);
+	const struct backend_ops *o = &anthropic_backend_ops;
+	const char *ev[][2] = {
+		{ "message_start", "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,"
+				   "\"cache_read_input_tokens\":30,\"output_tokens\":1}}}" },
+		{ "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
+					 "{\"type\":\"text\",\"text\":\"\"}}" },
+		{ "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+					 "{\"type\":\"text_delta\",\"text\":\"Hi\"}}" },
+		{ "content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":"
+					 "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"w\",\"input\":{}}}" },
+		{ "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+					 "{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":\"}}" },
+		{ "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+					 "{\"type\":\"input_json_delta\",\"partial_json\":\"1}\"}}" },
+		{ "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},"
+				   "\"usage\":{\"output_tokens\":7}}" },
+		{ "message_stop", "{\"type\":\"message_stop\"}" },
+	};
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		assert_int_equal(o->sse_event(&r, &st, ev[i][0], ev[i][1], 1000 * (i + 1)), 0);
+	assert_true(st.done);
+	assert_string_equal(r.text.s, "Hi");
+	assert_int_equal(r.n_calls, 1);
+	assert_string_equal(r.calls[0].name, "w");
+	assert_string_equal(r.calls[0].arguments, "{\"a\":1}");
+	/* prompt tokens count every input token, cached or not, as OpenAI's do */
+	assert_int_equal(r.prompt_tokens, 40);
+	assert_int_equal(r.cached_tokens, 30);
+	assert_int_equal(r.completion_tokens, 7);
+	assert_string_equal(r.finish_reason, "tool_use");
+	call_result_reset(&r);
+	const char *body = "{\"content\":[{\"type\":\"text\",\"text\":\"ok\"},{\"type\":\"tool_use\","
+			   "\"id\":\"x\",\"name\":\"n\",\"input\":{\"q\":[1,2]}}],\"stop_reason\":"
+			   "\"tool_use\",\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}";
+	assert_int_equal(o->parse_body(body, strlen(body), &r), 0);
+	assert_string_equal(r.calls[0].arguments, "{\"q\":[1,2]}");
+	assert_int_equal(r.prompt_tokens, 3);
+	call_result_free(&r);
+}
+
+static void test_anthropic_request_conversion(void **state)
+{
+	(void)state;
+	struct backend *b = NULL;
+	struct ap_error err = { { 0 } };
+	assert_int_equal(backend_parse(&b, "anthropic:model=m", &err), 0);
+	cJSON *msgs = cJSON_Parse(
+		"[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"U\"},"
+		"{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
+		"\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}},{\"id\":\"c2\",\"type\":"
+		"\"function\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]},"
+		"{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"R1\"},"
+		"{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"R2\"}]");
+	cJSON *tools = cJSON_Parse("[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":"
+				   "{\"type\":\"object\"}}}]");
+	cJSON *sampling = cJSON_Parse("{\"temperature\":0,\"seed\":3}");
+	struct call_input in = { .messages = msgs, .tools = tools, .sampling = sampling };
+	struct sbuf out = { 0 };
+	assert_int_equal(b->ops->build_body(b, &in, false, &out), 0);
+	cJSON *req = cJSON_Parse(out.s);
+	assert_non_null(req);
+	assert_string_equal(cJSON_GetObjectItem(req, "system")->valuestring, "S");
+	assert_int_equal(cJSON_GetObjectItem(req, "max_tokens")->valueint, 1024);
+	assert_null(cJSON_GetObjectItem(req, "seed")); /* no such parameter there */
+	cJSON *m = cJSON_GetObjectItem(req, "messages");
+	/* user, assistant (2 tool_use blocks), one user turn with both tool_results */
+	assert_int_equal(cJSON_GetArraySize(m), 3);
+	cJSON *results = cJSON_GetObjectItem(cJSON_GetArrayItem(m, 2), "content");
+	assert_int_equal(cJSON_GetArraySize(results), 2);
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(req, "tools"), 0),
+					    "input_schema"));
+	cJSON_Delete(req);
+	cJSON_Delete(msgs);
+	cJSON_Delete(tools);
+	cJSON_Delete(sampling);
+	sbuf_free(&out);
+	backend_free(b);
+}
+
+static void test_backend_specs(void **state)
+{
+	(void)state;
+	struct backend *b = NULL;
+	struct ap_error err = { { 0 } };
+	assert_int_equal(backend_parse(&b, "openai:url=http://h:1/v1/,model=m,stream=0,retries=5", &err), 0);
+	assert_string_equal(b->endpoint, "http://h:1/v1/chat/completions");
+	assert_false(b->stream);
+	assert_int_equal(b->max_retries, 5);
+	backend_free(b);
+	/* A key pasted where a variable name belongs is refused, so it never reaches meta.json. */
+	assert_int_equal(backend_parse(&b, "openai:key_env=sk-abc123", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "environment variable"));
+	assert_null(strstr(err.msg, "sk-abc123"));
+	assert_int_equal(backend_parse(&b, "openai:colour=blue", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "unknown option 'colour'"));
+	assert_int_equal(backend_parse(&b, "openai:timeout=-1", &err), -EINVAL);
+	assert_int_equal(backend_parse(&b, "grpc:url=x", &err), -EINVAL);
+	assert_int_equal(call_status_parse("http_5xx"), CALL_ERR_HTTP_5XX);
+	assert_string_equal(call_status_name(CALL_ERR_TRUNCATED), "truncated");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sse_framing),
+		cmocka_unit_test(test_sse_bound),
+		cmocka_unit_test(test_openai_body),
+		cmocka_unit_test(test_openai_stream),
+		cmocka_unit_test(test_anthropic_stream_and_body),
+		cmocka_unit_test(test_anthropic_request_conversion),
+		cmocka_unit_test(test_backend_specs),
+	};
+	return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
+}
