@@ -153,7 +153,7 @@ cJSON *energy_summary_json(const struct energy_summary *s, cJSON *probes)
 		cJSON_AddStringToObject(o, "name", c->name);
 		cJSON_AddStringToObject(o, "provenance", c->provenance);
 		cJSON_AddStringToObject(o, "unit", c->unit);
-		cJSON_AddNumberToObject(o, "status", c->status);
+		cJSON_AddStringToObject(o, "status", energy_status_str(c->status));
 		if (c->reason[0])
 			cJSON_AddStringToObject(o, "reason", c->reason);
 		cJSON_AddBoolToObject(o, "in_device_total", c->in_device_total);

@@ -245,8 +245,11 @@ static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
 	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(energy, "channels"))
 	{
 		const char *unit = jstr(ch, "unit", "");
-		if (jnum(ch, "status", 0) != 0) {
-			line(f, "<not supported>", unit, jstr(ch, "name", "?"), jstr(ch, "reason", ""), NULL);
+		const char *st = jstr(ch, "status", "ok");
+		if (strcmp(st, "ok")) {
+			char why[256];
+			snprintf(why, sizeof(why), "%s: %s", st, jstr(ch, "reason", ""));
+			line(f, "<not supported>", unit, jstr(ch, "name", "?"), why, NULL);
 			continue;
 		}
 		if (!strcmp(unit, "J")) {
