@@ -1,4 +1,5 @@
 #include "backend.h"
+#include "managed.h"
 
 #include <errno.h>
 #include <math.h>
@@ -135,6 +136,15 @@ static int apply_option(struct backend *b, const char *k, const char *v, struct 
 {
 	double d;
 	long l;
+	if (b->managed) {
+		/* Its model= is a GGUF path, and url= is the server it starts. */
+		int r = !strcmp(k, "url") ? (ap_error_set(err, NULL, 0, "backend llama-server",
+							  "url is chosen when the server starts"),
+					     -EINVAL)
+					  : managed_cfg_option(b->managed, k, v, err);
+		if (r <= 0)
+			return r;
+	}
 	if (!strcmp(k, "url"))
 		return set_str(&b->url, v);
 	if (!strcmp(k, "model"))
@@ -213,8 +223,19 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 	const char *colon = strchr(spec, ':');
 	size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
 	b->ops = find_ops(spec, klen);
+	if (!b->ops && klen == 12 && !strncmp(spec, "llama-server", 12)) {
+		b->ops = &openai_backend_ops;
+		b->managed = calloc(1, sizeof(*b->managed));
+		if (!b->managed) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		b->managed->startup_timeout_s = 300;
+		b->managed->stop_timeout_s = 10;
+	}
 	if (!b->ops) {
-		ap_error_set(err, NULL, 0, "backend", "unknown kind '%.*s' (known: openai, anthropic)",
+		ap_error_set(err, NULL, 0, "backend",
+			     "unknown kind '%.*s' (known: openai, anthropic, llama-server)",
 			     (int)klen, spec);
 		rc = -EINVAL;
 		goto out;
@@ -254,6 +275,8 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 				goto out;
 		}
 	}
+	if (b->managed && (rc = managed_backend_prepare(b, err)))
+		goto out;
 	size_t ul = strlen(b->url);
 	while (ul && b->url[ul - 1] == '/')
 		b->url[--ul] = '\0';
@@ -300,6 +323,7 @@ void backend_free(struct backend *b)
 	free(b->model);
 	free(b->key_env);
 	free(b->anthropic_version);
+	managed_cfg_free(b->managed);
 	free(b);
 }
 
@@ -308,7 +332,9 @@ cJSON *backend_meta_json(const struct backend *b)
 	cJSON *j = cJSON_CreateObject();
 	if (!j)
 		return NULL;
-	cJSON_AddStringToObject(j, "kind", b->ops->name);
+	cJSON_AddStringToObject(j, "kind", b->managed ? "llama-server" : b->ops->name);
+	if (b->managed)
+		cJSON_AddItemToObject(j, "managed", managed_cfg_json(b->managed));
 	cJSON_AddStringToObject(j, "label", b->label);
 	cJSON_AddStringToObject(j, "url", b->url);
 	cJSON_AddStringToObject(j, "model", b->model);

@@ -113,6 +113,8 @@ struct backend {
 	double max_retry_wait_s;
 	long max_body;       /* bytes */
 	char *anthropic_version;
+	/* kind llama-server: agentperf starts the server (managed.h); url set once it runs */
+	struct managed_cfg *managed;
 };
 
 extern const struct backend_ops openai_backend_ops;
@@ -123,6 +125,8 @@ extern const struct backend_ops *const backend_table[];
  * Parses "kind:key=value,key=value" (kinds: openai, anthropic). Keys: url,
  * model, key_env, stream (0/1), timeout, connect_timeout, retries,
  * retry_wait_max, insecure (0/1), max_body, label, anthropic_version.
+ * Kind llama-server takes model=PATH (a GGUF), threads, ctx, bin,
+ * startup_timeout, stop_timeout too and speaks the openai protocol.
  */
 int backend_parse(struct backend **out, const char *spec, struct ap_error *err);
 void backend_free(struct backend *b);

@@ -14,6 +14,7 @@
 #include "meta.h"
 #include "report.h"
 #include "results.h"
+#include "resume.h"
 #include "runner.h"
 #include "workload.h"
 
@@ -46,6 +47,8 @@ static void usage(FILE *f)
 		"      --temperature T    temperature passed to the backend\n"
 		"  -o, --output DIR       results base folder (default results)\n"
 		"      --run-id ID        results folder name (default: time-backend-workload)\n"
+		"      --resume DIR       record: continue the run in DIR (its own options;\n"
+		"                         finished tasks are not run again)\n"
 		"      --no-energy        do not open energy probes\n"
 		"      --probes LIST      only these probes (see list)\n"
 		"  -I, --interval MS      sampler interval (default: the probes' own minimum)\n"
@@ -80,6 +83,12 @@ struct cli {
 	struct energy_opts eo;
 	pid_t watch[16];
 	int n_watch;
+	/* --resume DIR: the options come from DIR/meta.json's argv (kept alive here,
+	 * getopt's optarg points into it); see resume_cli(). */
+	const char *resume;
+	cJSON *resume_meta;
+	char **resume_argv;
+	int resume_argc;
 };
 
 static int parse_int(const char *opt, const char *v, long lo, long hi, long *out)
@@ -107,7 +116,7 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 static int parse_run_args(int argc, char **argv, struct cli *c)
 {
 	enum { O_ANSWERS = 256, O_WARMUP, O_FORM, O_CATEGORY, O_SEED, O_TEMP, O_RUNID, O_NOENERGY,
-	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW };
+	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW, O_RESUME };
 	static const struct option opts[] = {
 		{ "workload", required_argument, 0, 'w' },
 		{ "answers", required_argument, 0, O_ANSWERS },
@@ -129,6 +138,7 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 		{ "watch-pid", required_argument, 0, O_WATCH },
 		{ "watts-per-core", required_argument, 0, O_WPC },
 		{ "idle-watts", required_argument, 0, O_IDLEW },
+		{ "resume", required_argument, 0, O_RESUME },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
@@ -231,6 +241,7 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 				return -EINVAL;
 			c->eo.idle_watts = d;
 			break;
+		case O_RESUME: c->resume = optarg; break;
 		case 'q': c->o.quiet = true; break;
 		case 'v': ap_verbose++; break;
 		case 'h': usage(stdout); exit(0);
@@ -240,6 +251,14 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 	if (optind < argc) {
 		ap_err("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
+	}
+	if (c->resume) {
+		if (c->n_workloads || c->n_backends) {
+			ap_err("--resume: the workload and backend come from the run's meta.json; "
+			       "give only --resume DIR (and -q, -v)");
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (!c->n_workloads) {
 		ap_err("no workload: give one with -w FILE (see 'agentperf list')");
@@ -271,6 +290,81 @@ static void make_run_id(char *buf, size_t n, const struct backend *b, const stru
 	sanitize(buf);
 }
 
+static void resume_cli_free(struct cli *c)
+{
+	for (int i = 0; c->resume_argv && i < c->resume_argc; i++)
+		free(c->resume_argv[i]);
+	free(c->resume_argv);
+	cJSON_Delete(c->resume_meta);
+}
+
+/*
+ * --resume DIR: re-parses the run's own command line from meta.json, so
+ * every option (repeats, seed, forms, filter, energy ...) is the original
+ * one, then pins the workload and backend to the ones this folder recorded
+ * (a multi-workload command wrote one folder per pair). Returns 0 or -errno.
+ */
+static int resume_cli(struct cli *c)
+{
+	struct ap_error err = { { 0 } };
+	struct cli r = { 0 };
+	const cJSON *x;
+	int rc = resume_read_meta(c->resume, &r.resume_meta, &err);
+	if (rc) {
+		ap_err("--resume: %s", err.msg);
+		return rc;
+	}
+	const cJSON *av = cJSON_GetObjectItemCaseSensitive(r.resume_meta, "argv");
+	r.resume_argv = calloc((size_t)cJSON_GetArraySize(av) + 1, sizeof(char *));
+	if (!r.resume_argv) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	cJSON_ArrayForEach(x, av)
+		if (!(r.resume_argv[r.resume_argc++] = strdup(x->valuestring))) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	if (strcmp(r.resume_argv[1], "record")) {
+		ap_err("--resume: %s/meta.json was not written by 'agentperf record'", c->resume);
+		rc = -EINVAL;
+		goto fail;
+	}
+	int verbose = ap_verbose;
+	if ((rc = parse_run_args(r.resume_argc - 1, r.resume_argv + 1, &r))) {
+		ap_err("--resume: the recorded command line no longer parses");
+		goto fail;
+	}
+	ap_verbose = verbose > ap_verbose ? verbose : ap_verbose;
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(r.resume_meta, "workload");
+	const cJSON *ans = cJSON_GetObjectItemCaseSensitive(w, "answers_path");
+	r.workloads[0] = cJSON_GetObjectItemCaseSensitive(w, "path")->valuestring;
+	r.n_workloads = 1;
+	r.answers = cJSON_IsString(ans) ? ans->valuestring : NULL;
+	r.backends[0] = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(r.resume_meta, "backend"), "spec")
+				->valuestring;
+	r.n_backends = 1;
+	r.resume = c->resume;
+	r.o.quiet |= c->o.quiet;
+	*c = r;
+	return 0;
+fail:
+	resume_cli_free(&r);
+	return rc;
+}
+
+/* A resumed run's meta.json keeps the first start and counts the resumes. */
+static void resume_meta_merge(cJSON *meta, const cJSON *old)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(old, "started_utc");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(old, "resumed");
+	if (cJSON_IsString(st))
+		cJSON_ReplaceItemInObjectCaseSensitive(meta, "started_utc",
+						       cJSON_CreateString(st->valuestring));
+	cJSON_AddNumberToObject(meta, "resumed", cJSON_IsNumber(n) ? n->valuedouble + 1 : 1);
+}
+
 /* One workload against one backend. */
 static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, struct backend *be,
 		   bool record)
@@ -283,9 +377,22 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 	cJSON *meta = NULL;
 	char run_id[256], samples[4400];
 	struct run_opts o = c->o;
+	struct resume_set *skip = NULL;
 	o.wl = wl;
 	o.be = be;
-	if (record) {
+	if (record && c->resume) {
+		if ((rc = resume_prepare(c->resume, &skip, &err)) ||
+		    (rc = results_open_existing(&res, c->resume, &err))) {
+			ap_err("--resume: %s", err.msg);
+			goto out;
+		}
+		ap_info("resuming %s: %zu tasks already finished, %zu partial rows dropped", c->resume,
+			resume_finished(skip), resume_dropped(skip));
+		o.out = res;
+		o.skip = skip;
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c->resume_meta, "run_id");
+		snprintf(run_id, sizeof(run_id), "%s", cJSON_IsString(id) ? id->valuestring : "");
+	} else if (record) {
 		if (c->run_id && (c->n_workloads > 1 || c->n_backends > 1)) {
 			snprintf(run_id, sizeof(run_id), "%s-%s-%s", c->run_id, be->ops->name,
 				 wl->name ? wl->name : "w");
@@ -327,6 +434,8 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (skip)
+		resume_meta_merge(meta, c->resume_meta);
 	if (res && (rc = results_write_meta(res, meta))) {
 		ap_err("cannot write meta.json: %s", strerror(-rc));
 		goto out;
@@ -354,9 +463,25 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 	/* meta_new counted no tasks yet; the run did. */
 	cJSON *w = cJSON_GetObjectItemCaseSensitive(meta, "workload");
 	cJSON_ReplaceItemInObjectCaseSensitive(w, "selected", cJSON_CreateNumber((double)st.selected));
+	if (skip && st.agg.elapsed_s) {
+		/* Each repeat's elapsed time is the sum over the sessions that ran it. */
+		const cJSON *el;
+		int i = 0;
+		cJSON_ArrayForEach(el, cJSON_GetObjectItemCaseSensitive(c->resume_meta, "elapsed_s"))
+			if (i < o.repeats && cJSON_IsNumber(el))
+				st.agg.elapsed_s[i++] += el->valuedouble;
+	}
 	meta_finish(meta, &o, &st, ej);
 	if (res) {
 		int wr = results_write_meta(res, meta);
+		/* Resumed: the report and summary count what is on disk, each task once. */
+		if (!wr && skip) {
+			cJSON *dm = NULL;
+			run_agg_free(&st.agg);
+			if ((wr = results_load(results_dir(res), &st.agg, &dm, &err)))
+				ap_err("%s", err.msg);
+			cJSON_Delete(dm);
+		}
 		if (!wr && st.agg.a)
 			wr = results_write_summary(res, &st.agg);
 		if (wr)
@@ -370,6 +495,7 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 	fflush(stdout);
 out:
 	cJSON_Delete(meta);
+	resume_free(skip);
 	run_state_free(&st);
 	energy_close(en);
 	results_close(res);
@@ -383,12 +509,33 @@ static int cmd_run(int argc, char **argv, bool record)
 	int rc = parse_run_args(argc - 1, argv + 1, &c);
 	if (rc)
 		return 2;
+	if (c.resume && (!record || resume_cli(&c))) {
+		if (!record)
+			ap_err("--resume works with 'record' only");
+		resume_cli_free(&c);
+		return 2;
+	}
+	if (c.resume) {
+		/* meta.json keeps the original command line, not "record --resume". */
+		argc = c.resume_argc;
+		argv = c.resume_argv;
+	}
 	struct workload *wls[32] = { 0 };
 	struct backend *bes[32] = { 0 };
 	/* Everything is validated before anything runs. */
 	for (int i = 0; i < c.n_workloads; i++) {
 		if ((rc = workload_open(&wls[i], c.workloads[i], c.answers, &err))) {
 			ap_err("%s", err.msg);
+			rc = 2;
+			goto out;
+		}
+	}
+	if (c.resume) {
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c.resume_meta, "workload");
+		const char *was = cJSON_GetObjectItemCaseSensitive(w, "sha256")->valuestring;
+		if (strcmp(was, wls[0]->sha256)) {
+			ap_err("--resume: %s changed since the run (sha256 %.12s..., now %.12s...); "
+			       "resuming would mix two workloads", wls[0]->path, was, wls[0]->sha256);
 			rc = 2;
 			goto out;
 		}
@@ -422,6 +569,7 @@ out:
 		workload_close(wls[i]);
 	for (int i = 0; i < c.n_backends; i++)
 		backend_free(bes[i]);
+	resume_cli_free(&c);
 	return rc;
 }
 

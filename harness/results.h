@@ -23,6 +23,8 @@ struct results;
 /* Creates base/run_id (refusing an existing one) and the CSV files with headers. */
 int results_create(struct results **out, const char *base, const char *run_id,
 		   struct ap_error *err);
+/* Opens an existing run folder's CSVs for appending (resume: see resume.h). */
+int results_open_existing(struct results **out, const char *dir, struct ap_error *err);
 const char *results_dir(const struct results *r);
 /* Path of a file inside the results folder (static per call site is not safe: caller's buffer). */
 int results_path(const struct results *r, const char *name, char *buf, size_t len);

@@ -580,6 +580,10 @@ static void *worker_main(void *arg)
 				continue;
 			if (!R->counting && f != FORM_MONO)
 				continue;
+			/* Resumed run: seq is the task's place among the selected ones, stable
+			 * for an unchanged workload and filter, so this skips exactly what is on disk. */
+			if (R->counting && resume_done(R->o->skip, R->repeat, seq, f))
+				continue;
 			run_form(w, t, seq, f);
 		}
 		task_free(t);

@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "energy.h"
 #include "results.h"
+#include "resume.h"
 #include "summary.h"
 #include "workload.h"
 
@@ -30,6 +31,8 @@ struct run_opts {
 	struct energy *energy;  /* NULL: no energy measurement */
 	struct results *out;    /* NULL: report only (stat) */
 	bool quiet;             /* no progress line */
+	/* --resume: (repeat, seq, form) already on disk are not run again (resume.h) */
+	const struct resume_set *skip;
 };
 
 struct run_state {

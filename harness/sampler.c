@@ -5,11 +5,14 @@
  * samples.csv. Nothing here allocates once the run has started.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "energy_internal.h"
 #include "util.h"
@@ -155,13 +158,21 @@ int energy_start(struct energy *e)
 	if (e->started)
 		return -EALREADY;
 	if (e->samples_csv[0]) {
-		e->csv = fopen(e->samples_csv, "w");
+		/* O_NOFOLLOW: never write through a symlink planted in the results folder.
+		 * O_APPEND: a resumed run adds its session's samples after the first's. */
+		int fd = open(e->samples_csv, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+			      0644);
+		struct stat sb;
+		e->csv = fd >= 0 ? fdopen(fd, "a") : NULL;
 		if (!e->csv) {
 			rc = -errno;
+			if (fd >= 0)
+				close(fd);
 			ap_err("samples.csv: cannot create %s: %s", e->samples_csv, strerror(-rc));
 			return rc;
 		}
-		fputs("version,sample,t_s,channel,value,unit,status\n", e->csv);
+		if (!fstat(fd, &sb) && sb.st_size == 0)
+			fputs("version,sample,t_s,channel,value,unit,status\n", e->csv);
 	}
 	e->started = true;
 	if (e->o.manual_sampling)

@@ -1,0 +1,686 @@
+/*
+ * The managed llama-server: find the binary, start it with an argument
+ * vector (never a shell) on a free loopback port, wait for /health, measure
+ * the load window, watch it for an early death, stop it. See managed.h.
+ */
+#include "managed.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "results.h"
+
+#define HEALTH_POLL_NS 50000000ull
+
+static int set_s(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+int managed_cfg_option(struct managed_cfg *c, const char *k, const char *v, struct ap_error *err)
+{
+	long l;
+	double d;
+	if (!strcmp(k, "model"))
+		return set_s(&c->model, v);
+	if (!strcmp(k, "bin"))
+		return set_s(&c->bin, v);
+	if (!strcmp(k, "threads")) {
+		if (ap_parse_long(v, &l) || l < 1 || l > 4096) {
+			ap_error_set(err, NULL, 0, "backend threads", "expected 1..4096, got '%s'", v);
+			return -EINVAL;
+		}
+		c->threads = (int)l;
+		return 0;
+	}
+	if (!strcmp(k, "ctx")) {
+		if (ap_parse_long(v, &l) || l > 16777216) {
+			ap_error_set(err, NULL, 0, "backend ctx",
+				     "expected tokens (0: the model's own), got '%s'", v);
+			return -EINVAL;
+		}
+		c->ctx = l;
+		return 0;
+	}
+	if (!strcmp(k, "startup_timeout") || !strcmp(k, "stop_timeout")) {
+		if (ap_parse_double(v, &d) || d <= 0 || d > 86400) {
+			ap_error_set(err, NULL, 0, k, "expected seconds in (0, 86400], got '%s'", v);
+			return -EINVAL;
+		}
+		*(!strcmp(k, "stop_timeout") ? &c->stop_timeout_s : &c->startup_timeout_s) = d;
+		return 0;
+	}
+	return 1;
+}
+
+int managed_cfg_check(const struct managed_cfg *c, struct ap_error *err)
+{
+	if (!c->model || !*c->model) {
+		ap_error_set(err, NULL, 0, "backend llama-server",
+			     "needs model=PATH.gguf (e.g. llama-server:model=models/x.gguf)");
+		return -EINVAL;
+	}
+	if (access(c->model, R_OK)) {
+		int rc = -errno;
+		ap_error_set(err, c->model, 0, "backend llama-server model", "cannot read the model: %s",
+			     strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+void managed_cfg_free(struct managed_cfg *c)
+{
+	if (!c)
+		return;
+	free(c->model);
+	free(c->bin);
+	free(c);
+}
+
+cJSON *managed_cfg_json(const struct managed_cfg *c)
+{
+	cJSON *j = cJSON_CreateObject();
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "model_path", c->model ? c->model : "");
+	if (c->bin)
+		cJSON_AddStringToObject(j, "bin", c->bin);
+	cJSON_AddNumberToObject(j, "threads", c->threads ? c->threads : (double)sysconf(_SC_NPROCESSORS_ONLN));
+	cJSON_AddNumberToObject(j, "ctx", (double)c->ctx);
+	cJSON_AddNumberToObject(j, "startup_timeout_s", c->startup_timeout_s);
+	cJSON_AddNumberToObject(j, "stop_timeout_s", c->stop_timeout_s);
+	return j;
+}
+
+static bool executable(const char *p)
+{
+	struct stat sb;
+	return !stat(p, &sb) && S_ISREG(sb.st_mode) && !access(p, X_OK);
+}
+
+int managed_find_binary(const struct managed_cfg *c, char *out, size_t n, struct ap_error *err)
+{
+	const char *env = getenv("LLAMA_SERVER");
+	if (c->bin || (env && *env)) {
+		const char *p = c->bin ? c->bin : env;
+		if (!executable(p)) {
+			ap_error_set(err, NULL, 0, c->bin ? "backend bin" : "LLAMA_SERVER",
+				     "'%s' is not an executable file", p);
+			return -ENOENT;
+		}
+		snprintf(out, n, "%s", p);
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	char *dup = path ? strdup(path) : NULL, *save = NULL;
+	for (char *d = dup ? strtok_r(dup, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+		char cand[4096];
+		snprintf(cand, sizeof(cand), "%s/llama-server", *d ? d : ".");
+		if (executable(cand)) {
+			snprintf(out, n, "%s", cand);
+			free(dup);
+			return 0;
+		}
+	}
+	free(dup);
+	/* Where scripts/build-llama-server.sh caches its build; any version it made. */
+	char pat[4096];
+	const char *cache = getenv("AGENTPERF_CACHE"), *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	if (cache && *cache)
+		snprintf(pat, sizeof(pat), "%s/llama.cpp-nlc*/build/bin/llama-server", cache);
+	else if (xdg && *xdg)
+		snprintf(pat, sizeof(pat), "%s/agentperf/llama.cpp-nlc*/build/bin/llama-server", xdg);
+	else
+		snprintf(pat, sizeof(pat), "%s/.cache/agentperf/llama.cpp-nlc*/build/bin/llama-server",
+			 home ? home : "");
+	glob_t g;
+	int found = -1;
+	if (!glob(pat, 0, NULL, &g)) {
+		/* glob sorts: the last is the newest version string. */
+		for (size_t i = g.gl_pathc; i-- > 0;)
+			if (executable(g.gl_pathv[i])) {
+				snprintf(out, n, "%s", g.gl_pathv[i]);
+				found = 0;
+				break;
+			}
+		globfree(&g);
+	}
+	if (found)
+		ap_error_set(err, NULL, 0, "backend llama-server",
+			     "no llama-server binary: not in bin=, $LLAMA_SERVER, PATH or the cache "
+			     "(%s); run 'make llama-server'", pat);
+	return found ? -ENOENT : 0;
+}
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(a);
+	int port = -errno;
+	if (fd < 0)
+		return port;
+	/* The kernel picks a free port; the server binds it right after we let go. */
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || getsockname(fd, (struct sockaddr *)&a, &l))
+		port = -errno;
+	else
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* 1: /health said 200; 0: not (yet); never blocks more than a second. */
+static int health_ok(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { 1, 0 };
+	char buf[128] = "";
+	int ok = 0;
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	static const char req[] = "GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+	if (!connect(fd, (struct sockaddr *)&a, sizeof(a)) &&
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)sizeof(req) - 1) {
+		ssize_t got = 0, r;
+		while (got < (ssize_t)sizeof(buf) - 1 &&
+		       (r = recv(fd, buf + got, sizeof(buf) - 1 - (size_t)got, 0)) > 0)
+			got += r;
+		buf[got > 0 ? got : 0] = '\0';
+		ok = !strncmp(buf, "HTTP/1.", 7) && !strncmp(buf + 8, " 200", 4);
+	}
+	close(fd);
+	return ok;
+}
+
+/* The last lines of the log, joined with " | ", for error messages. */
+static void log_tail(const char *path, char *out, size_t n, int lines)
+{
+	char buf[2048];
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0;
+	ssize_t got = pread(fd, buf, sizeof(buf) - 1, from);
+	close(fd);
+	if (got <= 0)
+		return;
+	buf[got] = '\0';
+	while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+		buf[--got] = '\0';
+	char *p = buf + got;
+	for (int k = 0; p > buf; p--)
+		if (p[-1] == '\n' && ++k == lines)
+			break;
+	struct sbuf s = { 0 };
+	for (char *save = NULL, *l = strtok_r(p, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		sbuf_addf(&s, "%s%s", s.len ? " | " : "", l);
+	snprintf(out, n, "%s", s.s ? s.s : "");
+	sbuf_free(&s);
+}
+
+static void describe_exit(int st, char *out, size_t n)
+{
+	if (WIFEXITED(st))
+		snprintf(out, n, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(out, n, "was killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(out, n, "stopped");
+}
+
+static bool reap(struct managed_server *s)
+{
+	int st;
+	if (s->exited)
+		return true;
+	pid_t r = waitpid(s->pid, &st, WNOHANG);
+	if (r == s->pid || (r < 0 && errno == ECHILD)) {
+		s->exited = true;
+		s->exit_status = r == s->pid ? st : 0;
+	}
+	return s->exited;
+}
+
+bool managed_died(struct managed_server *s, char *msg, size_t n)
+{
+	char how[96], tail[700];
+	if (!s || s->stopped_by_us || !reap(s))
+		return false;
+	describe_exit(s->exit_status, how, sizeof(how));
+	log_tail(s->log_path, tail, sizeof(tail), 4);
+	snprintf(msg, n, "llama-server (pid %d) %s; see %s%s%s", (int)s->pid, how, s->log_path,
+		 tail[0] ? "; last lines: " : "", tail);
+	return true;
+}
+
+/* Everything the child needs, made before fork: after it only async-signal-safe calls. */
+static pid_t spawn(char *const argv[], int in_fd, int log_fd)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid)
+		return pid;
+	/* Its own process group: a Ctrl-C to agentperf lets it finish cleanly and
+	 * stop the server itself; the death signal covers agentperf being killed. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
+	if (dup2(in_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+		_exit(127);
+	execv(argv[0], argv);
+	static const char m[] = "agentperf: cannot execute llama-server\n";
+	ssize_t w = write(2, m, sizeof(m) - 1);
+	(void)w;
+	_exit(127);
+}
+
+int managed_start(struct managed_server **out, const struct managed_cfg *c, int np,
+		  const char *log_dir, struct energy *en, struct ap_error *err)
+{
+	int rc = 0, in_fd = -1, log_fd = -1;
+	char a_port[16], a_t[16], a_c[24], a_np[16], why[96], tail[700];
+	struct managed_server *s = calloc(1, sizeof(*s));
+	*out = s;
+	if (!s)
+		return -ENOMEM;
+	s->pid = -1;
+	s->load_j = NAN;
+	s->exited = true; /* until spawned */
+	snprintf(s->load_provenance, sizeof(s->load_provenance), "not measured: %s",
+		 en ? "the server did not start" : "energy measurement off (--no-energy)");
+	if ((rc = managed_find_binary(c, s->bin, sizeof(s->bin), err)))
+		goto out;
+	if ((rc = gguf_inspect(c->model, &s->model, err)))
+		goto out;
+	if (log_dir) {
+		snprintf(s->log_path, sizeof(s->log_path), "%s/llama-server.log", log_dir);
+		log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	} else {
+		snprintf(s->log_path, sizeof(s->log_path), "/tmp/agentperf-llama-server-XXXXXX.log");
+		log_fd = mkostemps(s->log_path, 4, O_CLOEXEC);
+		s->log_is_temp = log_fd >= 0;
+	}
+	if (log_fd < 0) {
+		rc = -errno;
+		ap_error_set(err, s->log_path, 0, NULL, "cannot create the server log: %s", strerror(errno));
+		goto out;
+	}
+	if ((in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 || (s->port = free_port()) < 0) {
+		rc = in_fd < 0 ? -errno : s->port;
+		ap_error_set(err, NULL, 0, "llama-server", "cannot pick a loopback port: %s", strerror(-rc));
+		goto out;
+	}
+	snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d/v1", s->port);
+	snprintf(a_port, sizeof(a_port), "%d", s->port);
+	snprintf(a_t, sizeof(a_t), "%d", c->threads ? c->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	snprintf(a_c, sizeof(a_c), "%ld", c->ctx);
+	snprintf(a_np, sizeof(a_np), "%d", np > 0 ? np : 1);
+	char *argv[] = { s->bin, "-m", c->model, "--host", "127.0.0.1", "--port", a_port,
+			 "-t", a_t, "-c", a_c, "-np", a_np, "--no-webui", NULL };
+	ap_debug("starting %s -m %s --port %s -t %s -c %s -np %s", s->bin, c->model, a_port, a_t,
+		 a_c, a_np);
+	s->t_spawn = ap_now_ns();
+	s->pid = spawn(argv, in_fd, log_fd);
+	if (s->pid < 0) {
+		rc = -errno;
+		ap_error_set(err, NULL, 0, "llama-server", "cannot start %s: %s", s->bin, strerror(errno));
+		goto out;
+	}
+	s->exited = false;
+	if (en) {
+		energy_watch_pid(en, s->pid);
+		energy_call_begin(en, MANAGED_LOAD_KEY, s->t_spawn);
+		s->load_energy_pending = true;
+	}
+	for (;;) {
+		if (health_ok(s->port))
+			break;
+		if (reap(s)) {
+			describe_exit(s->exit_status, why, sizeof(why));
+			log_tail(s->log_path, tail, sizeof(tail), 4);
+			ap_error_set(err, NULL, 0, "llama-server",
+				     "%s %s before becoming healthy; see %s%s%s", s->bin, why, s->log_path,
+				     tail[0] ? "; last lines: " : "", tail);
+			rc = -ECHILD;
+			goto out;
+		}
+		if (ap_interrupted) {
+			ap_error_set(err, NULL, 0, "llama-server", "interrupted while the model loaded");
+			rc = -EINTR;
+			goto out;
+		}
+		if ((double)(ap_now_ns() - s->t_spawn) / 1e9 > c->startup_timeout_s) {
+			log_tail(s->log_path, tail, sizeof(tail), 4);
+			ap_error_set(err, NULL, 0, "llama-server",
+				     "not healthy after %.0f s (startup_timeout=S raises it); see %s%s%s",
+				     c->startup_timeout_s, s->log_path, tail[0] ? "; last lines: " : "",
+				     tail);
+			rc = -ETIMEDOUT;
+			goto out;
+		}
+		ap_sleep_ns(HEALTH_POLL_NS);
+	}
+	s->t_healthy = ap_now_ns();
+	s->load_s = (double)(s->t_healthy - s->t_spawn) / 1e9;
+	ap_info("llama-server pid %d on 127.0.0.1:%d, model %s loaded in %.2f s, log %s", (int)s->pid,
+		s->port, s->model.name, s->load_s, s->log_path);
+out:
+	if (rc && s->pid > 0)
+		s->load_s = (double)(ap_now_ns() - s->t_spawn) / 1e9;
+	if (s->load_energy_pending)
+		energy_call_end(en, MANAGED_LOAD_KEY, s->t_healthy ? s->t_healthy : ap_now_ns());
+	if (in_fd >= 0)
+		close(in_fd);
+	if (log_fd >= 0)
+		close(log_fd);
+	/* The stop timeout travels with the server: managed_stop gets no config. */
+	s->stop_timeout_ns = (uint64_t)(c->stop_timeout_s * 1e9);
+	return rc;
+}
+
+void managed_collect_energy(struct managed_server *s, struct energy *en)
+{
+	struct energy_share sh;
+	if (!s || !en || !s->load_energy_pending)
+		return;
+	s->load_energy_pending = false;
+	int rc = energy_attribute(en, MANAGED_LOAD_KEY, &sh);
+	if (rc || !sh.valid) {
+		snprintf(s->load_provenance, sizeof(s->load_provenance), "not measured: %s",
+			 rc ? strerror(-rc) : "no energy source (see the energy block)");
+		return;
+	}
+	struct energy_summary es;
+	energy_summarize(en, &es);
+	s->load_j = sh.device_j;
+	snprintf(s->load_provenance, sizeof(s->load_provenance), "%s", es.device_provenance);
+}
+
+/* SIGTERM, a grace period, SIGKILL; the record stays for meta.json. */
+static void terminate(struct managed_server *s)
+{
+	if (s->pid <= 0 || reap(s))
+		return;
+	s->stopped_by_us = true;
+	kill(s->pid, SIGTERM);
+	uint64_t t0 = ap_now_ns();
+	while (!reap(s) && ap_now_ns() - t0 < s->stop_timeout_ns)
+		ap_sleep_ns(20000000ull);
+	if (!s->exited) {
+		ap_warn("llama-server (pid %d) ignored SIGTERM for %.0f s; killing it", (int)s->pid,
+			(double)s->stop_timeout_ns / 1e9);
+		kill(s->pid, SIGKILL);
+		int st;
+		waitpid(s->pid, &st, 0);
+		s->exited = true;
+	}
+}
+
+void managed_stop(struct managed_server *s, bool keep_log)
+{
+	if (!s)
+		return;
+	terminate(s);
+	if (s->log_is_temp && !keep_log)
+		unlink(s->log_path);
+	free(s);
+}
+
+static void human_size(char *buf, size_t n, double b)
+{
+	if (b >= 1e9)
+		snprintf(buf, n, "%.2f GB", b / 1e9);
+	else if (b >= 1e6)
+		snprintf(buf, n, "%.1f MB", b / 1e6);
+	else
+		snprintf(buf, n, "%.0f kB", b / 1e3);
+}
+
+static void human_params(char *buf, size_t n, double p)
+{
+	if (isnan(p))
+		snprintf(buf, n, "? parameters");
+	else if (p >= 1e9)
+		snprintf(buf, n, "%.2fB parameters", p / 1e9);
+	else if (p >= 1e6)
+		snprintf(buf, n, "%.1fM parameters", p / 1e6);
+	else
+		snprintf(buf, n, "%.0fK parameters", p / 1e3);
+}
+
+static void put(cJSON *o, const char *k, cJSON *v)
+{
+	if (cJSON_GetObjectItemCaseSensitive(o, k))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, k, v);
+	else
+		cJSON_AddItemToObject(o, k, v);
+}
+
+static cJSON *num_or_null(double v)
+{
+	return isnan(v) || isinf(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
+}
+
+void managed_meta(cJSON *meta, const struct managed_server *s)
+{
+	char sz[32], pr[48];
+	const struct gguf_info *g = &s->model;
+	if (!meta || !s)
+		return;
+	if (g->sha256[0]) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "file", g->name);
+		cJSON_AddNumberToObject(m, "size_bytes", (double)g->size);
+		cJSON_AddStringToObject(m, "sha256", g->sha256);
+		cJSON_AddStringToObject(m, "general_name", g->general_name);
+		cJSON_AddStringToObject(m, "architecture", g->arch);
+		cJSON_AddItemToObject(m, "parameters", num_or_null(g->params));
+		cJSON_AddBoolToObject(m, "smoke_test", g->smoke);
+		if (g->smoke)
+			cJSON_AddStringToObject(m, "smoke_test_reason", g->smoke_why);
+		put(meta, "model", m);
+		human_size(sz, sizeof(sz), (double)g->size);
+		human_params(pr, sizeof(pr), g->params);
+		struct sbuf note = { 0 };
+		sbuf_addf(&note, "%s (%s, %s, sha256 %.12s...)", g->name, sz, pr, g->sha256);
+		if (g->smoke)
+			sbuf_addf(&note, "; smoke-test model (%s): cannot follow instructions; success "
+				  "rates are not meaningful", g->smoke_why);
+		if (note.s)
+			put(meta, "model_note", cJSON_CreateString(note.s));
+		sbuf_free(&note);
+	}
+	cJSON *l = cJSON_CreateObject();
+	cJSON_AddItemToObject(l, "seconds", num_or_null(s->t_spawn ? s->load_s : NAN));
+	cJSON_AddItemToObject(l, "energy_j", num_or_null(s->load_j));
+	cJSON_AddStringToObject(l, "provenance", s->load_provenance);
+	cJSON_AddStringToObject(l, "window", "spawn to first /health 200; not in task energy");
+	put(meta, "model_load", l);
+	cJSON *v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "binary", s->bin);
+	cJSON_AddNumberToObject(v, "pid", s->pid);
+	cJSON_AddNumberToObject(v, "port", s->port);
+	cJSON_AddStringToObject(v, "url", s->url);
+	cJSON_AddStringToObject(v, "log", s->log_path);
+	cJSON_AddBoolToObject(v, "healthy", s->t_healthy != 0);
+	if (s->exited && !s->stopped_by_us && s->pid > 0) {
+		char how[96];
+		describe_exit(s->exit_status, how, sizeof(how));
+		cJSON_AddStringToObject(v, "exit", how);
+	}
+	put(meta, "server", v);
+	cJSON *e = cJSON_GetObjectItemCaseSensitive(meta, "energy");
+	if (cJSON_IsObject(e))
+		put(e, "model_load_j", num_or_null(s->load_j));
+}
+
+void managed_energy_adjust(const struct managed_server *s, struct energy_summary *es)
+{
+	/* The load window was registered as a call so that its energy is integrated
+	 * like one; it is no task's, so it leaves "attributed to calls". */
+	if (s && !isnan(s->load_j) && es->have_device)
+		es->attributed_j -= s->load_j;
+}
+
+void managed_report_print(FILE *f, const cJSON *meta)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(meta, "model_load");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, "server");
+	if (!cJSON_IsObject(l))
+		return;
+	const cJSON *sec = cJSON_GetObjectItemCaseSensitive(l, "seconds");
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(l, "energy_j");
+	const cJSON *prov = cJSON_GetObjectItemCaseSensitive(l, "provenance");
+	const cJSON *log = cJSON_GetObjectItemCaseSensitive(v, "log");
+	const cJSON *ex = cJSON_GetObjectItemCaseSensitive(v, "exit");
+	char val[48];
+	fprintf(f, "\n   model load (managed llama-server; not in task energy):\n\n");
+	if (cJSON_IsNumber(sec))
+		snprintf(val, sizeof(val), "%.3f", sec->valuedouble);
+	else
+		snprintf(val, sizeof(val), "<not counted>");
+	fprintf(f, "%18s %-6s %-28s # %s\n", val, "s", "model-load-time", "spawn to /health 200");
+	if (cJSON_IsNumber(j))
+		fprintf(f, "%18.3f %-6s %-28s # %s\n", j->valuedouble, "J", "model-load-energy",
+			cJSON_IsString(prov) ? prov->valuestring : "");
+	else
+		fprintf(f, "%18s %-6s %-28s # %s\n", "<not supported>", "J", "model-load-energy",
+			cJSON_IsString(prov) ? prov->valuestring : "not measured");
+	if (cJSON_IsString(ex))
+		fprintf(f, "   SERVER DIED: llama-server %s during the run; see %s\n", ex->valuestring,
+			cJSON_IsString(log) ? log->valuestring : "its log");
+	else if (cJSON_IsString(log))
+		fprintf(f, "   server log %s\n", log->valuestring);
+}
+
+int managed_backend_prepare(struct backend *b, struct ap_error *err)
+{
+	int rc = managed_cfg_check(b->managed, err);
+	if (rc)
+		return rc;
+	const char *base = strrchr(b->managed->model, '/');
+	base = base ? base + 1 : b->managed->model;
+	size_t n = strlen(base);
+	if (n > 5 && !strcmp(base + n - 5, ".gguf"))
+		n -= 5;
+	struct sbuf m = { 0 }, l = { 0 };
+	if (sbuf_add(&m, base, n) || (!b->label && sbuf_addf(&l, "llama-server:%s", m.s))) {
+		sbuf_free(&m);
+		return -ENOMEM;
+	}
+	free(b->model);
+	b->model = m.s;
+	if (l.s)
+		b->label = l.s;
+	/* Port 0 until the server runs: nothing can reach it by accident. */
+	return set_s(&b->url, "http://127.0.0.1:0/v1");
+}
+
+int managed_attach(struct backend *b, const struct managed_server *s)
+{
+	struct sbuf ep = { 0 };
+	if (set_s(&b->url, s->url) || sbuf_addf(&ep, "%s%s", b->url, b->ops->path))
+		return -ENOMEM;
+	free(b->endpoint);
+	b->endpoint = ep.s;
+	return 0;
+}
+
+static void mark_failed(cJSON *meta, const char *msg)
+{
+	put(meta, "status", cJSON_CreateString("failed"));
+	put(meta, "error", cJSON_CreateString(msg));
+}
+
+/* meta.json's backend object was written before the port was known. */
+static void meta_backend_url(cJSON *meta, const struct managed_server *s)
+{
+	cJSON *b = cJSON_GetObjectItemCaseSensitive(meta, "backend");
+	if (cJSON_IsObject(b) && s->url[0])
+		put(b, "url", cJSON_CreateString(s->url));
+}
+
+int managed_run_begin(struct managed_server **out, struct backend *b, int np,
+		      struct results *res, struct energy *en, cJSON *meta, struct ap_error *err)
+{
+	struct managed_server *s = NULL;
+	int rc = managed_start(&s, b->managed, np, res ? results_dir(res) : NULL, en, err);
+	*out = NULL;
+	if (!s)
+		return rc;
+	if (!rc)
+		rc = managed_attach(b, s);
+	if (rc) {
+		/* A valid, finished record of the failed start: meta.json says why. */
+		if (en) {
+			energy_stop(en);
+			managed_collect_energy(s, en);
+		}
+		managed_meta(meta, s);
+		meta_backend_url(meta, s);
+		mark_failed(meta, err->msg[0] ? err->msg : strerror(-rc));
+		if (res)
+			results_write_meta(res, meta);
+		if (s->log_is_temp)
+			ap_info("llama-server log kept in %s", s->log_path);
+		managed_stop(s, true);
+		return rc;
+	}
+	managed_meta(meta, s);
+	meta_backend_url(meta, s);
+	/* On disk now, so that a run killed later still names its server and log. */
+	if (res)
+		results_write_meta(res, meta);
+	*out = s;
+	return 0;
+}
+
+int managed_run_end(struct managed_server **sp, cJSON *meta, int rc)
+{
+	char msg[1024];
+	struct managed_server *s = *sp;
+	if (!s)
+		return rc;
+	*sp = NULL;
+	bool died = managed_died(s, msg, sizeof(msg));
+	if (died) {
+		ap_err("%s; calls after its death are recorded as connect failures, and the results "
+		       "hold what was measured", msg);
+		mark_failed(meta, msg);
+	}
+	terminate(s);
+	managed_meta(meta, s);
+	if (s->log_is_temp && !died) {
+		/* `stat` keeps no files; the log of a clean run goes with it. */
+		unlink(s->log_path);
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, "server");
+		put(v, "log", cJSON_CreateString("(temporary, removed after the clean run)"));
+	}
+	free(s);
+	return rc ? rc : died ? -ECHILD : 0;
+}

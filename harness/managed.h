@@ -1,0 +1,128 @@
+/*
+ * The managed local backend: a llama.cpp llama-server that agentperf starts
+ * itself on a free loopback port with a given GGUF model, waits for until
+ * GET /health answers 200, and stops at the end. Its model-load time and
+ * energy are kept apart from task energy (meta.json "model_load"), its PID
+ * is handed to the CPU-time probe, and its stdout/stderr go to
+ * <results>/llama-server.log.
+ *
+ * Backend spec: llama-server:model=PATH[,threads=N][,ctx=N][,bin=PATH]
+ *               [,startup_timeout=S][,stop_timeout=S] plus any openai key
+ * (stream, timeout, retries, label ...). Requests go through the openai ops.
+ */
+#ifndef AP_MANAGED_H
+#define AP_MANAGED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "energy.h"
+#include "util.h"
+
+/* The energy key of the model-load window; call keys count up from 0. */
+#define MANAGED_LOAD_KEY UINT64_MAX
+
+struct managed_cfg {
+	char *model;              /* GGUF path (required) */
+	char *bin;                /* llama-server binary; NULL: LLAMA_SERVER, PATH, cache */
+	int threads;              /* -t; 0: online CPUs */
+	long ctx;                 /* -c, total over the -np slots; 0: the model's own */
+	double startup_timeout_s; /* spawn to healthy */
+	double stop_timeout_s;    /* SIGTERM to SIGKILL */
+};
+
+/* What meta.json and the report say about a GGUF file. */
+struct gguf_info {
+	char name[256];        /* file name */
+	char general_name[128];/* general.name from the header, "" if absent */
+	char arch[64];         /* general.architecture */
+	long long size;        /* bytes */
+	char sha256[65];
+	double params;         /* sum over tensors of their element counts; NAN if unparsed */
+	bool smoke;            /* a test model that cannot follow instructions */
+	char smoke_why[160];
+};
+
+struct managed_server {
+	pid_t pid;
+	int port;
+	char url[64];             /* http://127.0.0.1:PORT/v1 */
+	char bin[4096];
+	char log_path[4096];
+	bool log_is_temp;         /* `stat`: no results folder; removed after a clean run */
+	uint64_t t_spawn, t_healthy;
+	double load_s;            /* spawn to healthy */
+	double load_j;            /* energy of that window; NAN when not measured */
+	char load_provenance[256];
+	bool load_energy_pending; /* load window registered with the energy side */
+	bool exited;              /* reaped: the child is gone */
+	int exit_status;          /* waitpid status once exited */
+	bool stopped_by_us;
+	uint64_t stop_timeout_ns;
+	struct gguf_info model;
+};
+
+/* Applies one spec key; 1 when the key is not a managed one, 0, or -EINVAL. */
+int managed_cfg_option(struct managed_cfg *c, const char *k, const char *v,
+		       struct ap_error *err);
+/* Checks the config once parsing is done (model given and readable). */
+int managed_cfg_check(const struct managed_cfg *c, struct ap_error *err);
+void managed_cfg_free(struct managed_cfg *c);
+cJSON *managed_cfg_json(const struct managed_cfg *c);
+
+/* Fills *g from the file: size, sha256, header fields, smoke-test verdict. */
+int gguf_inspect(const char *path, struct gguf_info *g, struct ap_error *err);
+
+/*
+ * Finds the binary (cfg->bin, env LLAMA_SERVER, PATH, the cached build of
+ * scripts/build-llama-server.sh); never builds. Returns 0 or -ENOENT with a
+ * message telling the user to run 'make llama-server'.
+ */
+int managed_find_binary(const struct managed_cfg *c, char *out, size_t n, struct ap_error *err);
+
+/*
+ * Starts the server with np parallel slots, its log in log_dir (NULL: a
+ * temporary file), and waits until healthy. en may be NULL; when given (and
+ * started) the load window is registered under MANAGED_LOAD_KEY and the PID
+ * is watched. On failure *out still holds the server record (log path, load
+ * time, exit status) for meta.json; the caller frees it with managed_stop().
+ */
+int managed_start(struct managed_server **out, const struct managed_cfg *c, int np,
+		  const char *log_dir, struct energy *en, struct ap_error *err);
+/* True when the server has exited (reaps it); fills a message naming the log. */
+bool managed_died(struct managed_server *s, char *msg, size_t n);
+/* After energy_stop: collects the load window's energy. */
+void managed_collect_energy(struct managed_server *s, struct energy *en);
+/* Takes the load window's energy out of "attributed to calls" (it is no call's). */
+void managed_energy_adjust(const struct managed_server *s, struct energy_summary *es);
+/* SIGTERM, wait, SIGKILL; frees s. A clean temp log is removed. */
+void managed_stop(struct managed_server *s, bool keep_log);
+
+struct backend;
+/* backend_parse's hook for kind llama-server: checks the model, names the backend. */
+int managed_backend_prepare(struct backend *b, struct ap_error *err);
+/* Points the backend at the started server. */
+int managed_attach(struct backend *b, const struct managed_server *s);
+
+struct results;
+/*
+ * run_one's hooks. Begin: starts the server for np slots, points b at it and
+ * records it in meta (written to res at once). On failure meta is marked
+ * "failed" with the reason and written, and -errno returned. End: notices a
+ * server that died during the run (meta "failed", message naming the log),
+ * stops it, records it; returns rc, or -ECHILD when rc was 0 and it died.
+ */
+int managed_run_begin(struct managed_server **out, struct backend *b, int np,
+		      struct results *res, struct energy *en, cJSON *meta, struct ap_error *err);
+int managed_run_end(struct managed_server **s, cJSON *meta, int rc);
+
+/* meta.json: "model", "model_load", "server", "model_note". */
+void managed_meta(cJSON *meta, const struct managed_server *s);
+/* The report's model-load lines, from meta.json alone (nothing when absent). */
+void managed_report_print(FILE *f, const cJSON *meta);
+
+#endif
