@@ -452,6 +452,119 @@ static void test_llama_server_exits_mid_run(void **state)
 	fr_free(&r);
 }
 
+
+/* The pid of pid's child whose command name starts with comm, or -1. */
+static pid_t child_named(pid_t parent, const char *comm)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		FILE *ls = popen("ls /proc", "r");
+		char name[64];
+		while (ls && fscanf(ls, "%63s", name) == 1) {
+			char path[128], buf[512];
+			snprintf(path, sizeof(path), "/proc/%s/stat", name);
+			FILE *f = fopen(path, "r");
+			if (!f)
+				continue;
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			/* pid (comm) state ppid ... */
+			char *rp = strrchr(buf, ')');
+			char *lp = strchr(buf, '(');
+			int ppid = 0;
+			char st;
+			if (!rp || !lp || sscanf(rp + 1, " %c %d", &st, &ppid) != 2 || ppid != parent)
+				continue;
+			if (!strncmp(lp + 1, comm, strlen(comm))) {
+				pclose(ls);
+				return (pid_t)atoi(name);
+			}
+		}
+		if (ls)
+			pclose(ls);
+		ru_sleep_ms(20);
+	}
+	return -1;
+}
+
+/*
+ * The managed backend (llama-server:model=...) whose server dies mid-run:
+ * the same transport path as above, plus the managed side's verdict (meta
+ * status "failed", the error naming the server's log, exit status 1).
+ */
+static void test_managed_llama_server_exits_mid_run(void **state)
+{
+	(void)state;
+	const char *srv = getenv("LLAMA_SERVER");
+	char model[512];
+	snprintf(model, sizeof(model), "%s", "../shared/models/stories260K.gguf");
+	if (!srv || !*srv || access(srv, X_OK) || access(model, R_OK)) {
+		print_message("SKIPPED: needs LLAMA_SERVER (scripts/build-llama-server.sh) and %s\n",
+			      model);
+		skip();
+	}
+	struct fr r = { 0 };
+	char *d = tu_tmpdir();
+	snprintf(r.dir, sizeof(r.dir), "%s", d);
+	free(d);
+	char wl[300], spec[700], res[300], out[300], err[300], rdir[320], tasks_path[340];
+	snprintf(wl, sizeof(wl), "%s/w.jsonl", r.dir);
+	snprintf(res, sizeof(res), "%s/results", r.dir);
+	snprintf(out, sizeof(out), "%s/stdout", r.dir);
+	snprintf(err, sizeof(err), "%s/stderr", r.dir);
+	snprintf(rdir, sizeof(rdir), "%s/r", res);
+	snprintf(tasks_path, sizeof(tasks_path), "%s/tasks.csv", rdir);
+	FILE *f = fopen(wl, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"agentperf_workload\":1,\"name\":\"managed-exit\",\"version\":\"1\",\"source\":"
+		   "\"tests\",\"license\":\"CC0-1.0\",\"defaults\":{\"max_attempts\":1,\"max_steps\":1,"
+		   "\"max_tokens\":24}}\n");
+	for (int i = 0; i < 40; i++)
+		fprintf(f, "{\"id\":\"t%02d\",\"prompt\":\"Once upon a time %d\",\"check\":{\"kind\":"
+			   "\"regex\",\"value\":\".\"}}\n", i, i);
+	fclose(f);
+	snprintf(spec, sizeof(spec),
+		 "llama-server:model=%s,bin=%s,threads=1,ctx=512,stream=1,retries=1,"
+		 "retry_wait_max=0.05,timeout=30", model, srv);
+	char *argv[] = { (char *)tu_agentperf(), "record", "-q", "--no-energy", "-w", wl, "-b", spec,
+			 "-o", res, "--run-id", "r", NULL };
+	pid_t p = ru_spawn(argv, out, err);
+	pid_t sp = child_named(p, "llama-server");
+	assert_true(sp > 0);
+	for (int i = 0; i < 6000; i++) {
+		char *t = tu_slurp(tasks_path);
+		int rows = t ? ru_rows(t, NULL, NULL) : 0;
+		free(t);
+		if (rows >= 3)
+			break;
+		ru_sleep_ms(10);
+	}
+	kill(sp, SIGKILL);
+	r.rc = ru_wait(p, NULL);
+	r.out = tu_slurp(out);
+	r.err = tu_slurp(err);
+	r.calls = slurp_in(rdir, "calls.csv");
+	r.tasks = slurp_in(rdir, "tasks.csv");
+	r.meta = slurp_in(rdir, "meta.json");
+	assert_non_null(r.calls);
+	assert_non_null(r.meta);
+	assert_int_equal(ru_rows(r.tasks, NULL, NULL), 40);
+	int ok = ru_rows(r.calls, "status", "ok");
+	int conn = ru_rows(r.calls, "status", "connect");
+	int other = ru_rows(r.calls, NULL, NULL) - ok - conn;
+	fprintf(stderr, "  managed llama-server killed: exit %d, %d ok, %d connect, %d other\n", r.rc,
+		ok, conn, other);
+	assert_true(ok >= 3);
+	assert_true(conn >= 1);
+	assert_true(other <= 1);
+	/* The run is a valid partial result that says the server died. */
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.meta, "\"status\":\t\"failed\""));
+	assert_non_null(strstr(r.meta, "llama-server.log"));
+	assert_true(report_counts(r.out, "connect", conn));
+	fr_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_accept_never_answer_times_out),
 		cmocka_unit_test(test_server_killed_and_restarted),
 		cmocka_unit_test(test_llama_server_exits_mid_run),
+		cmocka_unit_test(test_managed_llama_server_exits_mid_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
