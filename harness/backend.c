@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const struct backend_ops *const backend_table[] = {
 	&openai_backend_ops,
@@ -261,7 +262,8 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 			rc = -ENOMEM;
 			goto out;
 		}
-		char *save = NULL;
+		char *save = NULL, *seen[64];
+		int n_seen = 0;
 		for (char *kv = strtok_r(opts, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 			char *eq = strchr(kv, '=');
 			if (!eq) {
@@ -270,6 +272,15 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 				goto out;
 			}
 			*eq = '\0';
+			/* "url=a,url=b" silently taking b would measure a server nobody named. */
+			for (int i = 0; i < n_seen; i++)
+				if (!strcmp(seen[i], kv)) {
+					ap_error_set(err, NULL, 0, "backend", "%s given twice", kv);
+					rc = -EINVAL;
+					goto out;
+				}
+			if (n_seen < 64)
+				seen[n_seen++] = kv;
 			rc = apply_option(b, kv, eq + 1, err);
 			if (rc)
 				goto out;
@@ -277,6 +288,13 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 	}
 	if (b->managed && (rc = managed_backend_prepare(b, err)))
 		goto out;
+	/* Only HTTP(S): curl would also read file:// or speak ftp:// to a typo. */
+	if (strncasecmp(b->url, "http://", 7) && strncasecmp(b->url, "https://", 8)) {
+		ap_error_set(err, NULL, 0, "backend url", "expected http://... or https://..., got '%s'",
+			     b->url);
+		rc = -EINVAL;
+		goto out;
+	}
 	size_t ul = strlen(b->url);
 	while (ul && b->url[ul - 1] == '/')
 		b->url[--ul] = '\0';

@@ -166,6 +166,11 @@ int http_client_new(struct http_client **out, const struct backend *b)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, b->insecure ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, b->insecure ? 0L : 2L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "agentperf/" AGENTPERF_VERSION);
+	/* Belt and braces with backend_parse's check: never another protocol, never a redirect. */
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	*out = c;
 	return 0;
 }
