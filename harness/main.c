@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "energy.h"
+#include "compare.h"
 #include "meta.h"
 #include "report.h"
 #include "results.h"
@@ -27,7 +28,12 @@ static void usage(FILE *f)
 		"  list                 backends, workloads found, energy probes and their status\n"
 		"  stat                 run workload(s) against backend(s), print the report\n"
 		"  record               like stat, and write results/<run-id>/\n"
-		"  report DIR           print the report of a results folder again\n"
+		"  report DIR           print the report of a results folder again; with profile\n"
+		"                       options, recompute cost and energy under other values\n"
+		"                       (--sensitivity FILE writes J and $ over utilization x PUE)\n"
+		"  diff A B             two results folders side by side: per-success J and $ with\n"
+		"                       ratio and noise, breakeven success rate, cascade what-if\n"
+		"                       (--csv DIR writes diff.csv, cascade.csv, sensitivity.csv)\n"
 		"\n"
 		"stat/record options:\n"
 		"  -w, --workload FILE    workload (native .jsonl, BFCL questions, or logged OpenAI\n"
@@ -57,7 +63,9 @@ static void usage(FILE *f)
 		"      --watts-per-core W estimator: W per busy core (default: see list)\n"
 		"      --idle-watts W     estimator: machine idle W\n"
 		"  -q, --quiet            no progress line\n"
-		"  -v, --verbose          more messages (twice: debug)\n");
+		"  -v, --verbose          more messages (twice: debug)\n"
+		"\ncost and energy accounting (stat, record, report, diff):\n");
+	profile_cli_usage(f);
 }
 
 static volatile sig_atomic_t signals_seen;
@@ -83,6 +91,7 @@ struct cli {
 	struct energy_opts eo;
 	pid_t watch[16];
 	int n_watch;
+	struct profile_cli pc; /* --profile and overrides (profile.c) */
 	/* --resume DIR: the options come from DIR/meta.json's argv (kept alive here,
 	 * getopt's optarg points into it); see resume_cli(). */
 	const char *resume;
@@ -116,7 +125,8 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 static int parse_run_args(int argc, char **argv, struct cli *c)
 {
 	enum { O_ANSWERS = 256, O_WARMUP, O_FORM, O_CATEGORY, O_SEED, O_TEMP, O_RUNID, O_NOENERGY,
-	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW, O_RESUME };
+	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW, O_RESUME, O_PROFILE,
+	       O_PROFOPT };
 	static const struct option opts[] = {
 		{ "workload", required_argument, 0, 'w' },
 		{ "answers", required_argument, 0, O_ANSWERS },
@@ -139,6 +149,8 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 		{ "watts-per-core", required_argument, 0, O_WPC },
 		{ "idle-watts", required_argument, 0, O_IDLEW },
 		{ "resume", required_argument, 0, O_RESUME },
+		{ "profile", required_argument, 0, O_PROFILE },
+		PROFILE_GETOPT_ENTRIES(O_PROFOPT),
 		{ "quiet", no_argument, 0, 'q' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
@@ -153,7 +165,9 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 	c->output = "results";
 	c->eo.idle_s = 2;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "w:b:r:c:t:o:I:qvh", opts, NULL)) != -1) {
+	int li = 0;
+	char perr[512];
+	while ((ch = getopt_long(argc, argv, "w:b:r:c:t:o:I:qvh", opts, &li)) != -1) {
 		switch (ch) {
 		case 'w':
 			if (c->n_workloads >= 32)
@@ -242,6 +256,15 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 			c->eo.idle_watts = d;
 			break;
 		case O_RESUME: c->resume = optarg; break;
+		case O_PROFILE:
+		case O_PROFOPT:
+			if ((ch == O_PROFILE ? profile_cli_add(&c->pc, optarg, perr, sizeof(perr))
+					     : profile_override_set(&c->pc.ov, opts[li].name, optarg, perr,
+								    sizeof(perr)))) {
+				ap_err("%s", perr);
+				return -EINVAL;
+			}
+			break;
 		case 'q': c->o.quiet = true; break;
 		case 'v': ap_verbose++; break;
 		case 'h': usage(stdout); exit(0);
@@ -434,6 +457,16 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (c->pc.n_files) {
+		/* In meta.json so that `report` can recompute under other values. */
+		struct profile_set ps;
+		char perr[512];
+		if ((rc = profile_cli_resolve(&c->pc, be->model, be->url, &ps, perr, sizeof(perr)))) {
+			ap_err("%s", perr);
+			goto out;
+		}
+		profile_set_store(meta, &ps);
+	}
 	if (skip)
 		resume_meta_merge(meta, c->resume_meta);
 	if (res && (rc = results_write_meta(res, meta))) {
@@ -552,6 +585,18 @@ static int cmd_run(int argc, char **argv, bool record)
 				bes[i]->key_env);
 		if (bes[i]->insecure)
 			ap_warn("backend %s: TLS verification is OFF", bes[i]->label);
+		struct profile_set ps;
+		char perr[512];
+		if (c.pc.ov.any && !c.pc.n_files) {
+			ap_err("profile overrides (--pue ...) need a profile: add --profile FILE");
+			rc = 2;
+			goto out;
+		}
+		if (profile_cli_resolve(&c.pc, bes[i]->model, bes[i]->url, &ps, perr, sizeof(perr))) {
+			ap_err("backend %s: %s", bes[i]->label, perr);
+			rc = 2;
+			goto out;
+		}
 	}
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;
@@ -573,23 +618,10 @@ out:
 	return rc;
 }
 
+/* report DIR [profile options]: compare.c, which recomputes the cost block. */
 static int cmd_report(int argc, char **argv)
 {
-	if (argc != 2) {
-		ap_err("usage: agentperf report DIR");
-		return 2;
-	}
-	struct run_agg agg;
-	cJSON *meta = NULL;
-	struct ap_error err = { { 0 } };
-	if (results_load(argv[1], &agg, &meta, &err)) {
-		ap_err("%s", err.msg);
-		return 1;
-	}
-	report_print(stdout, meta, &agg);
-	cJSON_Delete(meta);
-	run_agg_free(&agg);
-	return 0;
+	return report_main(argc, argv);
 }
 
 static void list_workloads(const char *dir)
@@ -660,6 +692,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc, argv, true);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "diff"))
+		return diff_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -80,6 +80,9 @@ struct task_rec {
 	bool energy_valid;
 	double energy_j, idle_j;
 	char outcome[16];       /* success, failed, error, interrupted */
+	/* ESTIMATED tokens of system prompt + tool definitions sent with every
+	 * call (bytes / 4): the context-overhead numerator, 0 when unknown */
+	long ctx_tokens_est;
 };
 
 #endif

@@ -27,7 +27,8 @@ static const char ATTEMPTS_HDR[] =
 	"status,reason\n";
 static const char TASKS_HDR[] =
 	"v,repeat,seq,task_id,category,form,paired,outcome,success,attempts,k_success,calls,prompt_tokens,"
-	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source\n";
+	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"
+	"context_tokens_est\n";
 
 /* O_NOFOLLOW|O_EXCL: a symlink planted in the results folder is never followed. */
 static FILE *create_at(int dirfd, const char *name, const char *header)
@@ -252,6 +253,7 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 	num(b, t->t_start_s);
 	num(b, t->duration_s);
 	energy_cols(b, t->energy_valid, t->energy_j, t->idle_j, r->energy_source);
+	sbuf_addf(b, ",%ld", t->ctx_tokens_est);
 	sbuf_add(b, "\n", 1);
 	/* tasks.csv last: a task row means its attempts and calls are on disk. */
 	if (fwrite(b->s, 1, b->len, r->tasks) != b->len || fflush(r->tasks))
@@ -501,6 +503,9 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		t.attempts = (int)lnum(csv_get(&c, "attempts"));
 		t.k_success = (int)lnum(csv_get(&c, "k_success"));
 		snprintf(t.outcome, sizeof(t.outcome), "%s", csv_get(&c, "outcome"));
+		t.calls = (int)lnum(csv_get(&c, "calls"));
+		t.duration_s = dnum(csv_get(&c, "duration_s"));
+		t.ctx_tokens_est = lnum(csv_get(&c, "context_tokens_est"));
 		run_agg_task(agg, &t);
 	}
 	csv_close(&c);
@@ -536,6 +541,32 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		double idle = dnum(csv_get(&c, "idle_energy_j"));
 		x.idle_j = isnan(idle) ? 0 : idle;
 		run_agg_call(agg, &x);
+	}
+	csv_close(&c);
+	if (rc < 0)
+		goto fail;
+
+	snprintf(path, sizeof(path), "%s/attempts.csv", dir);
+	if ((rc = csv_open(&c, path))) {
+		ap_error_set(err, path, 0, NULL, "cannot read: %s", strerror(-rc));
+		goto fail;
+	}
+	while ((rc = csv_next(&c)) == 0) {
+		struct attempt_rec x = { 0 };
+		x.repeat = (int)lnum(csv_get(&c, "repeat"));
+		x.form = form_parse(csv_get(&c, "form"));
+		x.success = lnum(csv_get(&c, "success")) != 0;
+		x.calls = (int)lnum(csv_get(&c, "calls"));
+		x.prompt_tokens = lnum(csv_get(&c, "prompt_tokens"));
+		x.completion_tokens = lnum(csv_get(&c, "completion_tokens"));
+		x.cached_tokens = lnum(csv_get(&c, "cached_tokens"));
+		x.duration_s = dnum(csv_get(&c, "duration_s"));
+		double e = dnum(csv_get(&c, "energy_j"));
+		x.energy_valid = !isnan(e);
+		x.energy_j = x.energy_valid ? e : 0;
+		int st = call_status_parse(csv_get(&c, "status"));
+		x.status = st < 0 ? CALL_OK : st;
+		run_agg_attempt(agg, &x);
 	}
 	csv_close(&c);
 	if (rc < 0)

@@ -1,4 +1,5 @@
 #include "runner.h"
+#include "cost.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -116,6 +117,8 @@ static void finalize(struct runner *R, struct task_run *tr)
 		}
 	}
 	run_agg_task(&R->st->agg, &tr->t);
+	for (size_t i = 0; i < tr->na; i++)
+		run_agg_attempt(&R->st->agg, &tr->a[i]);
 	for (size_t i = 0; i < tr->nc; i++)
 		run_agg_call(&R->st->agg, &tr->c[i]);
 	R->st->tasks_done++;
@@ -474,6 +477,8 @@ static void run_form(struct worker *w, const struct task *t, long seq, int form)
 	snprintf(tk->task_id, sizeof(tk->task_id), "%s", t->id);
 	snprintf(tk->category, sizeof(tk->category), "%s", t->category ? t->category : "");
 	tk->form = form;
+	/* Once per task, before its clock starts: what every call repeats. */
+	tk->ctx_tokens_est = cost_context_tokens_est(t->system_prompt, t->tools, t->raw_request);
 	uint64_t t0 = ap_now_ns();
 	tk->t_start_s = since(t0, R->st->t0_ns);
 	cJSON *sampling = merged_sampling(R->o, t);

@@ -63,6 +63,9 @@ static void agg_task(struct run_agg *r, const struct task_rec *t, int slot)
 	}
 	a->tasks++;
 	a->attempts += t->attempts;
+	if (!isnan(t->duration_s))
+		a->task_s += t->duration_s;
+	a->ctx_tokens_est += t->ctx_tokens_est * t->calls;
 	if (t->attempts > a->max_k)
 		a->max_k = t->attempts > MAX_K ? MAX_K : t->attempts;
 	if (t->success) {
@@ -124,6 +127,29 @@ void run_agg_call(struct run_agg *r, const struct call_rec *c)
 	agg_call(r, c, c->form);
 	if (c->form == FORM_MONO && c->paired)
 		agg_call(r, c, AGG_MONO_PAIRED);
+}
+
+void run_agg_attempt(struct run_agg *r, const struct attempt_rec *at)
+{
+	struct form_agg *a = run_agg_get(r, at->repeat, at->form);
+	/* An interrupted attempt is not the model's failure (as for tasks). */
+	if (!a || at->status == CALL_ERR_INTERRUPTED)
+		return;
+	if (!isnan(at->duration_s))
+		a->attempt_s += at->duration_s;
+	if (at->success)
+		return;
+	a->failed_attempts++;
+	a->failed_calls_n += at->calls;
+	a->failed_prompt_tokens += at->prompt_tokens;
+	a->failed_completion_tokens += at->completion_tokens;
+	a->failed_cached_tokens += at->cached_tokens;
+	if (!isnan(at->duration_s))
+		a->failed_attempt_s += at->duration_s;
+	if (at->energy_valid)
+		a->failed_energy_j += at->energy_j;
+	else
+		a->failed_energy_missing++;
 }
 
 static const char *const metric_names[M_COUNT] = {

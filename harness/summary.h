@@ -29,6 +29,15 @@ struct form_agg {
 	long srv_n;
 	double energy_j, idle_j;
 	long energy_calls, energy_calls_missing;
+	/* Cost accounting (cost.c): busy time, the failed attempts (retry tax),
+	 * and the estimated system prompt + tool tokens (context overhead). */
+	double task_s;             /* sum of task durations */
+	long ctx_tokens_est;       /* per-call estimate x calls, summed over tasks */
+	double attempt_s;
+	long failed_attempts, failed_calls_n;
+	long failed_prompt_tokens, failed_completion_tokens, failed_cached_tokens;
+	double failed_attempt_s, failed_energy_j;
+	long failed_energy_missing;
 };
 
 struct run_agg {
@@ -42,6 +51,8 @@ int run_agg_init(struct run_agg *r, int repeats);
 void run_agg_free(struct run_agg *r);
 void run_agg_task(struct run_agg *r, const struct task_rec *t);
 void run_agg_call(struct run_agg *r, const struct call_rec *c);
+/* Attempts feed only the retry-tax figures; tasks and calls feed everything else. */
+void run_agg_attempt(struct run_agg *r, const struct attempt_rec *a);
 struct form_agg *run_agg_get(struct run_agg *r, int repeat, int form);
 
 /* The derived metrics of one repeat and form; NAN where undefined. */

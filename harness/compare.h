@@ -1,0 +1,64 @@
+/*
+ * Comparing runs: `agentperf diff A B` (per-success figures side by side
+ * with ratio and noise), the breakeven success rate, the cascade what-if
+ * (small model first up to k attempts, then the large one), the
+ * sensitivity table over utilization and PUE, and `agentperf report DIR`
+ * with profile overrides. Reads results folders with results_load and
+ * the CSV reader; the arithmetic is cost.c's.
+ */
+#ifndef AP_COMPARE_H
+#define AP_COMPARE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cost.h"
+#include "record.h"
+
+/* One task of one repeat, monolithic form, with what its attempts cost. */
+struct casc_task {
+	int repeat;
+	char id[REC_ID];
+	char category[64];
+	bool success;
+	int k_success, attempts;
+	double cum_j[MAX_K + 1];   /* [i]: energy of its first i attempts (facility, J) */
+	double cum_usd[MAX_K + 1]; /* [i]: dollars of its first i attempts */
+};
+
+struct casc_row {
+	int k;
+	long tasks, successes, small_handled, unmatched;
+	double j, usd; /* totals over the tasks */
+};
+
+/*
+ * Small model (a) first, up to k attempts; a task it has not solved by then
+ * goes to the large model (b), whose recorded outcome and whole cost count.
+ * Only tasks of `category` (NULL: all). b's task is the one with the same id
+ * and repeat, else the same id in any repeat.
+ */
+void cascade_compute(const struct casc_task *a, size_t na, const struct casc_task *b, size_t nb,
+		     int k, const char *category, struct casc_row *row);
+
+/* Breakeven of a against b: success rate and attempts per success at
+ * which a's cost per success equals b's, from a's cost per task and per
+ * attempt (assumed independent of success). NAN when not computable. */
+struct breakeven {
+	double success_rate, attempts_per_success;
+};
+struct breakeven breakeven_compute(double a_total, long a_tasks, long a_attempts,
+				   double b_per_success);
+
+/* Loads a folder's monolithic tasks with their per-attempt costs. */
+int casc_load(const char *dir, const struct cost_ctx *c, const struct run_agg *agg,
+	      struct casc_task **out, size_t *n, char *err, size_t errlen);
+
+/* Sensitivity rows of one run over utilization x PUE (header when header is true). */
+void sensitivity_csv(FILE *f, bool header, const char *run, const struct profile_set *ps,
+		     const struct cost_ctx *c, const struct run_agg *a);
+
+int report_main(int argc, char **argv);
+int diff_main(int argc, char **argv);
+
+#endif
