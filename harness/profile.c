@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonv.h"
 #include "util.h"
 
 static const char *const param_keys[PP_COUNT] = {
@@ -55,6 +56,14 @@ static const char *jstr(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+static bool key_known(const char *const *keys, const char *k)
+{
+	for (; *keys; keys++)
+		if (!strcmp(*keys, k))
+			return true;
+	return false;
+}
+
 int profile_from_json(struct profile *p, const cJSON *j, const char *path, char *err, size_t n)
 {
 	memset(p, 0, sizeof(*p));
@@ -64,6 +73,17 @@ int profile_from_json(struct profile *p, const cJSON *j, const char *path, char 
 		snprintf(err, n, "%s: not a JSON object", where);
 		return -EINVAL;
 	}
+	/* A misspelt key ("psu_efficency") would silently fall back to a default.
+	 * "path" is what profile_to_json adds for meta.json, read back by report. */
+	static const char *const top_keys[] = { "agentperf_profile", "kind", "name", "description",
+						"models", "params", "path", NULL };
+	const cJSON *x;
+	cJSON_ArrayForEach(x, j)
+		if (!key_known(top_keys, x->string)) {
+			snprintf(err, n, "%s: %s: unknown key (expected agentperf_profile, kind, name, "
+					 "description, models, params)", where, x->string);
+			return -EINVAL;
+		}
 	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "agentperf_profile");
 	if (!cJSON_IsNumber(fmt) || fmt->valueint != PROFILE_FORMAT) {
 		snprintf(err, n, "%s: \"agentperf_profile\": %d expected", where, PROFILE_FORMAT);
@@ -108,6 +128,13 @@ int profile_from_json(struct profile *p, const cJSON *j, const char *path, char 
 			snprintf(err, n, "%s: params.%s: unknown parameter", where, e->string);
 			return -EINVAL;
 		}
+		static const char *const param_keys_ok[] = { "value", "source", "date", "note", NULL };
+		cJSON_ArrayForEach(x, e)
+			if (!key_known(param_keys_ok, x->string)) {
+				snprintf(err, n, "%s: params.%s.%s: unknown key (expected value, source, "
+						 "date, note)", where, e->string, x->string);
+				return -EINVAL;
+			}
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
 		const char *src = jstr(e, "source"), *date = jstr(e, "date");
 		/* A number without its source is exactly what this format exists to prevent. */
@@ -186,12 +213,27 @@ int profile_load(struct profile *p, const char *path_or_name, char *err, size_t 
 		snprintf(err, n, "%s: cannot read: %s", path, strerror(-rc));
 		return rc;
 	}
-	cJSON *j = cJSON_Parse(txt);
-	free(txt);
-	if (!j) {
-		snprintf(err, n, "%s: not valid JSON", path);
+	size_t bad = 0, len = strlen(txt);
+	if (!jv_utf8_valid(txt, len, &bad)) {
+		size_t line = 1;
+		for (size_t i = 0; i < bad; i++)
+			line += txt[i] == '\n';
+		snprintf(err, n, "%s:%zu: invalid UTF-8 (or a NUL byte) at byte %zu", path, line, bad + 1);
+		free(txt);
 		return -EINVAL;
 	}
+	cJSON *j = cJSON_Parse(txt);
+	if (!j) {
+		/* cJSON points at where it stopped: give the line, as the workload loader does. */
+		const char *at = cJSON_GetErrorPtr();
+		size_t line = 1;
+		for (const char *q = txt; at && q < at && *q; q++)
+			line += *q == '\n';
+		snprintf(err, n, "%s:%zu: not valid JSON", path, line);
+		free(txt);
+		return -EINVAL;
+	}
+	free(txt);
 	rc = profile_from_json(p, j, path, err, n);
 	cJSON_Delete(j);
 	return rc;
