@@ -1,0 +1,192 @@
+/*
+ * Comparison (harness/compare.c): the cascade and breakeven arithmetic on
+ * hand-made tasks, then `agentperf record` of a "small model" that fails
+ * some tasks (tests/fake/cascade-small.rules) and a "large model" that
+ * succeeds (cascade-large.rules) on tests/data/cascade.jsonl, followed by
+ * `agentperf diff` and `agentperf report --utilization`.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "compare.h"
+#include "testutil.h"
+
+static struct casc_task mk(const char *id, const char *cat, bool ok, int k, int attempts,
+			   double per_attempt)
+{
+	struct casc_task t = { .repeat = 1, .success = ok, .k_success = k, .attempts = attempts };
+	snprintf(t.id, sizeof(t.id), "%s", id);
+	snprintf(t.category, sizeof(t.category), "%s", cat);
+	for (int i = 1; i <= attempts; i++) {
+		t.cum_j[i] = per_attempt * i;
+		t.cum_usd[i] = per_attempt * i / 1000;
+	}
+	return t;
+}
+
+static void test_cascade_by_hand(void **state)
+{
+	(void)state;
+	/* Small model: t1 right at attempt 1, t2 at attempt 2, t3 never (2 attempts);
+	 * each attempt costs 1 J. Large: all right at once, 10 J each. */
+	struct casc_task a[] = { mk("t1", "x", true, 1, 1, 1), mk("t2", "x", true, 2, 2, 1),
+				 mk("t3", "y", false, 0, 2, 1) };
+	struct casc_task b[] = { mk("t1", "x", true, 1, 1, 10), mk("t2", "x", true, 1, 1, 10),
+				 mk("t3", "y", true, 1, 1, 10) };
+	struct casc_row r;
+	/* k = 0: the large model alone: 30 J, 3 successes, nothing handled small. */
+	cascade_compute(a, 3, b, 3, 0, NULL, &r);
+	assert_int_equal(r.tasks, 3);
+	assert_int_equal(r.successes, 3);
+	assert_int_equal(r.small_handled, 0);
+	assert_true(fabs(r.j - 30) < 1e-12);
+	/* k = 1: t1 small (1 J); t2 1 J + 10 J; t3 1 J + 10 J = 23 J; one handled small. */
+	cascade_compute(a, 3, b, 3, 1, NULL, &r);
+	assert_int_equal(r.small_handled, 1);
+	assert_true(fabs(r.j - 23) < 1e-12);
+	assert_true(fabs(r.usd - 0.023) < 1e-12);
+	/* k = 2: t1 1 J; t2 2 J; t3 2 J + 10 J = 15 J; two handled small. */
+	cascade_compute(a, 3, b, 3, 2, NULL, &r);
+	assert_int_equal(r.small_handled, 2);
+	assert_int_equal(r.successes, 3);
+	assert_true(fabs(r.j - 15) < 1e-12);
+	/* By category, k = 2: x fully small, y not at all. */
+	cascade_compute(a, 3, b, 3, 2, "x", &r);
+	assert_int_equal(r.tasks, 2);
+	assert_int_equal(r.small_handled, 2);
+	cascade_compute(a, 3, b, 3, 2, "y", &r);
+	assert_int_equal(r.tasks, 1);
+	assert_int_equal(r.small_handled, 0);
+	/* A task the large run lacks is left out and counted. */
+	cascade_compute(a, 3, b, 2, 1, NULL, &r);
+	assert_int_equal(r.unmatched, 1);
+	assert_int_equal(r.tasks, 2);
+}
+
+static void test_breakeven_by_hand(void **state)
+{
+	(void)state;
+	/* A spent 20 J on 4 tasks in 8 attempts: 5 J a task, 2.5 J an attempt. B: 10 J per
+	 * success. A equals B at 5 / 10 = 50 % success, or 10 / 2.5 = 4 attempts per success. */
+	struct breakeven be = breakeven_compute(20, 4, 8, 10);
+	assert_true(fabs(be.success_rate - 0.5) < 1e-12);
+	assert_true(fabs(be.attempts_per_success - 4) < 1e-12);
+	/* A task of A costs more than a success of B: breakeven above 100 %, said as such. */
+	be = breakeven_compute(60, 4, 8, 10);
+	assert_true(be.success_rate > 1);
+	/* No figure for B: not computable, never 0. */
+	be = breakeven_compute(20, 4, 8, NAN);
+	assert_true(isnan(be.success_rate));
+}
+
+/* Records one run against a fake server; returns 0 on success. */
+static int record(const char *rules, const char *base, const char *id, const char *model,
+		  const char *extra1, const char *extra2)
+{
+	struct tu_server s;
+	if (tu_fake_start(&s, rules))
+		return -1;
+	char spec[256];
+	snprintf(spec, sizeof(spec), "openai:url=http://127.0.0.1:%d/v1,model=%s,stream=0", s.port,
+		 model);
+	char *argv[32] = { (char *)tu_agentperf(), "record", "-q", "-w", "tests/data/cascade.jsonl",
+			   "-b", spec, "-r", "2", "-o", (char *)base, "--run-id", (char *)id,
+			   "--no-energy", "--profile", "tests/data/profile-local.json" };
+	int n = 16;
+	if (extra1)
+		argv[n++] = (char *)extra1;
+	if (extra2)
+		argv[n++] = (char *)extra2;
+	argv[n] = NULL;
+	int rc = tu_run(argv, "/dev/null", NULL);
+	tu_fake_stop(&s);
+	return rc;
+}
+
+static void test_diff_end_to_end(void **state)
+{
+	(void)state;
+	char *d = tu_tmpdir();
+	assert_non_null(d);
+	char base[300], a[400], b[400], csv[400], out[400], p[500];
+	snprintf(base, sizeof(base), "%s/results", d);
+	assert_int_equal(record("tests/fake/cascade-small.rules", base, "small", "small", NULL, NULL), 0);
+	assert_int_equal(record("tests/fake/cascade-large.rules", base, "large", "large", "--profile",
+				"tests/data/profile-large.json"), 0);
+	snprintf(a, sizeof(a), "%s/small", base);
+	snprintf(b, sizeof(b), "%s/large", base);
+	snprintf(csv, sizeof(csv), "%s/cmp", d);
+	snprintf(out, sizeof(out), "%s/diff.txt", d);
+	char *argv[] = { (char *)tu_agentperf(), "diff", a, b, "--csv", csv, NULL };
+	assert_int_equal(tu_run(argv, out, NULL), 0);
+	char *txt = tu_slurp(out);
+	assert_non_null(txt);
+	assert_non_null(strstr(txt, "breakeven"));
+	assert_non_null(strstr(txt, "cascade what-if"));
+	free(txt);
+
+	/* cascade.csv: 4 tasks x 2 repeats. easy-1, easy-2 pass at attempt 1, medium-1 at 2,
+	 * hard-1 never: A handles 4/8 at k=1, 6/8 at k=2; arith 2/4 then 4/4; logic 2/4, 2/4. */
+	snprintf(p, sizeof(p), "%s/cascade.csv", csv);
+	char *cc = tu_slurp(p);
+	assert_non_null(cc);
+	assert_non_null(strstr(cc, "\n1,0,all,8,8,1,0,0,"));
+	assert_non_null(strstr(cc, "\n1,1,all,8,8,1,4,0.5,"));
+	assert_non_null(strstr(cc, "\n1,2,all,8,8,1,6,0.75,"));
+	assert_non_null(strstr(cc, "\n1,2,arith,4,4,1,4,1,"));
+	assert_non_null(strstr(cc, "\n1,2,logic,4,4,1,2,0.5,"));
+	/* k = 0 is the large model alone: per call (60 x 1 + 40 x 0.5 + 10 x 4) / 1e6 =
+	 * 1.2e-4 $; modeled 3600 x (0.01 + 100 x 1e-4 + 10 x 1e-3) x 1.1 = 118.8 J. */
+	assert_non_null(strstr(cc, "\n1,0,all,8,8,1,0,0,118.8,0.00012,0\n"));
+	free(cc);
+
+	/* diff.csv: success rates 0.75 (6 of 8) and 1, both without spread. */
+	snprintf(p, sizeof(p), "%s/diff.csv", csv);
+	char *dc = tu_slurp(p);
+	assert_non_null(dc);
+	assert_non_null(strstr(dc, "\n1,mono,success-rate,0.75,0,2,1,0,2,1.33333333,0,"));
+	assert_non_null(strstr(dc, "\n1,mono,cost-$,"));
+	free(dc);
+	snprintf(p, sizeof(p), "%s/sensitivity.csv", csv);
+	char *sc = tu_slurp(p);
+	assert_non_null(sc);
+	/* 7 utilizations x 5 PUEs for each run, plus the header. */
+	assert_int_equal(tu_count(sc, "\n"), 1 + 2 * 35);
+	free(sc);
+
+	/* report --utilization 0.25 recomputes from the files: same tokens, new u in the text. */
+	char *rargv[] = { (char *)tu_agentperf(), "report", a, "--utilization", "0.25", NULL };
+	assert_int_equal(tu_run(rargv, out, NULL), 0);
+	txt = tu_slurp(out);
+	assert_non_null(txt);
+	assert_non_null(strstr(txt, "busy / u"));
+	assert_non_null(strstr(txt, "<not supported> J      device-energy"));
+	free(txt);
+	/* A remote-looking backend whose model has no profile is refused, naming the file. */
+	char *bad[] = { (char *)tu_agentperf(), "stat", "-q", "-w", "tests/data/cascade.jsonl",
+			"-b", "openai:url=https://api.example.invalid/v1,model=nope", "--profile",
+			"tests/data/profile-local.json", NULL };
+	snprintf(p, sizeof(p), "%s/err.txt", d);
+	assert_int_equal(tu_run(bad, NULL, p), 2);
+	txt = tu_slurp(p);
+	assert_non_null(txt);
+	assert_non_null(strstr(txt, "workloads/profiles/nope.json"));
+	free(txt);
+	tu_rmrf(d);
+	free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cascade_by_hand),
+		cmocka_unit_test(test_breakeven_by_hand),
+		cmocka_unit_test(test_diff_end_to_end),
+	};
+	return cmocka_run_group_tests_name("compare (diff, breakeven, cascade)", tests, NULL, NULL);
+}
