@@ -40,7 +40,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit-tests deps llama-server run clean check-deps
+.PHONY: all test unit-tests deps llama-server run clean check-deps model smoke-model bench
 all: agentperf
 
 agentperf: $(BUILD)/harness/main.o $(BUILD)/libagentperf.a
@@ -81,6 +81,21 @@ deps:
 
 llama-server:
 	@scripts/build-llama-server.sh
+
+# `make model`: a real small instruct GGUF into models/ (needs internet and
+# MODEL_SHA256: no hash is pinned that could not be verified; see README).
+model:
+	@MODEL_URL="$(MODEL_URL)" MODEL_SHA256="$(MODEL_SHA256)" scripts/fetch-model.sh
+
+# The smoke-test model made here (tools/mkmodel.c, ggml's gguf API) for
+# machines with neither a MODEL nor ../shared/models.
+smoke-model:
+	@scripts/make-smoke-model.sh models/agentperf-tiny-random.gguf
+
+# The reproducible benchmark (scripts/bench.sh lists its variables).
+bench:
+	@$(MAKE) --no-print-directory agentperf
+	scripts/bench.sh
 
 # The main job. Recursive so that `make deps run` on a fresh machine sees the
 # libraries deps just installed.

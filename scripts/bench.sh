@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `make bench`: the reproducible benchmark. Runs every workload suite file on
+# the managed local llama-server (MODEL=path.gguf, or the smoke-test model
+# scripts/pick-model.sh finds or makes) and on every remote backend whose API
+# key is set, with repeats, a fixed seed and temperature 0; writes
+# results/<bench-id>/, prints the reports, compares local with each remote
+# (`agentperf diff`) and draws the plots when plots/ provides them.
+#
+#   MODEL=path.gguf        local model (default: see scripts/pick-model.sh)
+#   REPEATS=N              repeats (default 3)      SEED=N  seed (default 42)
+#   THREADS=N              llama-server threads (default: all CPUs)
+#   CTX=N                  llama-server -c (default 0: the model's own context)
+#   WORKLOADS="a.jsonl .." workloads (default: every workloads/*.jsonl but smoke)
+#   BENCH_ID=name          results/<name>/ (default bench-<UTC time>)
+#   OPENAI_API_KEY [OPENAI_MODEL]        adds openai (default gpt-4o-mini)
+#   ANTHROPIC_API_KEY [ANTHROPIC_MODEL]  adds anthropic (default claude-3-5-haiku-latest)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+LLAMA_SERVER=${LLAMA_SERVER:-$(scripts/build-llama-server.sh)} || { say "no llama-server (make llama-server)"; exit 1; }
+export LLAMA_SERVER
+model=$(scripts/pick-model.sh) || exit 1
+repeats=${REPEATS:-3}
+seed=${SEED:-42}
+threads=${THREADS:-$(nproc)}
+ctx=${CTX:-0}
+id=${BENCH_ID:-bench-$(date -u +%Y%m%d-%H%M%S)}
+base=results/$id
+if [ -n "${WORKLOADS:-}" ]; then
+    read -r -a wls <<<"$WORKLOADS"
+else
+    wls=()
+    for w in workloads/*.jsonl; do
+        [ "$(basename "$w")" = smoke.jsonl ] || wls+=("$w")
+    done
+    [ ${#wls[@]} -gt 0 ] || wls=(workloads/smoke.jsonl)
+fi
+wargs=()
+for w in "${wls[@]}"; do wargs+=(-w "$w"); done
+
+backends=("local|llama-server:model=$model,threads=$threads,ctx=$ctx")
+if [ -n "${OPENAI_API_KEY:-}" ]; then
+    backends+=("openai|openai:url=https://api.openai.com/v1,model=${OPENAI_MODEL:-gpt-4o-mini},key_env=OPENAI_API_KEY")
+else
+    say "skipped openai: set OPENAI_API_KEY (and optionally OPENAI_MODEL)"
+fi
+if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
+    backends+=("anthropic|anthropic:model=${ANTHROPIC_MODEL:-claude-3-5-haiku-latest}")
+else
+    say "skipped anthropic: set ANTHROPIC_API_KEY (and optionally ANTHROPIC_MODEL)"
+fi
+
+say "model $model; ${#wls[@]} workloads; $repeats repeats, seed $seed, temperature 0; results in $base/"
+mkdir -p "$base"
+status=0
+for b in "${backends[@]}"; do
+    name=${b%%|*}
+    spec=${b#*|}
+    # One command per backend: every workload, both forms, fixed sampling.
+    ./agentperf record -o "$base" --run-id "$name" "${wargs[@]}" -b "$spec" \
+        -r "$repeats" --seed "$seed" --temperature 0 --form both -q || {
+        say "$name: agentperf exited with status $? (its runs hold what was measured)"
+        status=1
+    }
+done
+
+runs=()
+for d in "$base"/*/; do [ -r "$d/meta.json" ] && runs+=("${d%/}"); done
+# local vs each remote, workload by workload
+if ./agentperf 2>&1 | grep -q '^  diff '; then
+    for r in "${runs[@]}"; do
+        n=$(basename "$r")
+        for k in openai anthropic; do
+            case $n in "$k-$k-"*) ;; *) continue ;; esac
+            l=$base/local-llama-server-${n#"$k-$k-"}
+            [ -d "$l" ] && { ./agentperf diff "$l" "$r" || say "diff $l $r failed"; }
+        done
+    done
+fi
+if [ ${#runs[@]} -eq 0 ]; then
+    say "no run finished"; exit 1
+fi
+if grep -q '^plots:' Makefile 2>/dev/null; then
+    make --no-print-directory plots RUN="${runs[*]}" || say "plots failed"
+elif [ -x plots/plot.sh ]; then
+    plots/plot.sh -o "$base/plots" "${runs[@]}" || say "plots failed"
+else
+    say "no plots/ driver here: plots skipped"
+fi
+say "done: $base/ (${#runs[@]} runs)"
+exit $status
