@@ -169,7 +169,7 @@ int gguf_inspect(const char *path, struct gguf_info *g, struct ap_error *err)
 		}
 	if (!g->smoke && g->params < SMOKE_MAX_PARAMS) {
 		g->smoke = true;
-		snprintf(g->smoke_why, sizeof(g->smoke_why), "%.3g parameters, under the %.0fM below "
+		snprintf(g->smoke_why, sizeof(g->smoke_why), "%.0f parameters, under the %.0fM below "
 			 "which no model follows instructions", g->params, SMOKE_MAX_PARAMS / 1e6);
 	}
 	return 0;
