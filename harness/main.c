@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "energy.h"
+#include "managed.h"
 #include "compare.h"
 #include "meta.h"
 #include "report.h"
@@ -42,6 +43,8 @@ static void usage(FILE *f)
 		"  -b, --backend SPEC     kind:key=value,... e.g. openai:url=http://127.0.0.1:8080/v1\n"
 		"                         (keys: url model key_env stream timeout connect_timeout\n"
 		"                         retries retry_wait_max insecure max_body label); repeatable\n"
+		"                         or llama-server:model=PATH.gguf[,threads=N,ctx=N,bin=PATH,\n"
+		"                         startup_timeout=S]: agentperf starts and stops the server\n"
 		"  -r, --repeat N         repeat the whole workload N times (default 1)\n"
 		"  -c, --concurrency N    parallel episodes (default 1)\n"
 		"      --warmup N         run N tasks first, not counted (default 0)\n"
@@ -309,7 +312,7 @@ static void make_run_id(char *buf, size_t n, const struct backend *b, const stru
 	char ts[32];
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
-	snprintf(buf, n, "%s-%s-%s-%s", ts, b->ops->name, b->model, wl->name ? wl->name : "workload");
+	snprintf(buf, n, "%s-%s-%s-%s", ts, b->managed ? "llama-server" : b->ops->name, b->model, wl->name ? wl->name : "workload");
 	sanitize(buf);
 }
 
@@ -401,6 +404,7 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 	char run_id[256], samples[4400];
 	struct run_opts o = c->o;
 	struct resume_set *skip = NULL;
+	struct managed_server *ms = NULL;
 	o.wl = wl;
 	o.be = be;
 	if (record && c->resume) {
@@ -417,7 +421,7 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 		snprintf(run_id, sizeof(run_id), "%s", cJSON_IsString(id) ? id->valuestring : "");
 	} else if (record) {
 		if (c->run_id && (c->n_workloads > 1 || c->n_backends > 1)) {
-			snprintf(run_id, sizeof(run_id), "%s-%s-%s", c->run_id, be->ops->name,
+			snprintf(run_id, sizeof(run_id), "%s-%s-%s", c->run_id, be->managed ? "llama-server" : be->ops->name,
 				 wl->name ? wl->name : "w");
 			sanitize(run_id);
 		} else if (c->run_id) {
@@ -483,6 +487,11 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 			goto out;
 		}
 	}
+	/* A managed llama-server loads its model after the baseline, inside the sampled span. */
+	if (be->managed && (rc = managed_run_begin(&ms, be, o.concurrency, res, en, meta, &err))) {
+		ap_err("%s", err.msg);
+		goto out;
+	}
 	rc = run_workload(&o, &st, &err);
 	if (rc && err.msg[0])
 		ap_err("%s", err.msg);
@@ -490,7 +499,9 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 	if (en) {
 		struct energy_summary es;
 		energy_stop(en);
+		managed_collect_energy(ms, en);
 		energy_summarize(en, &es);
+		managed_energy_adjust(ms, &es);
 		ej = energy_summary_json(&es, energy_meta_json(en));
 	}
 	/* meta_new counted no tasks yet; the run did. */
@@ -505,6 +516,7 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 				st.agg.elapsed_s[i++] += el->valuedouble;
 	}
 	meta_finish(meta, &o, &st, ej);
+	rc = managed_run_end(&ms, meta, rc);
 	if (res) {
 		int wr = results_write_meta(res, meta);
 		/* Resumed: the report and summary count what is on disk, each task once. */
@@ -527,6 +539,7 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 		printf(" results in %s/\n\n", results_dir(res));
 	fflush(stdout);
 out:
+	managed_stop(ms, true);
 	cJSON_Delete(meta);
 	resume_free(skip);
 	run_state_free(&st);

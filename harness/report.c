@@ -6,6 +6,7 @@
  * `agentperf report DIR` print the same thing.
  */
 #include "report.h"
+#include "managed.h"
 #include "cost.h"
 
 #include <math.h>
@@ -349,6 +350,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	if (a->ran[AGG_MONO_PAIRED] && a->ran[FORM_DECOMP])
 		decomposition_block(f, a);
 	energy_block(f, energy, a);
+	managed_report_print(f, meta);
 	cost_report(f, meta, a); /* cost.c; prints nothing for a run without profiles */
 	struct welford el = { 0 };
 	for (int i = 0; i < a->repeats; i++)
