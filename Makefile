@@ -10,6 +10,12 @@ CFLAGS  += -DAGENTPERF_VERSION=\"$(VERSION)\" -std=c11 -D_GNU_SOURCE -Wall -Wext
            -Iharness -Iprobes -pthread
 LDFLAGS += -pthread
 BUILD   ?= build
+# Sanitizer and fuzz builds (make asan/valgrind/fuzz: scripts/sanitize.sh, scripts/fuzz.sh)
+# pass SANFLAGS and a BUILD folder of their own, which then holds their agentperf too.
+SANFLAGS ?=
+CFLAGS  += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+AGENTPERF_BIN := $(if $(filter build,$(BUILD)),agentperf,$(BUILD)/agentperf)
 
 PKGS := libcurl libcjson libcrypto
 ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
@@ -43,7 +49,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 .PHONY: all test unit-tests deps llama-server run clean check-deps model smoke-model bench
 all: agentperf
 
-agentperf: $(BUILD)/harness/main.o $(BUILD)/libagentperf.a
+agentperf $(filter-out agentperf,$(AGENTPERF_BIN)): $(BUILD)/harness/main.o $(BUILD)/libagentperf.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/libagentperf.a: $(LIB_OBJS)
@@ -72,9 +78,9 @@ TOOLS := $(if $(wildcard tests/fakeserver.c),$(BUILD)/tests/fakeserver) \
          $(if $(wildcard tests/fakenvml.c),$(BUILD)/tests/libfakenvml.so)
 # The real llama-server test uses the cached build (scripts/build-llama-server.sh
 # builds it once, about 5 minutes); where that cannot be had, that test skips.
-test: agentperf $(TEST_BINS) $(TOOLS)
+test: $(AGENTPERF_BIN) $(TEST_BINS) $(TOOLS)
 	@LLAMA_SERVER=$$(scripts/build-llama-server.sh 2>$(BUILD)/llama-server-build.log || true) \
-	 AGENTPERF=$(CURDIR)/agentperf BUILD=$(CURDIR)/$(BUILD) tests/run-tests.sh $(TEST_BINS)
+	 AGENTPERF=$(CURDIR)/$(AGENTPERF_BIN) BUILD=$(CURDIR)/$(BUILD) tests/run-tests.sh $(TEST_BINS)
 
 deps:
 	scripts/deps.sh
@@ -105,3 +111,22 @@ run:
 
 clean:
 	rm -rf $(BUILD) agentperf
+
+# Reliability (issue 6). libFuzzer targets in tests/fuzz/ (clang), each run
+# FUZZ_SECONDS on its seed corpus tests/fuzz/corpus/<target>/; fuzz-short is
+# CI's pass. asan: the whole suite built with ASan+UBSan in build-asan/;
+# valgrind: the test programs and the agentperf they start under memcheck.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz fuzz-short asan valgrind
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+fuzz-short:
+	@FUZZ_SECONDS=10 scripts/fuzz.sh
+asan:
+	@scripts/sanitize.sh asan
+valgrind:
+	@scripts/sanitize.sh valgrind
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libagentperf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libagentperf.a $(LIBS)

@@ -35,7 +35,8 @@ static int answer_cmp(const void *a, const void *b)
 static const struct bfcl_answer *answer_find(const struct bfcl_state *s, const char *id)
 {
 	struct bfcl_answer key = { (char *)id, 0, NULL };
-	return bsearch(&key, s->v, s->n, sizeof(*s->v), answer_cmp);
+	/* bsearch(..., NULL, 0, ...) is undefined: an empty answers file has no array. */
+	return s->n ? bsearch(&key, s->v, s->n, sizeof(*s->v), answer_cmp) : NULL;
 }
 
 static void bfcl_close(struct workload *wl)
@@ -165,7 +166,8 @@ static int load_answers(struct bfcl_state *s, const char *path, struct ap_error 
 	free(r.buf);
 	if (rc < 0)
 		return rc;
-	qsort(s->v, s->n, sizeof(*s->v), answer_cmp);
+	if (s->n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(s->v, s->n, sizeof(*s->v), answer_cmp);
 	for (size_t i = 1; i < s->n; i++) {
 		if (!strcmp(s->v[i - 1].id, s->v[i].id)) {
 			size_t a = s->v[i - 1].line, b = s->v[i].line;

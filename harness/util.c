@@ -14,7 +14,7 @@
 
 int ap_verbose;
 
-static void vlog(const char *tag, const char *fmt, va_list ap)
+AP_PRINTF(2, 0) static void vlog(const char *tag, const char *fmt, va_list ap)
 {
 	char line[2048];
 	int n = snprintf(line, sizeof(line), "agentperf: %s", tag);

@@ -191,6 +191,25 @@ static void test_invalid_json(void **state)
 	one_fault("fault-invalid-json", "stream=0,retries=0", "malformed", "0", NULL);
 }
 
+/*
+ * The 50 MB body must not be buffered: the child's peak RSS stays under
+ * 40 MB. Under a memory checker the figure is the checker's own (valgrind
+ * counts its whole process; ASan adds shadow memory and quarantine), so
+ * there the bound is 3x / not applied, and the test says so.
+ */
+static void assert_rss_bounded(long kb)
+{
+	const char *san = getenv("AP_SANITIZER");
+	long limit = 40 * 1024;
+	if (san && !strcmp(san, "valgrind")) {
+		print_message("  (RSS bound not checked under valgrind: its own memory is counted)\n");
+		return;
+	}
+	if (san && !strcmp(san, "asan"))
+		limit *= 3;
+	assert_true(kb > 0 && kb < limit);
+}
+
 /* 50 MB body, max_body 1 MB: refused early, and memory stays bounded. */
 static void test_huge_body_bounded(void **state)
 {
@@ -198,7 +217,7 @@ static void test_huge_body_bounded(void **state)
 	struct fr r;
 	one_fault("fault-huge", "stream=0,retries=0,max_body=1000000", "too_large", "0", &r);
 	fprintf(stderr, "  huge body: max RSS %ld KiB\n", r.maxrss_kb);
-	assert_true(r.maxrss_kb > 0 && r.maxrss_kb < 40 * 1024);
+	assert_rss_bounded(r.maxrss_kb);
 	fr_free(&r);
 }
 
@@ -208,7 +227,7 @@ static void test_huge_sse_event_bounded(void **state)
 	struct fr r;
 	one_fault("fault-huge-sse", "stream=1,retries=0,max_body=1000000", "too_large", "0", &r);
 	fprintf(stderr, "  huge SSE event: max RSS %ld KiB\n", r.maxrss_kb);
-	assert_true(r.maxrss_kb > 0 && r.maxrss_kb < 40 * 1024);
+	assert_rss_bounded(r.maxrss_kb);
 	fr_free(&r);
 }
 

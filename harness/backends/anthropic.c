@@ -187,7 +187,11 @@ out:
 static long num(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
+	/* A token count out of range (1e39, -5) is garbage, and casting it to long
+	 * would be undefined: count it as not reported. */
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15
+		       ? (long)v->valuedouble
+		       : 0;
 }
 
 /* prompt_tokens counts every input token, cached or not, as OpenAI's does. */

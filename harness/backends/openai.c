@@ -95,7 +95,11 @@ static int openai_headers(const struct backend *b, const char *key, struct curl_
 static long num(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
+	/* A token count out of range (1e39, -5) is garbage, and casting it to long
+	 * would be undefined: count it as not reported. */
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15
+		       ? (long)v->valuedouble
+		       : 0;
 }
 
 static void take_usage(struct call_result *r, const cJSON *root)
@@ -134,8 +138,9 @@ static int take_tool_calls(struct call_result *r, const cJSON *tcs, bool delta)
 	cJSON_ArrayForEach(tc, tcs)
 	{
 		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(tc, "index");
+		/* Out-of-range indexes become 256, which call_result_tool_delta refuses. */
 		size_t slot = delta && cJSON_IsNumber(idx) && idx->valuedouble >= 0
-				      ? (size_t)idx->valuedouble
+				      ? (idx->valuedouble < 256 ? (size_t)idx->valuedouble : 256)
 				      : (delta ? 0 : i);
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(tc, "id");
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");

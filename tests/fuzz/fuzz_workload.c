@@ -1,0 +1,47 @@
+/*
+ * libFuzzer target: the native workload loader (header line, tasks, checks,
+ * tool tables, decomposed forms, placeholders). The input is written to a
+ * file because the loader streams from one, as it does for users.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "workload.h"
+
+static char path[64];
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!path[0])
+		snprintf(path, sizeof(path), "/tmp/fuzz-workload-%d.jsonl", (int)getpid());
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return 0;
+	fwrite(data, 1, size, f);
+	fclose(f);
+	char forced[80];
+	snprintf(forced, sizeof(forced), "native:%s", path);
+	struct workload *wl = NULL;
+	struct ap_error err = { { 0 } };
+	if (!workload_open(&wl, forced, NULL, &err)) {
+		struct task *t;
+		struct sbuf out = { 0 };
+		for (int i = 0; i < 64 && workload_next(wl, &t, &err) == 0; i++) {
+			/* Exercise what the runner does with a task: messages, sub-call prompts, tool table. */
+			cJSON_Delete(task_messages(t));
+			const char *outs[8] = { "a", "{{x}}", "", NULL, "b", "c", "d", "e" };
+			for (size_t s = 0; s < t->n_subs && s < 8; s++) {
+				sbuf_reset(&out);
+				subcall_render(t, s, outs, &out);
+			}
+			task_find_answer(t, "get_weather", "{\"location\":\"Paris\"}");
+			task_find_answer(t, "x", "not json");
+			task_free(t);
+		}
+		sbuf_free(&out);
+		workload_close(wl);
+	}
+	return 0;
+}
