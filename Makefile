@@ -46,7 +46,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit-tests deps llama-server run clean check-deps model smoke-model bench
+.PHONY: all test unit-tests deps llama-server run clean check-deps perf model smoke-model bench
 all: agentperf
 
 agentperf $(filter-out agentperf,$(AGENTPERF_BIN)): $(BUILD)/harness/main.o $(BUILD)/libagentperf.a
@@ -108,6 +108,12 @@ bench:
 run:
 	@$(MAKE) --no-print-directory agentperf
 	scripts/run-main.sh
+
+# Client overhead benchmark: agentperf against wrk on a null nginx endpoint,
+# sampler cost, 10k/100k-task scale, CPU share next to llama-server. Prints a
+# table and keeps it in results/perf-<time>.txt (scripts/perf.sh for options).
+perf: agentperf $(BUILD)/tests/fakeserver
+	scripts/perf.sh
 
 clean:
 	rm -rf $(BUILD) agentperf

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config cmake git ca-certificates curl
       libcurl4-openssl-dev libcjson-dev libssl-dev libcmocka-dev
-      libpfm4-dev libsensors-dev gnuplot-nox)
+      libpfm4-dev libsensors-dev gnuplot-nox
+      nginx-light wrk time)  # the last three: make perf
 missing=()
 # npm fetches the llama.cpp source (node-llama-cpp's bundle); any npm will do,
 # so one that came with another Node.js install is left alone.
