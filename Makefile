@@ -115,6 +115,13 @@ run:
 perf: agentperf $(BUILD)/tests/fakeserver
 	scripts/perf.sh
 
+# Plots (gnuplot) of results folders: per-run figures into RUN/plots/, the
+# cross-run ones into results/plots/ (plots/plot.sh says what it skips and why).
+.PHONY: plots
+plots:
+	@test -n "$(RUN)" || { echo 'usage: make plots RUN="results/<run> [results/<run> ...]"' >&2; exit 2; }
+	plots/plot.sh $(RUN)
+
 clean:
 	rm -rf $(BUILD) agentperf
 

@@ -1,0 +1,19 @@
+# Accuracy against cost per successful task, one point per run and form.
+# data (from plot.sh): name,success_pct,success_sd,x,x_sd; error bars are the
+# stddev over repeats in both directions. xlab names x
+# ("$ per successful task" when the runs have cost accounting, else device J).
+load dir."/common.gp"
+set datafile separator ","
+set title ttl noenhanced
+set xlabel xlab
+set ylabel "success rate (%)"
+set yrange [0:105]
+set xrange [0:*]
+set offsets 0, graph 0.15, 0, 0
+set key below left Left reverse noenhanced
+set xlabel offset 0,0.3
+set bmargin 7
+n = system("awk 'END{print NR-1}' ".data) + 0
+nm(i) = system(sprintf("awk -F, 'NR==%d{print $1}' %s", i + 2, data))
+plot for [i=0:n-1] data every ::i::i using (column("x")):(column("success_pct")):(column("x_sd")):(column("success_sd")) \
+        with xyerrorbars pt (7 + i % 6) ps 1.5 lw 1.5 lc (i + 1) title nm(i)
