@@ -193,9 +193,9 @@ static void test_invalid_json(void **state)
 
 /*
  * The 50 MB body must not be buffered: the child's peak RSS stays under
- * 40 MB. Under a memory checker the figure is the checker's own (valgrind
- * counts its whole process; ASan adds shadow memory and quarantine), so
- * there the bound is 3x / not applied, and the test says so.
+ * 40 MB (measured: 14 MB plain, 23 MB under ASan). Under valgrind the
+ * figure is valgrind's own process, so there it is not checked, and the
+ * test says so.
  */
 static void assert_rss_bounded(long kb)
 {
@@ -205,8 +205,6 @@ static void assert_rss_bounded(long kb)
 		print_message("  (RSS bound not checked under valgrind: its own memory is counted)\n");
 		return;
 	}
-	if (san && !strcmp(san, "asan"))
-		limit *= 3;
 	assert_true(kb > 0 && kb < limit);
 }
 
