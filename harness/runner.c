@@ -352,6 +352,7 @@ static int run_attempt(struct worker *w, struct task_run *tr, const struct attem
 		c->seq = ax->seq;
 		snprintf(c->task_id, sizeof(c->task_id), "%s", t->id);
 		c->form = ax->form;
+		c->paired = tr->t.paired;
 		c->sub = ax->sub;
 		c->attempt = ax->attempt;
 		c->step = step;
@@ -374,7 +375,11 @@ static int run_attempt(struct worker *w, struct task_run *tr, const struct attem
 		c->n_tool_calls = (int)r->n_calls;
 		c->srv_prompt_tps = r->srv_prompt_tps;
 		c->srv_gen_tps = r->srv_gen_tps;
-		ap_scopy(c->error, sizeof(c->error), r->error);
+		if (r->status == CALL_OK && r->transport_retries)
+			snprintf(c->error, sizeof(c->error), "recovered by transport retries; last: %.120s",
+				 r->retry_error);
+		else
+			ap_scopy(c->error, sizeof(c->error), r->error);
 
 		a->calls++;
 		a->steps = step;
@@ -468,7 +473,7 @@ static cJSON *merged_sampling(const struct run_opts *o, const struct task *t)
 	return s;
 }
 
-static void run_form(struct worker *w, const struct task *t, long seq, int form)
+static void run_form(struct worker *w, const struct task *t, long seq, int form, bool paired)
 {
 	struct runner *R = w->R;
 	struct task_run *tr = calloc(1, sizeof(*tr));
@@ -480,6 +485,7 @@ static void run_form(struct worker *w, const struct task *t, long seq, int form)
 	snprintf(tk->task_id, sizeof(tk->task_id), "%s", t->id);
 	snprintf(tk->category, sizeof(tk->category), "%s", t->category ? t->category : "");
 	tk->form = form;
+	tk->paired = paired;
 	/* Once per task, before its clock starts: what every call repeats. */
 	tk->ctx_tokens_est = cost_context_tokens_est(t->system_prompt, t->tools, t->raw_request);
 	uint64_t t0 = ap_now_ns();
@@ -583,6 +589,7 @@ static void *worker_main(void *arg)
 	long seq;
 	struct task *t;
 	while ((t = next_task(R, &seq))) {
+		bool paired = R->o->forms[FORM_MONO] && R->o->forms[FORM_DECOMP] && t->n_subs > 0;
 		for (int f = 0; f < FORM_COUNT && !ap_interrupted; f++) {
 			if (!R->o->forms[f] || (f == FORM_DECOMP && !t->n_subs))
 				continue;
@@ -592,7 +599,7 @@ static void *worker_main(void *arg)
 			 * for an unchanged workload and filter, so this skips exactly what is on disk. */
 			if (R->counting && resume_done(R->o->skip, R->repeat, seq, f))
 				continue;
-			run_form(w, t, seq, f);
+			run_form(w, t, seq, f, paired);
 		}
 		task_free(t);
 		if (R->counting && !R->o->quiet && isatty(STDERR_FILENO)) {
