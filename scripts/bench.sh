@@ -25,7 +25,11 @@ model=$(scripts/pick-model.sh) || exit 1
 repeats=${REPEATS:-3}
 seed=${SEED:-42}
 threads=${THREADS:-$(nproc)}
-ctx=${CTX:-0}
+# long-context.jsonl sends ~25k tokens of system prompt and tools before any work;
+# a smaller context turns those calls into HTTP 4xx errors (recorded, not hidden).
+# llama-server still caps each slot at the model's training context: the tiny
+# smoke-test models (2048) fail those calls whatever CTX says.
+ctx=${CTX:-32768}
 id=${BENCH_ID:-bench-$(date -u +%Y%m%d-%H%M%S)}
 base=results/$id
 if [ -n "${WORKLOADS:-}" ]; then
