@@ -13,6 +13,7 @@
 #include "energy.h"
 #include "managed.h"
 #include "compare.h"
+#include "cost.h"
 #include "meta.h"
 #include "report.h"
 #include "results.h"
@@ -527,8 +528,13 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 				ap_err("%s", err.msg);
 			cJSON_Delete(dm);
 		}
-		if (!wr && st.agg.a)
-			wr = results_write_summary(res, &st.agg);
+		if (!wr && st.agg.a) {
+			struct profile_set cps;
+			struct cost_ctx cc;
+			char cerr[256];
+			bool have_cost = !cost_ctx_from_meta(&cc, &cps, meta, cerr, sizeof(cerr));
+			wr = results_write_summary(res, &st.agg, have_cost ? &cc : NULL);
+		}
 		if (wr)
 			ap_err("writing %s failed: %s", results_dir(res), strerror(-wr));
 		rc = rc ? rc : wr;

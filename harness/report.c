@@ -191,7 +191,11 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 			snprintf(v, sizeof(v), "%.3f", eps.mean);
 			line(f, v, "J", "energy-per-successful-task", "all attempts, failed included", &eps);
 			snprintf(v, sizeof(v), "%.3f", net.mean);
-			line(f, v, "J", "net-energy-per-success", "gross minus idle power", &net);
+			/* Below zero the baseline drew more than the run: other load during it. */
+			line(f, v, "J", "net-energy-per-success",
+			     net.mean < 0 ? "NEGATIVE: idle baseline above run power (other load?)"
+					  : "gross minus idle power",
+			     &net);
 		} else {
 			line(f, "no success", "J", "energy-per-successful-task", "no task succeeded", NULL);
 		}

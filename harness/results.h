@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cost.h"
 #include "record.h"
 #include "summary.h"
 #include "util.h"
@@ -33,7 +34,9 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 		       size_t na, const struct call_rec *c, size_t nc);
 /* Writes meta.json atomically (temp file, then rename). */
 int results_write_meta(struct results *r, const cJSON *meta);
-int results_write_summary(struct results *r, const struct run_agg *agg);
+/* cc: the run's cost context (profiles); its per-success columns are empty
+ * where it counts nothing (no profile, no energy) or cc is NULL. */
+int results_write_summary(struct results *r, const struct run_agg *agg, const struct cost_ctx *cc);
 void results_close(struct results *r);
 
 /* A minimal CSV reader for our own files: header-indexed, quoted fields. */
