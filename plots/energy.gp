@@ -9,14 +9,16 @@ set datafile separator ","
 set title "Energy per successful task (all attempts, failed ones included)"
 set ylabel "J per successful task"
 set boxwidth 0.6
-set xtics rotate by 20 right noenhanced font ",9"
+set xtics rotate by 12 right noenhanced font ",8"
 set yrange [0:*]
-set key top left
-set bmargin 9
+set offsets 0, 0, graph 0.05, 0
+# Outside the plot: inside, the legend collides with tall bars.
+set key outside right top vertical Left reverse noenhanced font ",9"
+set bmargin 11
 set rmargin 4
 set lmargin 20
-set label 1 note at screen 0.01, screen 0.06 font ",8" noenhanced
-set label 2 note2 at screen 0.01, screen 0.025 font ",8" noenhanced
+set label 1 note at screen 0.01, screen 0.045 font ",8" noenhanced
+set label 2 note2 at screen 0.01, screen 0.015 font ",8" noenhanced
 z(c) = column(c)
 plot data using 0:(z("device")+z("psu")+z("facility")+z("idle")):xtic(stringcolumn("name")) with boxes lc rgb "#ccbb44" title (stacked ? "idle share at the deployment's utilization" : ""), \
      data using 0:(z("device")+z("psu")+z("facility")) with boxes lc rgb "#aa3377" title (stacked ? "facility overhead (PUE)" : ""), \

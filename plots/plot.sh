@@ -75,7 +75,12 @@ run_label() {
     l=$(meta .backend.label "$1"); [ -n "$l" ] || l=$(meta .backend.model "$1")
     w=$(meta .workload.name "$1")
     [ -n "$l" ] || l=$(basename "$1")
-    printf '%s%s' "$l" "${w:+ ($w)}"
+    # Two runs of one backend and workload differ by their deployment profile,
+    # else by their folder: name that too, or the points cannot be told apart.
+    local p
+    p=$(meta .profiles.local.name "$1"); [ -n "$p" ] || p=$(meta .profiles.remote.name "$1")
+    [ -n "$p" ] || p=$(basename "$1")
+    printf '%s%s [%s]' "$l" "${w:+ ($w)}" "$p"
 }
 
 # col FILE NAME: 1-based index of a header column, empty if absent.
