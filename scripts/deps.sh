@@ -6,6 +6,7 @@ pkgs=(build-essential pkg-config cmake git ca-certificates curl
       libcurl4-openssl-dev libcjson-dev libssl-dev libcmocka-dev
       libpfm4-dev libsensors-dev gnuplot-nox
       nginx-light wrk time)  # the last three: make perf
+pkgs+=(clang libclang-rt-14-dev valgrind)  # make fuzz, asan, valgrind (issue 6)
 missing=()
 # npm fetches the llama.cpp source (node-llama-cpp's bundle); any npm will do,
 # so one that came with another Node.js install is left alone.
