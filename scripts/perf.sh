@@ -165,7 +165,7 @@ if [[ $skip != *" clients "* ]]; then
                 PERF_BODY=$tmp/body-$stream.json timed wrk -t$((c < 2 ? 1 : 2)) -c "$c" -d "${dur}s" \
                     -s tests/perf/post.lua "$url$path/chat/completions" > "$wout" 2>&1 ||
                     { cat "$wout" >&2; die "wrk failed"; }
-                read -r wreq werr wdur < <(sed -n 's/^perf-wrk requests=\([0-9]*\) errors=\([0-9]*\) duration_us=\([0-9]*\).*/\1 \2 \3/p' "$wout")
+                read -r wreq werr wdur < <(sed -n 's/^perf-wrk requests=\([0-9]*\) errors=\([0-9]*\) duration_us=\([0-9]*\).*/\1 \2 \3/p' "$wout") || true
                 [ "${werr:-1}" = 0 ] && [ "${wreq:-0}" -gt 0 ] ||
                     { cat "$wout" >&2; die "wrk: errors or no requests"; }
                 w_rps+=("$(awk -v n="$wreq" -v d="$wdur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')")
