@@ -17,7 +17,7 @@ CFLAGS  += $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 AGENTPERF_BIN := $(if $(filter build,$(BUILD)),agentperf,$(BUILD)/agentperf)
 
-PKGS := libcurl libcjson libcrypto
+PKGS := libcurl libcjson libcrypto libpcre2-8
 ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
 ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) && echo yes),yes)
 $(error missing libraries ($(PKGS)): run 'make deps' first)
@@ -134,7 +134,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 fuzz-short:
-	@FUZZ_SECONDS=10 scripts/fuzz.sh
+	@FUZZ_SECONDS=10 FUZZ_SEED=1 scripts/fuzz.sh
 asan:
 	@scripts/sanitize.sh asan
 valgrind:

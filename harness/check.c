@@ -10,6 +10,11 @@
 
 #include "jsonv.h"
 
+/* Enough for any sane pattern on a model's reply (a few KB); bounded time
+ * (about 0.1 s) and memory for a pathological one. */
+#define CHECK_RE_MATCH_LIMIT 1000000u
+#define CHECK_RE_HEAP_KIB 32768u
+
 /* Deeper nesting than this is a generated file gone wrong, not a real check. */
 #define CHECK_MAX_DEPTH 8
 #define CHECK_MAX_SUBS 256
@@ -45,8 +50,8 @@ void check_free(struct check *c)
 	for (size_t i = 0; i < c->n_sub; i++)
 		check_free(&c->sub[i]);
 	free(c->sub);
-	if (c->re_compiled)
-		regfree(&c->re);
+	pcre2_code_free(c->re);
+	pcre2_match_context_free(c->re_limits);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -136,6 +141,8 @@ static int parse_kind(enum check_kind *k, const cJSON *j, const struct jv_ctx *x
 	return -EINVAL;
 }
 
+
+
 static int parse_text(struct check *c, const cJSON *j, const struct jv_ctx *x, const char *pre)
 {
 	char f[JV_PATH_MAX];
@@ -156,16 +163,32 @@ static int parse_text(struct check *c, const cJSON *j, const struct jv_ctx *x, c
 	if (c->kind == CHECK_REGEX) {
 		/* Compiled once here so a bad pattern fails before anything runs and
 		 * the timed path only executes it. */
-		int flags = REG_EXTENDED | REG_NOSUB | (c->ignore_case ? REG_ICASE : 0);
-		int e = regcomp(&c->re, v, flags);
-		if (e) {
-			char msg[128];
-			regerror(e, &c->re, msg, sizeof(msg));
+		/*
+		 * PCRE2, not glibc's regcomp: glibc copies a counted or stacked
+		 * repeat's subtree per count and computes epsilon closures over
+		 * them, so a few bytes such as "[0-9]++?++++++++++++" took 17 s
+		 * and 1.7 GB to compile (found by fuzzing), and its back-references
+		 * are exponential with no limit. PCRE2 bounds the compiled size
+		 * (an error, not memory) and matching by the limits set below.
+		 */
+		uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF |
+				(c->ignore_case ? PCRE2_CASELESS : 0);
+		int e;
+		PCRE2_SIZE off;
+		c->re = pcre2_compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, opts, &e, &off, NULL);
+		if (!c->re) {
+			PCRE2_UCHAR msg[128];
+			pcre2_get_error_message(e, msg, sizeof(msg));
 			ap_error_set(x->err, x->file, x->line,
 				     jv_path(f, sizeof(f), pre, "value"),
-				     "invalid regular expression: %s", msg);
+				     "invalid regular expression: %s at offset %zu", (char *)msg,
+				     (size_t)off);
 			return -EINVAL;
 		}
+		if (!(c->re_limits = pcre2_match_context_create(NULL)))
+			return -ENOMEM;
+		pcre2_set_match_limit(c->re_limits, CHECK_RE_MATCH_LIMIT);
+		pcre2_set_heap_limit(c->re_limits, CHECK_RE_HEAP_KIB);
 		c->re_compiled = true;
 	}
 	return 0;
@@ -977,12 +1000,29 @@ static bool check_eval_w(const struct check *c, const struct episode_output *o, 
 		wb_addf(w, ", got: ");
 		wb_snippet(w, text, SNIPPET_MAX);
 		return false;
-	case CHECK_REGEX:
-		if (c->re_compiled && regexec(&c->re, text, 0, NULL, 0) == 0)
+	case CHECK_REGEX: {
+		if (!c->re_compiled)
+			return false;
+		/* Per call: checks run on many episode threads at once. */
+		pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+		int rc = md ? pcre2_match(c->re, (PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, 0, 0, md,
+					  c->re_limits)
+			    : PCRE2_ERROR_NOMEMORY;
+		pcre2_match_data_free(md);
+		if (rc >= 0)
 			return true;
+		if (rc != PCRE2_ERROR_NOMATCH) {
+			/* A limit hit is a failed check with its reason, not a crash. */
+			PCRE2_UCHAR msg[128];
+			pcre2_get_error_message(rc, msg, sizeof(msg));
+			wb_addf(w, "regex /%s/ gave up (%s) on: ", c->value, (char *)msg);
+			wb_snippet(w, text, SNIPPET_MAX);
+			return false;
+		}
 		wb_addf(w, "expected text matching /%s/, got: ", c->value);
 		wb_snippet(w, text, SNIPPET_MAX);
 		return false;
+	}
 	case CHECK_JSON_FIELD:
 		return json_field_eval(c, text, w);
 	case CHECK_NUMERIC:

@@ -2,7 +2,8 @@
 #ifndef AP_CHECK_H
 #define AP_CHECK_H
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -39,7 +40,8 @@ struct check {
 			   * each, and the episode made no other tool call */
 	struct check *sub;
 	size_t n_sub;
-	regex_t re;       /* compiled regex when kind == CHECK_REGEX */
+	pcre2_code *re;   /* compiled regex when kind == CHECK_REGEX */
+	pcre2_match_context *re_limits;
 	bool re_compiled;
 };
 

@@ -3,7 +3,7 @@
 # Called by `make deps`; the only step that installs anything.
 set -euo pipefail
 pkgs=(build-essential pkg-config cmake git ca-certificates curl
-      libcurl4-openssl-dev libcjson-dev libssl-dev libcmocka-dev
+      libcurl4-openssl-dev libcjson-dev libssl-dev libcmocka-dev libpcre2-dev
       libpfm4-dev libsensors-dev gnuplot-nox
       nginx-light wrk time)  # the last three: make perf
 pkgs+=(clang libclang-rt-14-dev valgrind)  # make fuzz, asan, valgrind (issue 6)

@@ -5,6 +5,7 @@
 # never into the repository; a crash leaves build-fuzz/crashes/<target>-*
 # and fails the script (keep the input in the corpus once fixed).
 #   FUZZ_SECONDS=N   time per target     FUZZ_TARGETS="sse check"   a subset
+#   FUZZ_SEED=N      fixed mutation seed (fuzz-short, so CI is repeatable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-60}
@@ -31,7 +32,7 @@ for t in $targets; do
     start=$(date +%s)
     # -rss_limit_mb: a leak or an unbounded buffer shows up as a failure too.
     if "$build/fuzz/fuzz_$t" "$scratch" "$seeds" -max_total_time="$secs" -timeout=10 \
-        -rss_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
+        -rss_limit_mb=1024 -max_len=65536 -print_final_stats=1 ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
         -artifact_prefix="$build/crashes/$t-" >"$build/fuzz-$t.log" 2>&1; then
         runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/fuzz-$t.log" | grep -o '[0-9]*$' || echo "?")
         cov=$(grep -o 'cov: [0-9]*' "$build/fuzz-$t.log" | tail -1 | grep -o '[0-9]*' || echo "?")

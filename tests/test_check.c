@@ -105,6 +105,29 @@ static void test_regex(void **state)
 	check_free(&c);
 	const char *m = bad("{\"kind\":\"regex\",\"value\":\"a(b\"}");
 	assert_non_null(strstr(m, "t.jsonl:3: check.value: invalid regular expression: "));
+	/* Shapes that cost glibc's regcomp seconds and gigabytes: PCRE2 refuses both,
+	 * at once, with the reason. */
+	assert_string_equal(bad("{\"kind\":\"regex\",\"value\":\"((a{200}){200}){50}\"}"),
+			    "t.jsonl:3: check.value: invalid regular expression: regular "
+			    "expression is too large at offset 19");
+	assert_non_null(strstr(bad("{\"kind\":\"regex\",\"value\":\"^[5-9][0-9]++?++++++++++++;\"}"),
+			       "quantifier does not follow a repeatable item at offset 13"));
+	mk(&c, "{\"kind\":\"regex\",\"value\":\"^[0-9]{1,3}([.][0-9]{1,3}){3}$|(ab{2,}c?)*\"}");
+	assert_true(ev_text(&c, "10.0.0.255"));
+	check_free(&c);
+	/* Catastrophic backtracking meets the match limit: a failed check that
+	 * says so, in bounded time. */
+	mk(&c, "{\"kind\":\"regex\",\"value\":\"^(a|aa)+$\"}");
+	char text[64];
+	memset(text, 'a', 60);
+	strcpy(text + 60, "b");
+	assert_false(ev_text(&c, text));
+	assert_non_null(strstr(why, "regex /^(a|aa)+$/ gave up (match limit exceeded) on: 'aaa"));
+	check_free(&c);
+	/* Invalid UTF-8 in a reply is matched, not an error. */
+	mk(&c, "{\"kind\":\"regex\",\"value\":\"caf. \",\"ignore_case\":true}");
+	assert_true(ev_text(&c, "Le CAF\xc3\xa9 \xff\xfe"));
+	check_free(&c);
 }
 
 static void test_json_field(void **state)
