@@ -3,6 +3,7 @@
 # or the cached build from node-llama-cpp's llama.cpp source, built here if
 # needed) with a GGUF model on a free loopback port, records the workload
 # against it, and stops it. Model-load time and energy are reported apart.
+# Then it draws the run's plots into results/<run-id>/plots/.
 #
 #   MODEL=path.gguf      the model (default: scripts/pick-model.sh: the shared
 #                        smoke-test model, or one made by tools/mkmodel.c)
@@ -17,6 +18,15 @@ model=$(scripts/pick-model.sh)
 workload=${WORKLOAD:-workloads/smoke.jsonl}
 repeats=${REPEATS:-3}
 mkdir -p results
-exec ./agentperf record -w "$workload" \
+id=$(date +%Y%m%d-%H%M%S)-llama-server-$(basename "$model" .gguf)-$(basename "$workload" .jsonl)
+rc=0
+./agentperf record -w "$workload" --run-id "$id" \
     -b "llama-server:model=$model,threads=$(nproc)" \
-    -r "$repeats" --seed 42 --temperature 0 --form both
+    -r "$repeats" --seed 42 --temperature 0 --form both || rc=$?
+# A partial run (a server that died, Ctrl-C) still has its CSVs: plot them.
+if [ -r "results/$id/summary.csv" ]; then
+    ./agentperf report "results/$id" >"results/$id/report.txt" 2>&1 || true
+    plots/plot.sh -o "results/$id/plots" "results/$id" || rc=${rc/#0/1}
+    echo "results: results/$id/ (report.txt, *.csv, meta.json, plots/)"
+fi
+exit "$rc"
