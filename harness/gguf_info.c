@@ -167,6 +167,14 @@ int gguf_inspect(const char *path, struct gguf_info *g, struct ap_error *err)
 			g->smoke = true;
 			snprintf(g->smoke_why, sizeof(g->smoke_why), "%s", known_smoke[i].what);
 		}
+	/* tools/mkmodel.c names its random-weight models so; at WIDTH 768 they
+	 * are above the parameter floor, so the name is what tells. */
+	if (!g->smoke && !strncmp(g->general_name, "agentperf-", 10) &&
+	    strstr(g->general_name, "random")) {
+		g->smoke = true;
+		snprintf(g->smoke_why, sizeof(g->smoke_why),
+			 "%.64s: random weights made by agentperf's tools/mkmodel.c", g->general_name);
+	}
 	if (!g->smoke && g->params < SMOKE_MAX_PARAMS) {
 		g->smoke = true;
 		snprintf(g->smoke_why, sizeof(g->smoke_why), "%.0f parameters, under the %.0fM below "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds tools/mkmodel.c against ggml's gguf API from the llama.cpp source that
 # scripts/build-llama-server.sh caches, and writes a tiny random-weight
-# llama-architecture GGUF (a smoke-test model) to $1.
+# llama-architecture GGUF (a smoke-test model) to $1; $2 $3 (WIDTH LAYERS)
+# make it as costly per token as a real small model (scripts/perf.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-models/agentperf-tiny-random.gguf}
@@ -20,4 +21,4 @@ lib=$LLAMA_SRC/build/bin
 mkdir -p "$BUILD/tools" "$(dirname "$out")"
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -I"$inc" tools/mkmodel.c -o "$BUILD/tools/mkmodel" \
     -L"$lib" -lggml-base -Wl,-rpath,"$lib"
-"$BUILD/tools/mkmodel" "$out"
+"$BUILD/tools/mkmodel" "$out" "${@:2}"

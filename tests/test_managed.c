@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "managed.h"
 #include "results.h"
 #include "testutil.h"
 
@@ -267,9 +268,68 @@ static void test_not_a_gguf(void **state)
 	free(d);
 }
 
+/* A GGUF header alone (tensor infos, no data): gguf_inspect reads no further. */
+static void write_gguf(const char *path, const char *name, uint64_t width, uint64_t layers)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	uint32_t v3 = 3, t_str = 8, t_f32 = 0, nd = 2;
+	uint64_t n_tensors = layers, n_kv = 1, off = 0;
+	const char *key = "general.name";
+	uint64_t klen = strlen(key), nlen = strlen(name);
+	fwrite("GGUF", 1, 4, f);
+	fwrite(&v3, 4, 1, f);
+	fwrite(&n_tensors, 8, 1, f);
+	fwrite(&n_kv, 8, 1, f);
+	fwrite(&klen, 8, 1, f);
+	fwrite(key, 1, klen, f);
+	fwrite(&t_str, 4, 1, f);
+	fwrite(&nlen, 8, 1, f);
+	fwrite(name, 1, nlen, f);
+	for (uint64_t i = 0; i < layers; i++) {
+		uint64_t tl = 1, dims[2] = { width, 12 * width };
+		fwrite(&tl, 8, 1, f);
+		fwrite("w", 1, 1, f);
+		fwrite(&nd, 4, 1, f);
+		fwrite(dims, 8, 2, f);
+		fwrite(&t_f32, 4, 1, f);
+		fwrite(&off, 8, 1, f);
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_smoke_model_detection(void **state)
+{
+	(void)state;
+	char *d = tu_tmpdir(), path[512];
+	snprintf(path, sizeof(path), "%s/m.gguf", d);
+	struct gguf_info g;
+	struct ap_error err = { { 0 } };
+	/* tools/mkmodel.c's SLM-sized random model: above the parameter floor
+	 * (12 x 768 x 9216 = 85M), flagged by its name. */
+	write_gguf(path, "agentperf-random-768x12", 768, 12);
+	assert_int_equal(gguf_inspect(path, &g, &err), 0);
+	assert_true(g.params > 80e6);
+	assert_true(g.smoke);
+	assert_string_equal(g.smoke_why, "agentperf-random-768x12: random weights made by "
+					 "agentperf's tools/mkmodel.c");
+	/* The same shape under another name is taken as a real model. */
+	write_gguf(path, "SmolLM2 135M Instruct", 768, 12);
+	assert_int_equal(gguf_inspect(path, &g, &err), 0);
+	assert_false(g.smoke);
+	/* Below the floor, any name: a smoke-test model, with the count. */
+	write_gguf(path, "tiny", 64, 2);
+	assert_int_equal(gguf_inspect(path, &g, &err), 0);
+	assert_true(g.smoke);
+	assert_non_null(strstr(g.smoke_why, "98304 parameters, under the 20M"));
+	tu_rmrf(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_smoke_model_detection),
 		cmocka_unit_test(test_bad_model_path),
 		cmocka_unit_test(test_not_a_gguf),
 		cmocka_unit_test(test_server_exits_at_once),

@@ -9,7 +9,7 @@
  * `smoke-model` target). The output is deterministic (fixed seed), so its
  * sha256 is stable for a given ggml version.
  *
- *   mkmodel OUT.gguf
+ *   mkmodel OUT.gguf [WIDTH LAYERS]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,10 +19,6 @@
 #include "ggml.h"
 #include "gguf.h"
 
-#define N_EMBD 64
-#define N_HEAD 4
-#define N_LAYER 2
-#define N_FF 172
 #define N_CTX 8192
 
 /* Pieces beyond the byte tokens: SentencePiece-style, "▁" marks a word start. */
@@ -59,10 +55,25 @@ static struct ggml_tensor *tensor(struct ggml_context *ctx, struct gguf_context 
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: mkmodel OUT.gguf\n");
+	/* Default: 64 wide, 2 layers (a few hundred KB, milliseconds a token).
+	 * WIDTH and LAYERS make a model as costly per token as a real small one
+	 * (768 and 12: about 85M parameters in the layers, like SmolLM2-135M
+	 * without its embeddings), for measurements that need a server doing
+	 * realistic work; it is still random and follows nothing. */
+	int n_embd = 64, n_layer = 2;
+	if (argc == 4) {
+		n_embd = atoi(argv[2]);
+		n_layer = atoi(argv[3]);
+	}
+	if ((argc != 2 && argc != 4) || n_embd < 64 || n_embd > 8192 || n_embd % 64 ||
+	    n_layer < 1 || n_layer > 128) {
+		fprintf(stderr, "usage: mkmodel OUT.gguf [WIDTH LAYERS]  (WIDTH a multiple of 64, "
+				"64..8192; LAYERS 1..128)\n");
 		return 2;
 	}
+	int n_head = n_embd >= 256 ? n_embd / 64 : 4;
+	/* SwiGLU width about 8/3 of the model's, a multiple of 4 (64 gives 172). */
+	int n_ff = (n_embd * 8 / 3 + 3) / 4 * 4;
 	enum { N_SPECIAL = 3, N_BYTES = 256 };
 	size_t n_words = sizeof(words) / sizeof(words[0]);
 	size_t n_vocab = N_SPECIAL + N_BYTES + n_words;
@@ -97,18 +108,24 @@ int main(int argc, char **argv)
 
 	g = gguf_init_empty();
 	gguf_set_val_str(g, "general.architecture", "llama");
-	gguf_set_val_str(g, "general.name", "agentperf-tiny-random");
+	/* harness/gguf_info.c flags "agentperf-*random*" names as smoke-test models. */
+	char name[64];
+	if (argc == 4)
+		snprintf(name, sizeof(name), "agentperf-random-%dx%d", n_embd, n_layer);
+	else
+		snprintf(name, sizeof(name), "agentperf-tiny-random");
+	gguf_set_val_str(g, "general.name", name);
 	gguf_set_val_str(g, "general.description",
 			 "random weights written by agentperf tools/mkmodel.c; a smoke-test model "
 			 "that cannot follow instructions");
 	gguf_set_val_u32(g, "general.file_type", 0); /* all F32 */
 	gguf_set_val_u32(g, "llama.context_length", N_CTX);
-	gguf_set_val_u32(g, "llama.embedding_length", N_EMBD);
-	gguf_set_val_u32(g, "llama.block_count", N_LAYER);
-	gguf_set_val_u32(g, "llama.feed_forward_length", N_FF);
-	gguf_set_val_u32(g, "llama.attention.head_count", N_HEAD);
-	gguf_set_val_u32(g, "llama.attention.head_count_kv", N_HEAD);
-	gguf_set_val_u32(g, "llama.rope.dimension_count", N_EMBD / N_HEAD);
+	gguf_set_val_u32(g, "llama.embedding_length", n_embd);
+	gguf_set_val_u32(g, "llama.block_count", n_layer);
+	gguf_set_val_u32(g, "llama.feed_forward_length", n_ff);
+	gguf_set_val_u32(g, "llama.attention.head_count", n_head);
+	gguf_set_val_u32(g, "llama.attention.head_count_kv", n_head);
+	gguf_set_val_u32(g, "llama.rope.dimension_count", n_embd / n_head);
 	gguf_set_val_f32(g, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
 	gguf_set_val_u32(g, "llama.vocab_size", (uint32_t)n_vocab);
 	gguf_set_val_str(g, "tokenizer.ggml.model", "llama");
@@ -124,33 +141,33 @@ int main(int argc, char **argv)
 			 "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
 			 "{% endif %}");
 
-	size_t per_layer = 2 * N_EMBD + 4 * N_EMBD * N_EMBD + 3 * N_EMBD * N_FF;
-	size_t floats = 2 * N_EMBD * n_vocab + N_EMBD + N_LAYER * per_layer;
+	size_t per_layer = 2 * (size_t)n_embd + 4 * (size_t)n_embd * n_embd + 3 * (size_t)n_embd * n_ff;
+	size_t floats = 2 * (size_t)n_embd * n_vocab + n_embd + n_layer * per_layer;
 	struct ggml_init_params ip = { .mem_size = floats * sizeof(float) + 64 * 1024 * 1024 / 16,
 				       .mem_buffer = NULL, .no_alloc = false };
 	ctx = ggml_init(ip);
 	if (!ctx)
 		goto out;
 	float s = 0.2f;
-	tensor(ctx, g, "token_embd.weight", N_EMBD, (int64_t)n_vocab, s, 0);
-	tensor(ctx, g, "output_norm.weight", N_EMBD, 0, 0, 1.0f);
-	tensor(ctx, g, "output.weight", N_EMBD, (int64_t)n_vocab, s, 0);
-	for (int l = 0; l < N_LAYER; l++) {
+	tensor(ctx, g, "token_embd.weight", n_embd, (int64_t)n_vocab, s, 0);
+	tensor(ctx, g, "output_norm.weight", n_embd, 0, 0, 1.0f);
+	tensor(ctx, g, "output.weight", n_embd, (int64_t)n_vocab, s, 0);
+	for (int l = 0; l < n_layer; l++) {
 		char n[64];
 #define T(suffix, a, b, sc, fill)                                            \
 	do {                                                                  \
 		snprintf(n, sizeof(n), "blk.%d." suffix, l);                  \
 		tensor(ctx, g, n, a, b, sc, fill);                            \
 	} while (0)
-		T("attn_norm.weight", N_EMBD, 0, 0, 1.0f);
-		T("attn_q.weight", N_EMBD, N_EMBD, s, 0);
-		T("attn_k.weight", N_EMBD, N_EMBD, s, 0);
-		T("attn_v.weight", N_EMBD, N_EMBD, s, 0);
-		T("attn_output.weight", N_EMBD, N_EMBD, s, 0);
-		T("ffn_norm.weight", N_EMBD, 0, 0, 1.0f);
-		T("ffn_gate.weight", N_EMBD, N_FF, s, 0);
-		T("ffn_down.weight", N_FF, N_EMBD, s, 0);
-		T("ffn_up.weight", N_EMBD, N_FF, s, 0);
+		T("attn_norm.weight", n_embd, 0, 0, 1.0f);
+		T("attn_q.weight", n_embd, n_embd, s, 0);
+		T("attn_k.weight", n_embd, n_embd, s, 0);
+		T("attn_v.weight", n_embd, n_embd, s, 0);
+		T("attn_output.weight", n_embd, n_embd, s, 0);
+		T("ffn_norm.weight", n_embd, 0, 0, 1.0f);
+		T("ffn_gate.weight", n_embd, n_ff, s, 0);
+		T("ffn_down.weight", n_ff, n_embd, s, 0);
+		T("ffn_up.weight", n_embd, n_ff, s, 0);
 #undef T
 	}
 	/* Written beside the target and renamed: never a half-written model. */
@@ -166,8 +183,8 @@ int main(int argc, char **argv)
 		remove(tmp);
 		goto out;
 	}
-	printf("mkmodel: wrote %s (llama, %zu tokens, %d layers, width %d)\n", argv[1], n_vocab,
-	       N_LAYER, N_EMBD);
+	printf("mkmodel: wrote %s (%s: llama, %zu tokens, %d layers, width %d)\n", argv[1], name, n_vocab,
+	       n_layer, n_embd);
 	rc = 0;
 out:
 	if (g)
