@@ -233,9 +233,27 @@ static void one_try(struct http_client *c, struct call_result *r)
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body.len);
 	r->t_send = ap_now_ns();
 	CURLcode cc = curl_easy_perform(c->curl);
-	r->t_end = ap_now_ns();
-	long code = 0;
+	long code = 0, fresh = 1;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &fresh);
+	if ((cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING) &&
+	    !fresh && !code && !r->bytes && c->abort_status == CALL_OK && !ap_interrupted) {
+		/*
+		 * Nothing came back on a reused connection: the server closed it
+		 * while idle, as we sent (llama-server closes after every stream
+		 * without saying so). That is not the server failing, so the call
+		 * goes again at once on a new connection, with no backoff and not
+		 * counted as a transport retry; its times start from this send.
+		 */
+		ap_debug("call to %s: reused connection was closed (%s), reconnecting", c->b->label,
+			 curl_easy_strerror(cc));
+		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
+		r->t_send = ap_now_ns();
+		cc = curl_easy_perform(c->curl);
+		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 0L);
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	}
+	r->t_end = ap_now_ns();
 	r->http_status = (int)code;
 
 	if (c->abort_status != CALL_OK) {

@@ -78,6 +78,11 @@
  *     huge_sse N             a stream whose first event is one data line of
  *                            N bytes, then data: [DONE]
  *     exit [CODE]            the process exits at once without answering
+ *     close_idle             answer normally (keep-alive), then read the next
+ *                            request on that connection and close it
+ *                            unanswered: a server dropping an idle
+ *                            keep-alive connection just as the client reuses
+ *                            it (llama-server closes after each stream)
  *   end                    end of the rule
  *
  *   "{{n}}" in body, body_file, sse, raw and header values is replaced by the
@@ -132,7 +137,7 @@
 #define HUGE_PIECE (64 * 1024)
 
 enum action { ACT_NONE, ACT_RESET_AFTER, ACT_CLOSE_AFTER, ACT_HANG, ACT_DRIP,
-	      ACT_HUGE, ACT_HUGE_SSE, ACT_EXIT };
+	      ACT_HUGE, ACT_HUGE_SSE, ACT_EXIT, ACT_CLOSE_IDLE };
 
 struct buf {
 	char *p;
@@ -180,6 +185,7 @@ struct conn {
 	atomic_int done;
 	char *buf;
 	size_t len, cap;
+	int drop_next; /* close_idle: the next request is read, never answered */
 	struct conn *next;
 };
 
@@ -553,6 +559,7 @@ static void parse_action(struct rule *r, char *v, const char *script, int line)
 		{ "reset_after", ACT_RESET_AFTER, 1 }, { "close_after", ACT_CLOSE_AFTER, 1 },
 		{ "hang", ACT_HANG, 0 }, { "drip", ACT_DRIP, 1 }, { "huge", ACT_HUGE, 1 },
 		{ "huge_sse", ACT_HUGE_SSE, 1 }, { "exit", ACT_EXIT, 2 },
+		{ "close_idle", ACT_CLOSE_IDLE, 0 },
 	};
 	char *arg = v + strcspn(v, " \t");
 
@@ -574,7 +581,7 @@ static void parse_action(struct rule *r, char *v, const char *script, int line)
 			die("%s:%d: action %s: bad number '%s'", script, line, v, arg);
 		return;
 	}
-	die("%s:%d: unknown action '%s' (reset_after, close_after, hang, drip, huge, huge_sse, exit)",
+	die("%s:%d: unknown action '%s' (reset_after, close_after, hang, drip, huge, huge_sse, exit, close_idle)",
 	    script, line, v);
 }
 
@@ -1341,8 +1348,12 @@ static int handle(struct conn *c, const struct request *rq)
 	log_request(seq, rq, tag, r ? r->name : NULL);
 	pthread_mutex_unlock(&g_lock);
 
-	if (r)
-		return serve_rule(c, r, rq, seq);
+	if (r) {
+		int keep = serve_rule(c, r, rq, seq);
+		if (r->act == ACT_CLOSE_IDLE)
+			c->drop_next = 1;
+		return keep;
+	}
 	if (builtin) {
 		send_simple(c, 200, "application/json", builtin, !rq->keep_alive);
 	} else {
@@ -1370,7 +1381,7 @@ static void *conn_main(void *arg)
 		struct request rq;
 		int r = read_request(c, &rq);
 
-		if (r <= 0) {
+		if (r <= 0 || c->drop_next) {
 			free(rq.head);
 			break;
 		}
