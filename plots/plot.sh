@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Plots of agentperf results folders (gnuplot):
 #
-#   plots/plot.sh [-o CROSSDIR] RUN...
+#   plots/plot.sh [-o CROSSDIR] RUN... [DIFFCSV...]
 #
 # Per run, into RUN/plots/: power over time with calls marked, attempts per
 # task, decomposition overhead by category (runs with both forms). Across the
 # runs given, into CROSSDIR (default: the first run's parent folder + /plots):
 # J per successful task by backend, the accuracy-cost frontier, and J per
-# successful task against utilization. Each figure as PNG and SVG, and PDF
+# successful task against utilization. DIFFCSV folders (agentperf diff A B
+# --csv DIR) add their cascade settings (k = 0..max) to the frontier, as one
+# line of points. Each figure as PNG and SVG, and PDF
 # where gnuplot has cairo. A figure whose data is not in the files is skipped
 # with a line "skipped: ... needs ...", never drawn from made-up numbers.
 #
@@ -24,9 +26,17 @@ if [ $# -eq 0 ]; then
     exit 2
 fi
 command -v gnuplot >/dev/null || { echo "plot: gnuplot not found (make deps installs it)" >&2; exit 1; }
+# A folder written by `agentperf diff A B --csv DIR` (cascade.csv, no
+# summary.csv) adds its cascade settings to the frontier; runs are the rest.
+runs=() cascades=()
 for r in "$@"; do
-    [ -r "$r/summary.csv" ] || { echo "plot: $r: no summary.csv (not a finished agentperf run?)" >&2; exit 1; }
+    if [ -r "$r/summary.csv" ]; then runs+=("$r")
+    elif [ -r "$r/cascade.csv" ]; then cascades+=("$r")
+    else echo "plot: $r: no summary.csv (not a finished agentperf run?) and no cascade.csv (agentperf diff --csv)" >&2; exit 1
+    fi
 done
+[ ${#runs[@]} -gt 0 ] || { echo "plot: no run folder among the arguments" >&2; exit 1; }
+set -- "${runs[@]}"
 [ -n "$cross" ] || cross="$(dirname "$1")/plots"
 mkdir -p "$cross"
 
@@ -215,13 +225,34 @@ else
     echo "skipped: energy per successful task: needs energy_j_per_success in summary.csv (a run with energy and at least one success)"
 fi
 
-if [ "$n_front" -gt 0 ]; then
+# Cascade settings: one CSV per diff folder (k,success_pct,x, in the
+# frontier's x unit), CROSS/frontier-cascade-N.csv; titles in
+# CROSS/frontier-cascade.names, line N.
+rm -f "$cross"/frontier-cascade-*.csv "$cross/frontier-cascade.names"
+n_casc=0
+for c in "${cascades[@]}"; do
+    f=$c/cascade.csv
+    xc=$(col "$f" usd_per_success); [ "$have_usd" = 1 ] || xc=$(col "$f" energy_j_per_success)
+    rows=$(awk -F, -v kc="$(col "$f" k)" -v cc="$(col "$f" category)" -v sc="$(col "$f" success_rate)" -v xc="$xc" \
+        'NR > 1 && $cc == "all" && $xc != "" && $sc != "" { printf "%s,%s,%s\n", $kc, 100 * $sc, $xc }' "$f")
+    if [ -z "$rows" ]; then
+        echo "skipped: cascade of $c on the frontier: no k with a success and a per-success figure"
+        continue
+    fi
+    n_casc=$((n_casc + 1))
+    printf 'k,success_pct,x\n%s\n' "$rows" > "$cross/frontier-cascade-$n_casc.csv"
+    printf 'cascade %s (k = small-model attempts before escalating)\n' "$(basename "$c")" >> "$cross/frontier-cascade.names"
+done
+cargs=()
+[ "$n_casc" -eq 0 ] || cargs=("cbase='$cross/frontier-cascade'" "nc=$n_casc")
+
+if [ "$n_front" -gt 0 ] || [ "$n_casc" -gt 0 ]; then
     cp "$front" "$cross/frontier.csv"
     if [ "$have_usd" = 1 ]; then
-        gp frontier.gp "$cross/frontier" "data='$cross/frontier.csv'" "xlab='\$ per successful task'" "ttl='Accuracy against cost per successful task'"
+        gp frontier.gp "$cross/frontier" "data='$cross/frontier.csv'" "xlab='\$ per successful task'" "ttl='Accuracy against cost per successful task'" "${cargs[@]}"
     else
         echo "skipped: cost-accuracy frontier in \$: needs a usd_per_success column in summary.csv (cost accounting); drawing the energy-accuracy frontier instead"
-        gp frontier.gp "$cross/frontier-energy" "data='$cross/frontier.csv'" "xlab='device J per successful task'" "ttl='Accuracy against device energy per successful task'"
+        gp frontier.gp "$cross/frontier-energy" "data='$cross/frontier.csv'" "xlab='device J per successful task'" "ttl='Accuracy against device energy per successful task'" "${cargs[@]}"
     fi
 else
     echo "skipped: frontier: needs runs with at least one success (a per-success figure in summary.csv)"

@@ -79,17 +79,22 @@ if ./agentperf 2>&1 | grep -q '^  diff '; then
         for k in openai anthropic; do
             case $n in "$k-$k-"*) ;; *) continue ;; esac
             l=$base/local-llama-server-${n#"$k-$k-"}
-            [ -d "$l" ] && { ./agentperf diff "$l" "$r" || say "diff $l $r failed"; }
+            # --csv: diff.csv, cascade.csv and sensitivity.csv, and the
+            # cascade settings become points on the frontier plot.
+            [ -d "$l" ] && { ./agentperf diff "$l" "$r" --csv "$base/diff-$(basename "$l")-vs-$n" ||
+                                 say "diff $l $r failed"; }
         done
     done
 fi
 if [ ${#runs[@]} -eq 0 ]; then
     say "no run finished"; exit 1
 fi
+diffs=()
+for d in "$base"/diff-*/; do [ -r "$d/cascade.csv" ] && diffs+=("${d%/}"); done
 if grep -q '^plots:' Makefile 2>/dev/null; then
-    make --no-print-directory plots RUN="${runs[*]}" || say "plots failed"
+    make --no-print-directory plots RUN="${runs[*]} ${diffs[*]}" || say "plots failed"
 elif [ -x plots/plot.sh ]; then
-    plots/plot.sh -o "$base/plots" "${runs[@]}" || say "plots failed"
+    plots/plot.sh -o "$base/plots" "${runs[@]}" "${diffs[@]}" || say "plots failed"
 else
     say "no plots/ driver here: plots skipped"
 fi

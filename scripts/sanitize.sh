@@ -34,7 +34,7 @@ valgrind)
     vg=(valgrind --quiet --error-exitcode=99 --leak-check=full
         --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
         --trace-children=yes --child-silent-after-fork=yes
-        "--trace-children-skip=*/fakeserver,*llama-server*,/bin/*,/usr/bin/*,/usr/local/bin/*,*/sh"
+        "--trace-children-skip=*/fakeserver,*llama-server*,/bin/*,/usr/bin/*,/usr/local/bin/*,*/sh,*.sh"
         --suppressions=tests/valgrind.supp)
     failed=()
     for t in $bins; do

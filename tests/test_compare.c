@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -158,6 +159,35 @@ static void test_diff_end_to_end(void **state)
 	/* 7 utilizations x 5 PUEs for each run, plus the header. */
 	assert_int_equal(tu_count(sc, "\n"), 1 + 2 * 35);
 	free(sc);
+
+	/* plots/plot.sh takes the diff folder too: the cascade settings become a line of
+	 * points on the $ frontier, k = 0..2, from the "all" rows above. */
+	char pdir[420], plog[420];
+	snprintf(pdir, sizeof(pdir), "%s/plots", d);
+	snprintf(plog, sizeof(plog), "%s/plot.txt", d);
+	char *pargv[] = { "plots/plot.sh", "-o", pdir, a, b, csv, NULL };
+	if (tu_run(pargv, plog, plog)) {
+		char *l = tu_slurp(plog);
+		fail_msg("plots/plot.sh failed (gnuplot-nox missing? scripts/deps.sh installs it):\n%s",
+			 l ? l : "");
+	}
+	snprintf(p, sizeof(p), "%s/frontier-cascade-1.csv", pdir);
+	char *fc = tu_slurp(p);
+	assert_non_null(fc);
+	/* k = 0 is exact (the large model's API price); from k = 1 the small model's
+	 * share costs its measured wall time, so only the shape is fixed: cheaper
+	 * with each k as it takes more tasks. */
+	const char *want = "k,success_pct,x\n0,100,0.00012\n1,100,";
+	assert_memory_equal(fc, want, strlen(want));
+	assert_int_equal(tu_count(fc, "\n"), 4);
+	double x1 = strtod(strstr(fc, "\n1,100,") + 7, NULL);
+	double x2 = strtod(strstr(fc, "\n2,100,") + 7, NULL);
+	assert_true(x1 > 0 && x1 < 0.00012 && x2 > 0 && x2 < x1);
+	free(fc);
+	snprintf(p, sizeof(p), "%s/frontier.png", pdir);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(st.st_size > 1000);
 
 	/* report --utilization 0.25 recomputes from the files: same tokens, new u in the text. */
 	char *rargv[] = { (char *)tu_agentperf(), "report", a, "--utilization", "0.25", NULL };
