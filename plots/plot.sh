@@ -175,7 +175,7 @@ for r in "$@"; do
     [ -n "$usd" ] || have_usd=0
     if [ -n "$wall" ] && [ -n "$fac" ]; then stacked=1; fi
     # Rows: name, the stats of each form ("mean" then "stddev").
-    awk -F, -v name="$(printf '%s' "$name" | tr ',' ';')" -v fc="$(col "$s" form)" -v rc="$(col "$s" repeat)" \
+    awk -F, -v name="$(printf '%s' "$name" | tr ",'" ';`')" -v fc="$(col "$s" form)" -v rc="$(col "$s" repeat)" \
         -v sr="$(col "$s" success_rate)" -v dev="$dev" -v wall="$wall" -v fac="$fac" -v idle="$idle" \
         -v usd="$usd" -v total="$total" -v el="$(col "$s" elapsed_s)" -v tk="$(col "$s" successes)" \
         -v energy="$energy" -v front="$front" '
@@ -241,7 +241,7 @@ for c in "${cascades[@]}"; do
     fi
     n_casc=$((n_casc + 1))
     printf 'k,success_pct,x\n%s\n' "$rows" > "$cross/frontier-cascade-$n_casc.csv"
-    printf 'cascade %s (k = small-model attempts before escalating)\n' "$(basename "$c")" >> "$cross/frontier-cascade.names"
+    printf 'cascade %s (k = small-model attempts before escalating)\n' "$(basename "$c" | tr "'" '`')" >> "$cross/frontier-cascade.names"
 done
 cargs=()
 [ "$n_casc" -eq 0 ] || cargs=("cbase='$cross/frontier-cascade'" "nc=$n_casc")
