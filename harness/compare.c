@@ -682,6 +682,11 @@ int diff_main(int argc, char **argv)
 			goto out;
 		}
 		print_cascade(stdout, fc, ca, na, cb, nb);
+	} else {
+		/* Attempts of a decomposed task are counted per sub-call, so "the small
+		 * model's first k attempts" names no single cut-off to escalate at. */
+		printf("\n   cascade what-if: <not counted> for the decomposed form (its attempts "
+		       "are per sub-call);\n   run diff with --form mono for it\n");
 	}
 	if (fs) {
 		sensitivity_csv(fs, true, "A", &A.ps, &A.c, &A.agg);
