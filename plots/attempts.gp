@@ -3,7 +3,7 @@
 # success, form; interrupted tasks are left out).
 load dir."/common.gp"
 set datafile separator ","
-set title sprintf("Attempts per task: %s", label) noenhanced
+set title wrap(sprintf("Attempts per task: %s", label)) noenhanced
 set xlabel "attempts the task used (decomposed form: all sub-calls' attempts)"
 set ylabel "tasks (all repeats)"
 set key top right

@@ -20,3 +20,6 @@ set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror
 set style fill solid 0.85 border -1
+# Long titles (a model name plus a run id) break before " [run]" so that
+# neither end is clipped.
+wrap(t) = (strlen(t) > 80 && strstrt(t, " [") > 0) ? t[1:strstrt(t, " [") - 1]."\n".t[strstrt(t, " [") + 1:] : t

@@ -4,7 +4,7 @@
 # (written by plot.sh from RUN/tasks.csv).
 load dir."/common.gp"
 set datafile separator ","
-set title sprintf("Decomposition overhead by task category: %s", label) noenhanced
+set title wrap(sprintf("Decomposition overhead by task category: %s", label)) noenhanced
 set ylabel "overhead vs monolithic (%)"
 set key top left
 set style data histogram
@@ -13,7 +13,7 @@ set boxwidth 0.9
 set xtics noenhanced font ",9"
 set xzeroaxis lt -1
 set bmargin 6
-set label 1 "overhead = (decomposed - monolithic) / monolithic, tasks with both forms; per category: summed over tasks and repeats; succeeded: monolithic | decomposed, all repeats" at graph 0, graph -0.17 font ",8"
+set label 1 "overhead = (decomposed - monolithic) / monolithic over tasks run in both forms, summed per category over tasks and repeats;\nsucceeded: monolithic | decomposed, all repeats" at graph 0, graph -0.15 font ",8"
 plot data using (column("tokens_pct")):xtic(sprintf("%s (%d tasks)\nsucceeded %d | %d", strcol("category"), column("tasks"), column("mono_success"), column("decomp_success"))) lc rgb "#4477aa" title "tokens (prompt + completion)", \
      data using (column("calls_pct")) lc rgb "#ee6677" title "calls", \
      data using (column("energy_pct")) lc rgb "#228833" title "energy (J)"

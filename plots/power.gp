@@ -8,7 +8,7 @@
 # Variables: power, calls, label (title text), prov (provenance of device power).
 load dir."/common.gp"
 set datafile separator ","
-set title sprintf("Device power over time: %s", label) noenhanced
+set title wrap(sprintf("Device power over time: %s", label)) noenhanced
 set xlabel "time since the run's first sample (s)"
 set ylabel "device power (W)"
 set key bottom right opaque box
