@@ -13,7 +13,10 @@
 #   WORKLOADS="a.jsonl .." workloads (default: every workloads/*.jsonl but smoke)
 #   BENCH_ID=name          results/<name>/ (default bench-<UTC time>)
 #   OPENAI_API_KEY [OPENAI_MODEL]        adds openai (default gpt-4o-mini)
+#     [OPENAI_BASE_URL]                  another OpenAI-compatible API (default
+#                                        https://api.openai.com/v1)
 #   ANTHROPIC_API_KEY [ANTHROPIC_MODEL]  adds anthropic (default claude-3-5-haiku-latest)
+#     [ANTHROPIC_BASE_URL]               (default https://api.anthropic.com)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,12 +49,12 @@ for w in "${wls[@]}"; do wargs+=(-w "$w"); done
 
 backends=("local|llama-server:model=$model,threads=$threads,ctx=$ctx")
 if [ -n "${OPENAI_API_KEY:-}" ]; then
-    backends+=("openai|openai:url=https://api.openai.com/v1,model=${OPENAI_MODEL:-gpt-4o-mini},key_env=OPENAI_API_KEY")
+    backends+=("openai|openai:url=${OPENAI_BASE_URL:-https://api.openai.com/v1},model=${OPENAI_MODEL:-gpt-4o-mini},key_env=OPENAI_API_KEY")
 else
     say "skipped openai: set OPENAI_API_KEY (and optionally OPENAI_MODEL)"
 fi
 if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
-    backends+=("anthropic|anthropic:model=${ANTHROPIC_MODEL:-claude-3-5-haiku-latest}")
+    backends+=("anthropic|anthropic:${ANTHROPIC_BASE_URL:+url=$ANTHROPIC_BASE_URL,}model=${ANTHROPIC_MODEL:-claude-3-5-haiku-latest}")
 else
     say "skipped anthropic: set ANTHROPIC_API_KEY (and optionally ANTHROPIC_MODEL)"
 fi
@@ -73,19 +76,21 @@ done
 runs=()
 for d in "$base"/*/; do [ -r "$d/meta.json" ] && runs+=("${d%/}"); done
 # local vs each remote, workload by workload
-if ./agentperf 2>&1 | grep -q '^  diff '; then
-    for r in "${runs[@]}"; do
-        n=$(basename "$r")
-        for k in openai anthropic; do
-            case $n in "$k-$k-"*) ;; *) continue ;; esac
-            l=$base/local-llama-server-${n#"$k-$k-"}
-            # --csv: diff.csv, cascade.csv and sensitivity.csv, and the
-            # cascade settings become points on the frontier plot.
-            [ -d "$l" ] && { ./agentperf diff "$l" "$r" --csv "$base/diff-$(basename "$l")-vs-$n" ||
-                                 say "diff $l $r failed"; }
-        done
+for r in "${runs[@]}"; do
+    n=$(basename "$r")
+    for k in openai anthropic; do
+        # One workload: the run is <backend>; several: <backend>-<kind>-<workload>.
+        case $n in
+            "$k") l=$base/local ;;
+            "$k-$k-"*) l=$base/local-llama-server-${n#"$k-$k-"} ;;
+            *) continue ;;
+        esac
+        # --csv: diff.csv, cascade.csv and sensitivity.csv, and the
+        # cascade settings become points on the frontier plot.
+        [ -d "$l" ] && { ./agentperf diff "$l" "$r" --csv "$base/diff-$(basename "$l")-vs-$n" ||
+                             say "diff $l $r failed"; }
     done
-fi
+done
 if [ ${#runs[@]} -eq 0 ]; then
     say "no run finished"; exit 1
 fi
