@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "jsonv.h"
 #include "report.h"
 #include "results.h"
 #include "util.h"
@@ -88,12 +89,6 @@ struct run_data {
 	bool loaded;
 };
 
-static const char *jstr(const cJSON *o, const char *k, const char *dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
 /*
  * Loads a folder and settles its profiles: --profile files replace the
  * stored ones (resolved for this run's model and URL), overrides apply on
@@ -113,10 +108,10 @@ static int run_data_load(struct run_data *d, const char *dir, const struct profi
 	}
 	d->loaded = true;
 	const cJSON *be = cJSON_GetObjectItemCaseSensitive(d->meta, "backend");
-	snprintf(d->label, sizeof(d->label), "%s", jstr(be, "label", dir));
+	snprintf(d->label, sizeof(d->label), "%s", jv_str_or(be, "label", dir));
 	if (pc->n_files) {
-		rc = profile_cli_resolve(pc, jstr(be, "model", NULL), jstr(be, "url", NULL), &d->ps, perr,
-					 sizeof(perr));
+		rc = profile_cli_resolve(pc, jv_str_or(be, "model", NULL), jv_str_or(be, "url", NULL),
+					 &d->ps, perr, sizeof(perr));
 		if (rc) {
 			ap_err("%s: %s", dir, perr);
 			return rc;
@@ -651,9 +646,9 @@ int diff_main(int argc, char **argv)
 	}
 	const cJSON *wa = cJSON_GetObjectItemCaseSensitive(A.meta, "workload");
 	const cJSON *wb = cJSON_GetObjectItemCaseSensitive(B.meta, "workload");
-	if (strcmp(jstr(wa, "sha256", "a"), jstr(wb, "sha256", "b")))
-		ap_warn("diff: the runs used different workload files (%s, %s)", jstr(wa, "path", "?"),
-			jstr(wb, "path", "?"));
+	if (strcmp(jv_str_or(wa, "sha256", "a"), jv_str_or(wb, "sha256", "b")))
+		ap_warn("diff: the runs used different workload files (%s, %s)", jv_str_or(wa, "path", "?"),
+			jv_str_or(wb, "path", "?"));
 	if (csvdir) {
 		char p[4200];
 		if (mkdir(csvdir, 0755) && errno != EEXIST) {

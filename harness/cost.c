@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "jsonv.h"
 #include "util.h"
 
 #define J_PER_KWH 3.6e6
@@ -92,18 +93,6 @@ void cost_compute(const struct cost_ctx *c, const struct cost_slice *s, struct c
 	}
 }
 
-static const char *jstr(const cJSON *o, const char *k, const char *dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
-static double jnum(const cJSON *o, const char *k, double dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
 int cost_ctx_from_meta(struct cost_ctx *c, struct profile_set *ps, const cJSON *meta, char *err,
 		       size_t n)
 {
@@ -114,15 +103,15 @@ int cost_ctx_from_meta(struct cost_ctx *c, struct profile_set *ps, const cJSON *
 	c->local = &ps->local;
 	c->remote = &ps->remote;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(meta, "energy");
-	const char *prov = jstr(e, "device_provenance", NULL);
+	const char *prov = jv_str_or(e, "device_provenance", NULL);
 	ap_scopy(c->device_provenance, sizeof(c->device_provenance), prov ? prov : "");
 	/* The short tag (as in the CSVs); meta.json keeps the full text. */
 	c->device_provenance[strcspn(c->device_provenance, " ")] = '\0';
 	ap_scopy(c->no_energy_reason, sizeof(c->no_energy_reason),
-		 e ? jstr(e, "reason", "no energy source") : "energy not measured (--no-energy)");
+		 e ? jv_str_or(e, "reason", "no energy source") : "energy not measured (--no-energy)");
 	c->idle_w = pv(&ps->local, PP_IDLE_WATTS);
 	if (isnan(c->idle_w))
-		c->idle_w = jnum(e, "idle_w", NAN);
+		c->idle_w = jv_num_or(e, "idle_w", NAN);
 	return 0;
 }
 
@@ -258,8 +247,9 @@ long cost_context_tokens_est(const char *system_prompt, const cJSON *tools, cons
 		const cJSON *m;
 		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(raw, "messages"))
 		{
-			if (!strcmp(jstr(m, "role", ""), "system") || !strcmp(jstr(m, "role", ""), "developer"))
-				bytes += strlen(jstr(m, "content", ""));
+			const char *role = jv_str_or(m, "role", "");
+			if (!strcmp(role, "system") || !strcmp(role, "developer"))
+				bytes += strlen(jv_str_or(m, "content", ""));
 		}
 		tools = cJSON_GetObjectItemCaseSensitive(raw, "tools");
 	} else if (system_prompt) {

@@ -24,6 +24,20 @@ struct jv_ctx {
 /* Longest field path kept in messages; deeper paths are cut, not refused. */
 #define JV_PATH_MAX 160
 
+/* A member's string or number, or dflt when it is absent or of another type
+ * (for files agentperf wrote itself, already validated when written). */
+static inline const char *jv_str_or(const cJSON *o, const char *k, const char *dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static inline double jv_num_or(const cJSON *o, const char *k, double dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
 /* "prefix.key" (or "key" when prefix is empty) into buf; returns buf. */
 const char *jv_path(char *buf, size_t n, const char *prefix, const char *key);
 /* "prefix[i]"; returns buf. */

@@ -50,12 +50,6 @@ int profile_param_lookup(const char *key)
 	return -1;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool key_known(const char *const *keys, const char *k)
 {
 	for (; *keys; keys++)
@@ -89,7 +83,7 @@ int profile_from_json(struct profile *p, const cJSON *j, const char *path, char 
 		snprintf(err, n, "%s: \"agentperf_profile\": %d expected", where, PROFILE_FORMAT);
 		return -EINVAL;
 	}
-	const char *kind = jstr(j, "kind"), *name = jstr(j, "name");
+	const char *kind = jv_str_or(j, "kind", NULL), *name = jv_str_or(j, "name", NULL);
 	if (!kind || (strcmp(kind, "local") && strcmp(kind, "remote"))) {
 		snprintf(err, n, "%s: \"kind\" must be \"local\" or \"remote\"", where);
 		return -EINVAL;
@@ -100,7 +94,7 @@ int profile_from_json(struct profile *p, const cJSON *j, const char *path, char 
 	}
 	p->kind = strcmp(kind, "local") ? PROFILE_REMOTE : PROFILE_LOCAL;
 	ap_scopy(p->name, sizeof(p->name), name);
-	ap_scopy(p->description, sizeof(p->description), jstr(j, "description") ? jstr(j, "description") : "");
+	ap_scopy(p->description, sizeof(p->description), jv_str_or(j, "description", ""));
 	const cJSON *m;
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j, "models"))
 	{
@@ -136,7 +130,7 @@ int profile_from_json(struct profile *p, const cJSON *j, const char *path, char 
 				return -EINVAL;
 			}
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
-		const char *src = jstr(e, "source"), *date = jstr(e, "date");
+		const char *src = jv_str_or(e, "source", NULL), *date = jv_str_or(e, "date", NULL);
 		/* A number without its source is exactly what this format exists to prevent. */
 		if (!cJSON_IsNumber(v) || !src || !*src || !date || !*date) {
 			snprintf(err, n, "%s: params.%s: needs {\"value\": number, \"source\": text, "
@@ -333,9 +327,9 @@ int profile_set_from_meta(struct profile_set *s, const cJSON *meta, char *err, s
 	const cJSON *l = cJSON_GetObjectItemCaseSensitive(ps, "local");
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(ps, "remote");
 	int rc = 0;
-	if (l && (rc = profile_from_json(&s->local, l, jstr(l, "path"), err, n)))
+	if (l && (rc = profile_from_json(&s->local, l, jv_str_or(l, "path", NULL), err, n)))
 		return rc;
-	if (r && (rc = profile_from_json(&s->remote, r, jstr(r, "path"), err, n)))
+	if (r && (rc = profile_from_json(&s->remote, r, jv_str_or(r, "path", NULL), err, n)))
 		return rc;
 	return 0;
 }

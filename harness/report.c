@@ -8,21 +8,10 @@
 #include "report.h"
 #include "managed.h"
 #include "cost.h"
+#include "jsonv.h"
 
 #include <math.h>
 #include <string.h>
-
-static const char *jstr(const cJSON *o, const char *k, const char *dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
-static double jnum(const cJSON *o, const char *k, double dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
 
 static void rse(FILE *f, const struct welford *w)
 {
@@ -175,7 +164,7 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 	}
 	/* Energy per form: only when every call of the form got an energy figure. */
 	struct welford ej = run_metric(a, form, M_ENERGY_J);
-	const char *full = jstr(energy, "device_provenance", NULL);
+	const char *full = jv_str_or(energy, "device_provenance", NULL);
 	/* The tag here; the energy block below gives the whole provenance. */
 	char src[96] = "";
 	if (full) {
@@ -200,7 +189,7 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 			line(f, "no success", "J", "energy-per-successful-task", "no task succeeded", NULL);
 		}
 	} else {
-		const char *why = jstr(energy, "reason", "no energy source");
+		const char *why = jv_str_or(energy, "reason", "no energy source");
 		line(f, "<not supported>", "J", "energy-in-calls", why, NULL);
 	}
 }
@@ -250,56 +239,57 @@ static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
 	char v[48], c[160];
 	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(energy, "channels"))
 	{
-		const char *unit = jstr(ch, "unit", "");
-		const char *st = jstr(ch, "status", "ok");
+		const char *unit = jv_str_or(ch, "unit", "");
+		const char *st = jv_str_or(ch, "status", "ok");
 		if (strcmp(st, "ok")) {
 			char why[256];
-			snprintf(why, sizeof(why), "%s: %s", st, jstr(ch, "reason", ""));
-			line(f, "<not supported>", unit, jstr(ch, "name", "?"), why, NULL);
+			snprintf(why, sizeof(why), "%s: %s", st, jv_str_or(ch, "reason", ""));
+			line(f, "<not supported>", unit, jv_str_or(ch, "name", "?"), why, NULL);
 			continue;
 		}
 		if (!strcmp(unit, "J")) {
-			snprintf(v, sizeof(v), "%.3f", jnum(ch, "total", NAN));
-			snprintf(c, sizeof(c), "%7.2f W  %s%s", jnum(ch, "avg_w", NAN),
-				 jstr(ch, "provenance", ""),
+			snprintf(v, sizeof(v), "%.3f", jv_num_or(ch, "total", NAN));
+			snprintf(c, sizeof(c), "%7.2f W  %s%s", jv_num_or(ch, "avg_w", NAN),
+				 jv_str_or(ch, "provenance", ""),
 				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ch, "in_device_total"))
 					 ? ""
 					 : " (not summed)");
 		} else {
-			snprintf(v, sizeof(v), "%.3f", jnum(ch, "total", NAN));
+			snprintf(v, sizeof(v), "%.3f", jv_num_or(ch, "total", NAN));
 			snprintf(c, sizeof(c), "%s, %s", !strcmp(unit, "s") ? "over the run" : "mean",
-				 jstr(ch, "provenance", ""));
+				 jv_str_or(ch, "provenance", ""));
 		}
-		line(f, v, unit, jstr(ch, "name", "?"), c, NULL);
+		line(f, v, unit, jv_str_or(ch, "name", "?"), c, NULL);
 	}
-	double dev = jnum(energy, "device_j", NAN);
+	double dev = jv_num_or(energy, "device_j", NAN);
 	if (!isnan(dev)) {
 		snprintf(v, sizeof(v), "%.3f", dev);
-		line(f, v, "J", "device-energy", jstr(energy, "device_provenance", ""), NULL);
-		double dur = jnum(energy, "duration_s", NAN);
+		line(f, v, "J", "device-energy", jv_str_or(energy, "device_provenance", ""), NULL);
+		double dur = jv_num_or(energy, "duration_s", NAN);
 		if (dur > 0) {
 			snprintf(v, sizeof(v), "%.3f", dev / dur);
 			line(f, v, "W", "average-power", NULL, NULL);
 		}
-		snprintf(v, sizeof(v), "%.3f", jnum(energy, "attributed_j", NAN));
+		snprintf(v, sizeof(v), "%.3f", jv_num_or(energy, "attributed_j", NAN));
 		line(f, v, "J", "attributed-to-calls", "time share between overlapping calls", NULL);
-		snprintf(v, sizeof(v), "%.3f", jnum(energy, "unattributed_j", NAN));
+		snprintf(v, sizeof(v), "%.3f", jv_num_or(energy, "unattributed_j", NAN));
 		line(f, v, "J", "unattributed", "no call in flight", NULL);
 	}
-	double idle = jnum(energy, "idle_w", NAN);
+	double idle = jv_num_or(energy, "idle_w", NAN);
 	if (!isnan(idle)) {
 		snprintf(v, sizeof(v), "%.3f", idle);
-		snprintf(c, sizeof(c), "baseline over %.1f s", jnum(energy, "idle_s", 0));
+		snprintf(c, sizeof(c), "baseline over %.1f s", jv_num_or(energy, "idle_s", 0));
 		line(f, v, "W", "idle-power", c, NULL);
 	} else {
 		line(f, "<not counted>", "W", "idle-power", "no idle baseline taken", NULL);
 	}
-	double util = jnum(energy, "cpu_util_machine", NAN);
+	double util = jv_num_or(energy, "cpu_util_machine", NAN);
 	if (!isnan(util)) {
 		snprintf(v, sizeof(v), "%.2f", util * 100);
 		line(f, v, "%", "cpu-utilization", "all cores, whole machine", NULL);
 	}
-	double self = jnum(energy, "cpu_s_self", NAN), watched = jnum(energy, "cpu_s_watched", NAN);
+	double self = jv_num_or(energy, "cpu_s_self", NAN);
+	double watched = jv_num_or(energy, "cpu_s_watched", NAN);
 	if (!isnan(self)) {
 		snprintf(v, sizeof(v), "%.3f", self);
 		line(f, v, "s", "cpu-time-agentperf", NULL, NULL);
@@ -308,12 +298,12 @@ static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
 		snprintf(v, sizeof(v), "%.3f", watched);
 		line(f, v, "s", "cpu-time-model-server", "watched PIDs", NULL);
 	}
-	double samp = jnum(energy, "sampler_cpu_s", NAN);
+	double samp = jv_num_or(energy, "sampler_cpu_s", NAN);
 	if (!isnan(samp)) {
-		double dur = jnum(energy, "duration_s", NAN);
+		double dur = jv_num_or(energy, "duration_s", NAN);
 		snprintf(v, sizeof(v), "%.4f", samp);
 		snprintf(c, sizeof(c), "%.3f %% of one core, %.0f ms interval",
-			 dur > 0 ? 100 * samp / dur : NAN, jnum(energy, "interval_s", NAN) * 1e3);
+			 dur > 0 ? 100 * samp / dur : NAN, jv_num_or(energy, "interval_s", NAN) * 1e3);
 		line(f, v, "s", "sampler-cpu-time", c, NULL);
 	}
 	(void)a;
@@ -324,24 +314,24 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	const cJSON *be = cJSON_GetObjectItemCaseSensitive(meta, "backend");
 	const cJSON *wl = cJSON_GetObjectItemCaseSensitive(meta, "workload");
 	const cJSON *energy = cJSON_GetObjectItemCaseSensitive(meta, "energy");
-	int repeats = (int)jnum(meta, "repeats", 1);
-	int done = (int)jnum(meta, "repeats_done", repeats);
-	fprintf(f, "\n Agent workload stats for '%s'", jstr(meta, "command", "agentperf"));
+	int repeats = (int)jv_num_or(meta, "repeats", 1);
+	int done = (int)jv_num_or(meta, "repeats_done", repeats);
+	fprintf(f, "\n Agent workload stats for '%s'", jv_str_or(meta, "command", "agentperf"));
 	if (repeats > 1)
 		fprintf(f, " (%d runs)", repeats);
 	fprintf(f, ":\n\n");
-	fprintf(f, "   backend   %s (%s%s)\n", jstr(be, "label", "?"),
+	fprintf(f, "   backend   %s (%s%s)\n", jv_str_or(be, "label", "?"),
 		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(be, "stream")) ? "streaming" : "not streaming",
 		cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(be, "tls_verify"))
 			? ", TLS VERIFICATION OFF"
 			: "");
-	const char *note = jstr(meta, "model_note", NULL);
+	const char *note = jv_str_or(meta, "model_note", NULL);
 	if (note)
 		fprintf(f, "   model     %s\n", note);
-	fprintf(f, "   workload  %s %s (%s, %.0f tasks selected, sha256 %.12s)\n", jstr(wl, "name", "?"),
-		jstr(wl, "version", ""), jstr(wl, "format", "?"), jnum(wl, "selected", NAN),
-		jstr(wl, "sha256", "?"));
-	const char *status = jstr(meta, "status", "complete");
+	fprintf(f, "   workload  %s %s (%s, %.0f tasks selected, sha256 %.12s)\n",
+		jv_str_or(wl, "name", "?"), jv_str_or(wl, "version", ""), jv_str_or(wl, "format", "?"),
+		jv_num_or(wl, "selected", NAN), jv_str_or(wl, "sha256", "?"));
+	const char *status = jv_str_or(meta, "status", "complete");
 	if (strcmp(status, "complete"))
 		fprintf(f, "   status    %s: %d of %d repeats complete; figures cover what was measured\n",
 			status, done, repeats);
