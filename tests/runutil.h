@@ -37,52 +37,6 @@ static inline void ru_sleep_ms(long ms)
 		;
 }
 
-/*
- * Starts the fake server with rules on port (0: any). s->dir must already
- * be set when restarting (the port file and log stay in it). 0 or -1.
- */
-static inline int ru_fake_start_on(struct tu_server *s, const char *rules, int port, bool restart)
-{
-	char exe[512], portfile[300], portstr[16];
-	if (!restart) {
-		char *d = tu_tmpdir();
-		if (!d)
-			return -1;
-		snprintf(s->dir, sizeof(s->dir), "%s", d);
-		free(d);
-	}
-	snprintf(exe, sizeof(exe), "%s/tests/fakeserver", tu_build());
-	snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
-	snprintf(s->log, sizeof(s->log), "%s/log", s->dir);
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	unlink(portfile);
-	s->pid = fork();
-	if (s->pid < 0)
-		return -1;
-	if (s->pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		execl(exe, exe, "--script", rules, "--port", portstr, "--port-file", portfile, "--log",
-		      s->log, "--max-seconds", "120", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000; i++) {
-		FILE *f = fopen(portfile, "r");
-		if (f) {
-			int ok = fscanf(f, "%d", &s->port) == 1;
-			fclose(f);
-			if (ok)
-				return 0;
-		}
-		ru_sleep_ms(5);
-	}
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, NULL, 0);
-	s->pid = 0;
-	return -1;
-}
-
 /* Writes a native workload: a header line, then one task per prompt. */
 static inline int ru_workload(const char *path, const char *name, const char *const prompts[],
 			      int n, int max_attempts)

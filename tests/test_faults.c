@@ -349,7 +349,7 @@ static void test_server_killed_and_restarted(void **state)
 	const char *prompts[12];
 	for (int i = 0; i < 12; i++)
 		prompts[i] = i == 3 ? "fault-exit" : "hello";
-	assert_int_equal(ru_fake_start_on(&s, "tests/fake/faults.rules", 0, false), 0);
+	assert_int_equal(tu_fake_start_on(&s, "tests/fake/faults.rules", 0, false), 0);
 	int port = s.port;
 	char *d = tu_tmpdir();
 	snprintf(r.dir, sizeof(r.dir), "%s", d);
@@ -371,7 +371,7 @@ static void test_server_killed_and_restarted(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	s.pid = 0;
 	ru_sleep_ms(1200);
-	assert_int_equal(ru_fake_start_on(&s, "tests/fake/openai-basic.rules", port, true), 0);
+	assert_int_equal(tu_fake_start_on(&s, "tests/fake/openai-basic.rules", port, true), 0);
 	r.rc = ru_wait(p, NULL);
 	r.out = tu_slurp(out);
 	snprintf(rdir, sizeof(rdir), "%s/r", res);

@@ -94,29 +94,39 @@ struct tu_server {
 	char log[300];
 };
 
-/* Starts tests/fakeserver with a rules file; returns 0 or -1. */
-static inline int tu_fake_start(struct tu_server *s, const char *rules)
+/*
+ * Starts tests/fakeserver with a rules file on port (0: any free one);
+ * returns 0 or -1. With restart, s->dir is kept from the last start (its
+ * port file and log stay there) and the server's stderr is silenced.
+ */
+static inline int tu_fake_start_on(struct tu_server *s, const char *rules, int port, bool restart)
 {
-	char exe[512], portfile[300];
-	char *d = tu_tmpdir();
-	if (!d)
-		return -1;
-	snprintf(s->dir, sizeof(s->dir), "%s", d);
-	free(d);
+	char exe[512], portfile[300], portstr[16];
+	if (!restart) {
+		char *d = tu_tmpdir();
+		if (!d)
+			return -1;
+		snprintf(s->dir, sizeof(s->dir), "%s", d);
+		free(d);
+	}
 	snprintf(exe, sizeof(exe), "%s/tests/fakeserver", tu_build());
 	snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
 	snprintf(s->log, sizeof(s->log), "%s/log", s->dir);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	unlink(portfile);
 	s->pid = fork();
 	if (s->pid < 0)
 		return -1;
 	if (s->pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 1);
-		execl(exe, exe, "--script", rules, "--port", "0", "--port-file", portfile, "--log",
+		if (restart)
+			dup2(null, 2);
+		execl(exe, exe, "--script", rules, "--port", portstr, "--port-file", portfile, "--log",
 		      s->log, "--max-seconds", "120", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 1000; i++) {
 		FILE *f = fopen(portfile, "r");
 		if (f) {
 			int ok = fscanf(f, "%d", &s->port) == 1;
@@ -124,12 +134,18 @@ static inline int tu_fake_start(struct tu_server *s, const char *rules)
 			if (ok)
 				return 0;
 		}
-		struct timespec ts = { 0, 10000000 };
+		struct timespec ts = { 0, 5000000 };
 		nanosleep(&ts, NULL);
 	}
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, NULL, 0);
+	s->pid = 0;
 	return -1;
+}
+
+static inline int tu_fake_start(struct tu_server *s, const char *rules)
+{
+	return tu_fake_start_on(s, rules, 0, false);
 }
 
 static inline void tu_fake_stop(struct tu_server *s)
