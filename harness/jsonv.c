@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *jv_path(char *buf, size_t n, const char *prefix, const char *key)
@@ -256,4 +257,15 @@ cJSON *jv_parse_line(const struct jv_ctx *c, const char *s, size_t n)
 	size_t off = end && end >= s && end <= s + n ? (size_t)(end - s) : 0;
 	ap_error_set(c->err, c->file, c->line, NULL, "invalid JSON near byte %zu", off + 1);
 	return NULL;
+}
+
+int jv_print_to(const cJSON *j, struct sbuf *out)
+{
+	char *txt = cJSON_PrintUnformatted(j);
+	if (!txt)
+		return -ENOMEM;
+	sbuf_reset(out);
+	int rc = sbuf_adds(out, txt);
+	free(txt);
+	return rc;
 }

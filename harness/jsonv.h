@@ -24,6 +24,9 @@ struct jv_ctx {
 /* Longest field path kept in messages; deeper paths are cut, not refused. */
 #define JV_PATH_MAX 160
 
+/* j printed without whitespace into out (replacing what it held): 0 or -ENOMEM. */
+int jv_print_to(const cJSON *j, struct sbuf *out);
+
 /* A member's string or number, or dflt when it is absent or of another type
  * (for files agentperf wrote itself, already validated when written). */
 static inline const char *jv_str_or(const cJSON *o, const char *k, const char *dflt)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "jsonv.h"
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -143,14 +144,7 @@ static int anthropic_build_body(const struct backend *b, const struct call_input
 	}
 	if (stream)
 		cJSON_AddBoolToObject(req, "stream", 1);
-	char *txt = cJSON_PrintUnformatted(req);
-	if (!txt) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	sbuf_reset(out);
-	rc = sbuf_adds(out, txt);
-	free(txt);
+	rc = jv_print_to(req, out);
 out:
 	cJSON_Delete(req);
 	return rc;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "jsonv.h"
 
 static int add_sampling(cJSON *req, const cJSON *sampling)
 {
@@ -57,14 +58,7 @@ static int openai_build_body(const struct backend *b, const struct call_input *i
 		if (so)
 			cJSON_AddBoolToObject(so, "include_usage", 1);
 	}
-	char *s = cJSON_PrintUnformatted(req);
-	if (!s) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	sbuf_reset(out);
-	rc = sbuf_adds(out, s);
-	free(s);
+	rc = jv_print_to(req, out);
 out:
 	cJSON_Delete(req);
 	return rc;
