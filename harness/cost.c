@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsonv.h"
+#include "report.h"
 #include "util.h"
 
 #define J_PER_KWH 3.6e6
@@ -267,19 +268,6 @@ long cost_context_tokens_est(const char *system_prompt, const cJSON *tools, cons
 
 /* ---- the report block ---- */
 
-static void out_line(FILE *f, const char *value, const char *unit, const char *name,
-		     const char *comment, const struct welford *w)
-{
-	fprintf(f, "%18s %-6s %-28s", value, unit, name);
-	if (comment && *comment)
-		fprintf(f, " # %-34s", comment);
-	else if (w && w->n > 1)
-		fprintf(f, "   %-34s", "");
-	if (w && w->n > 1)
-		fprintf(f, "  ( +- %5.2f%% )", welford_rse_pct(w));
-	fputc('\n', f);
-}
-
 /* One per-success figure: its mean over repeats, or why there is none. */
 static void fig_line(FILE *f, const struct cost_ctx *c, const struct run_agg *a, int slot,
 		     enum cost_fig fig, const char *unit, int prec, const char *name,
@@ -293,11 +281,11 @@ static void fig_line(FILE *f, const struct cost_ctx *c, const struct run_agg *a,
 		any_success |= x && x->successes > 0;
 	}
 	if (!any_success) {
-		out_line(f, "no success", unit, name, "no task succeeded", NULL);
+		report_line(f, "no success", unit, name, "no task succeeded", NULL);
 		return;
 	}
 	if (!w.n) {
-		out_line(f, "<not counted>", unit, name, why_not, NULL);
+		report_line(f, "<not counted>", unit, name, why_not, NULL);
 		return;
 	}
 	/* Negative prec: significant digits, for dollars and grams that span decades. */
@@ -305,7 +293,7 @@ static void fig_line(FILE *f, const struct cost_ctx *c, const struct run_agg *a,
 		snprintf(v, sizeof(v), "%.*g", -prec, w.mean);
 	else
 		snprintf(v, sizeof(v), "%.*f", prec, w.mean);
-	out_line(f, v, unit, name, comment, &w);
+	report_line(f, v, unit, name, comment, &w);
 }
 
 /* Mean over repeats of a total (not per success), for shares. */
@@ -338,7 +326,7 @@ static void local_lines(FILE *f, const struct cost_ctx *c, const struct run_agg 
 		fig_line(f, c, a, slot, CF_DEVICE_J, "J", 3, "device-energy", c->device_provenance,
 			 "energy missing for some calls");
 	else
-		out_line(f, "<not supported>", "J", "device-energy", c->no_energy_reason, NULL);
+		report_line(f, "<not supported>", "J", "device-energy", c->no_energy_reason, NULL);
 	if (!loaded(L))
 		return;
 	snprintf(cm, sizeof(cm), "device / PSU efficiency %.2f", pv(L, PP_PSU_EFFICIENCY));
@@ -419,10 +407,10 @@ static void block(FILE *f, const struct cost_ctx *c, const struct run_agg *a, in
 	if (share.n) {
 		char v[48];
 		snprintf(v, sizeof(v), "%.2f", 100 * share.mean);
-		out_line(f, v, "%", "context-overhead",
+		report_line(f, v, "%", "context-overhead",
 			 "ESTIMATED: system prompt + tools (bytes/4) of input tokens", &share);
 	} else {
-		out_line(f, "<not counted>", "%", "context-overhead",
+		report_line(f, "<not counted>", "%", "context-overhead",
 			 "no system prompt/tools, or no token counts", NULL);
 	}
 }
@@ -445,7 +433,7 @@ static void decomposition_lines(FILE *f, const struct cost_ctx *c, const struct 
 		char v[48];
 		if (w.n)
 			snprintf(v, sizeof(v), "%+.2f", 100 * w.mean);
-		out_line(f, w.n ? v : "<not counted>", "%", rows[i].name,
+		report_line(f, w.n ? v : "<not counted>", "%", rows[i].name,
 			 w.n ? "same tasks, totals" : "not counted in one of the forms", &w);
 	}
 }

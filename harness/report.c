@@ -19,8 +19,7 @@ static void rse(FILE *f, const struct welford *w)
 		fprintf(f, "  ( +- %5.2f%% )", welford_rse_pct(w));
 }
 
-/* value, unit, name, then an optional '# comment' and the +- of w. */
-static void line(FILE *f, const char *value, const char *unit, const char *name,
+void report_line(FILE *f, const char *value, const char *unit, const char *name,
 		 const char *comment, const struct welford *w)
 {
 	fprintf(f, "%18s %-6s %-28s", value, unit, name);
@@ -56,7 +55,7 @@ static void count_line(FILE *f, const struct run_agg *a, int form, enum metric m
 		else
 			snprintf(c, sizeof(c), "%s: no success", per_what);
 	}
-	line(f, v, "", name, c, &w);
+	report_line(f, v, "", name, c, &w);
 }
 
 static void latency_line(FILE *f, const struct run_agg *a, int form, enum metric m,
@@ -65,11 +64,11 @@ static void latency_line(FILE *f, const struct run_agg *a, int form, enum metric
 	char v[48];
 	struct welford w = run_metric(a, form, m);
 	if (!w.n) {
-		line(f, "<not counted>", "", name, "no successful call", NULL);
+		report_line(f, "<not counted>", "", name, "no successful call", NULL);
 		return;
 	}
 	snprintf(v, sizeof(v), "%.3f", w.mean * 1e3);
-	line(f, v, "msec", name, NULL, &w);
+	report_line(f, v, "msec", name, NULL, &w);
 }
 
 static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *energy)
@@ -95,17 +94,17 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 	}
 	struct welford w = run_metric(a, form, M_TASKS);
 	fmt_count(v, sizeof(v), w.n ? w.mean : NAN);
-	line(f, v, "", "tasks", NULL, NULL);
+	report_line(f, v, "", "tasks", NULL, NULL);
 
 	struct welford succ = run_metric(a, form, M_SUCCESSES);
 	struct welford rate = run_metric(a, form, M_SUCCESS_RATE);
 	fmt_count(v, sizeof(v), succ.n ? succ.mean : NAN);
 	snprintf(c, sizeof(c), "%9.2f %% success rate", rate.n ? rate.mean * 100 : NAN);
-	line(f, v, "", "successes", c, &rate);
+	report_line(f, v, "", "successes", c, &rate);
 
 	struct welford p1 = run_metric(a, form, M_PASS1);
 	snprintf(v, sizeof(v), "%.2f", p1.n ? p1.mean * 100 : NAN);
-	line(f, v, "%", "pass@1", "first attempt succeeds", &p1);
+	report_line(f, v, "%", "pass@1", "first attempt succeeds", &p1);
 	for (int k = 2; k <= tot.max_k && k <= MAX_K; k++) {
 		struct welford wk = { 0 };
 		for (int i = 1; i <= a->repeats; i++) {
@@ -116,7 +115,7 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 		char name[48];
 		snprintf(name, sizeof(name), "success-within-%d", k);
 		snprintf(v, sizeof(v), "%.2f", wk.n ? wk.mean * 100 : NAN);
-		line(f, v, "%", name, NULL, &wk);
+		report_line(f, v, "%", name, NULL, &wk);
 	}
 	count_line(f, a, form, M_ATTEMPTS, "attempts", M_ATTEMPTS_PER_SUCCESS, "attempts per success");
 	count_line(f, a, form, M_CALLS, "calls", M_CALLS_PER_SUCCESS, "calls per success");
@@ -126,10 +125,10 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 	count_line(f, a, form, M_CACHED, "cached-tokens", M_COUNT, NULL);
 	if (tot.calls_no_usage) {
 		snprintf(v, sizeof(v), "%ld", tot.calls_no_usage);
-		line(f, v, "", "calls-without-usage", "server sent no token counts", NULL);
+		report_line(f, v, "", "calls-without-usage", "server sent no token counts", NULL);
 	}
 	snprintf(v, sizeof(v), "%ld", tot.retries);
-	line(f, v, "", "transport-retries", "not task attempts", NULL);
+	report_line(f, v, "", "transport-retries", "not task attempts", NULL);
 	snprintf(v, sizeof(v), "%ld", tot.failed_calls);
 	c[0] = '\0';
 	for (int s = 1; s < CALL_STATUS_COUNT; s++) {
@@ -139,10 +138,10 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 		snprintf(c + l, sizeof(c) - l, "%s%s %ld", l ? ", " : "", call_status_name(s),
 			 tot.by_status[s]);
 	}
-	line(f, v, "", "failed-calls", c, NULL);
+	report_line(f, v, "", "failed-calls", c, NULL);
 	if (tot.interrupted) {
 		snprintf(v, sizeof(v), "%ld", tot.interrupted);
-		line(f, v, "", "interrupted-tasks", "not counted as tasks", NULL);
+		report_line(f, v, "", "interrupted-tasks", "not counted as tasks", NULL);
 	}
 	latency_line(f, a, form, M_TTFT_P50, "ttft-p50");
 	latency_line(f, a, form, M_TTFT_P95, "ttft-p95");
@@ -151,7 +150,7 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 	struct welford itl = run_metric(a, form, M_ITL_P50);
 	if (itl.n) {
 		snprintf(v, sizeof(v), "%.3f", itl.mean * 1e3);
-		line(f, v, "msec", "itl-p50", "gap between content chunks", &itl);
+		report_line(f, v, "msec", "itl-p50", "gap between content chunks", &itl);
 	}
 	struct welford tps = run_metric(a, form, M_OUT_TPS);
 	if (tps.n) {
@@ -160,7 +159,7 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 			snprintf(c, sizeof(c), "server says %.1f gen, %.1f prompt",
 				 tot.srv_gen_tps_sum / (double)tot.srv_n,
 				 tot.srv_prompt_tps_sum / (double)tot.srv_n);
-		line(f, v, "tok/s", "output-rate", tot.srv_n ? c : "per call, mean", &tps);
+		report_line(f, v, "tok/s", "output-rate", tot.srv_n ? c : "per call, mean", &tps);
 	}
 	/* Energy per form: only when every call of the form got an energy figure. */
 	struct welford ej = run_metric(a, form, M_ENERGY_J);
@@ -175,22 +174,22 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 		struct welford eps = run_metric(a, form, M_ENERGY_PER_SUCCESS);
 		struct welford net = run_metric(a, form, M_NET_ENERGY_PER_SUCCESS);
 		snprintf(v, sizeof(v), "%.3f", ej.mean);
-		line(f, v, "J", "energy-in-calls", src, &ej);
+		report_line(f, v, "J", "energy-in-calls", src, &ej);
 		if (eps.n) {
 			snprintf(v, sizeof(v), "%.3f", eps.mean);
-			line(f, v, "J", "energy-per-successful-task", "all attempts, failed included", &eps);
+			report_line(f, v, "J", "energy-per-successful-task", "all attempts, failed included", &eps);
 			snprintf(v, sizeof(v), "%.3f", net.mean);
 			/* Below zero the baseline drew more than the run: other load during it. */
-			line(f, v, "J", "net-energy-per-success",
+			report_line(f, v, "J", "net-energy-per-success",
 			     net.mean < 0 ? "NEGATIVE: idle baseline above run power (other load?)"
 					  : "gross minus idle power",
 			     &net);
 		} else {
-			line(f, "no success", "J", "energy-per-successful-task", "no task succeeded", NULL);
+			report_line(f, "no success", "J", "energy-per-successful-task", "no task succeeded", NULL);
 		}
 	} else {
 		const char *why = jv_str_or(energy, "reason", "no energy source");
-		line(f, "<not supported>", "J", "energy-in-calls", why, NULL);
+		report_line(f, "<not supported>", "J", "energy-in-calls", why, NULL);
 	}
 }
 
@@ -223,7 +222,7 @@ static void decomposition_block(FILE *f, const struct run_agg *a)
 			snprintf(v, sizeof(v), "%+.2f", w.mean * 100);
 		else
 			snprintf(v, sizeof(v), "<not counted>");
-		line(f, v, "%", rows[i].name, NULL, &w);
+		report_line(f, v, "%", rows[i].name, NULL, &w);
 	}
 }
 
@@ -244,7 +243,7 @@ static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
 		if (strcmp(st, "ok")) {
 			char why[256];
 			snprintf(why, sizeof(why), "%s: %s", st, jv_str_or(ch, "reason", ""));
-			line(f, "<not supported>", unit, jv_str_or(ch, "name", "?"), why, NULL);
+			report_line(f, "<not supported>", unit, jv_str_or(ch, "name", "?"), why, NULL);
 			continue;
 		}
 		if (!strcmp(unit, "J")) {
@@ -259,44 +258,44 @@ static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
 			snprintf(c, sizeof(c), "%s, %s", !strcmp(unit, "s") ? "over the run" : "mean",
 				 jv_str_or(ch, "provenance", ""));
 		}
-		line(f, v, unit, jv_str_or(ch, "name", "?"), c, NULL);
+		report_line(f, v, unit, jv_str_or(ch, "name", "?"), c, NULL);
 	}
 	double dev = jv_num_or(energy, "device_j", NAN);
 	if (!isnan(dev)) {
 		snprintf(v, sizeof(v), "%.3f", dev);
-		line(f, v, "J", "device-energy", jv_str_or(energy, "device_provenance", ""), NULL);
+		report_line(f, v, "J", "device-energy", jv_str_or(energy, "device_provenance", ""), NULL);
 		double dur = jv_num_or(energy, "duration_s", NAN);
 		if (dur > 0) {
 			snprintf(v, sizeof(v), "%.3f", dev / dur);
-			line(f, v, "W", "average-power", NULL, NULL);
+			report_line(f, v, "W", "average-power", NULL, NULL);
 		}
 		snprintf(v, sizeof(v), "%.3f", jv_num_or(energy, "attributed_j", NAN));
-		line(f, v, "J", "attributed-to-calls", "time share between overlapping calls", NULL);
+		report_line(f, v, "J", "attributed-to-calls", "time share between overlapping calls", NULL);
 		snprintf(v, sizeof(v), "%.3f", jv_num_or(energy, "unattributed_j", NAN));
-		line(f, v, "J", "unattributed", "no call in flight", NULL);
+		report_line(f, v, "J", "unattributed", "no call in flight", NULL);
 	}
 	double idle = jv_num_or(energy, "idle_w", NAN);
 	if (!isnan(idle)) {
 		snprintf(v, sizeof(v), "%.3f", idle);
 		snprintf(c, sizeof(c), "baseline over %.1f s", jv_num_or(energy, "idle_s", 0));
-		line(f, v, "W", "idle-power", c, NULL);
+		report_line(f, v, "W", "idle-power", c, NULL);
 	} else {
-		line(f, "<not counted>", "W", "idle-power", "no idle baseline taken", NULL);
+		report_line(f, "<not counted>", "W", "idle-power", "no idle baseline taken", NULL);
 	}
 	double util = jv_num_or(energy, "cpu_util_machine", NAN);
 	if (!isnan(util)) {
 		snprintf(v, sizeof(v), "%.2f", util * 100);
-		line(f, v, "%", "cpu-utilization", "all cores, whole machine", NULL);
+		report_line(f, v, "%", "cpu-utilization", "all cores, whole machine", NULL);
 	}
 	double self = jv_num_or(energy, "cpu_s_self", NAN);
 	double watched = jv_num_or(energy, "cpu_s_watched", NAN);
 	if (!isnan(self)) {
 		snprintf(v, sizeof(v), "%.3f", self);
-		line(f, v, "s", "cpu-time-agentperf", NULL, NULL);
+		report_line(f, v, "s", "cpu-time-agentperf", NULL, NULL);
 	}
 	if (!isnan(watched) && watched > 0) {
 		snprintf(v, sizeof(v), "%.3f", watched);
-		line(f, v, "s", "cpu-time-model-server", "watched PIDs", NULL);
+		report_line(f, v, "s", "cpu-time-model-server", "watched PIDs", NULL);
 	}
 	double samp = jv_num_or(energy, "sampler_cpu_s", NAN);
 	if (!isnan(samp)) {
@@ -304,7 +303,7 @@ static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
 		snprintf(v, sizeof(v), "%.4f", samp);
 		snprintf(c, sizeof(c), "%.3f %% of one core, %.0f ms interval",
 			 dur > 0 ? 100 * samp / dur : NAN, jv_num_or(energy, "interval_s", NAN) * 1e3);
-		line(f, v, "s", "sampler-cpu-time", c, NULL);
+		report_line(f, v, "s", "sampler-cpu-time", c, NULL);
 	}
 	(void)a;
 }
