@@ -400,6 +400,37 @@ static void test_server_killed_and_restarted(void **state)
 }
 
 /*
+ * The two "server exits mid-run" tests: a fresh results folder and a
+ * 40-task workload (any non-empty answer succeeds); the paths go to p.
+ */
+struct exit_paths {
+	char wl[300], res[300], out[300], err[300], rdir[320], tasks[340];
+};
+
+static void exit_run_setup(struct fr *r, struct exit_paths *p, const char *name)
+{
+	char *d = tu_tmpdir();
+	assert_non_null(d);
+	snprintf(r->dir, sizeof(r->dir), "%s", d);
+	free(d);
+	snprintf(p->wl, sizeof(p->wl), "%s/w.jsonl", r->dir);
+	snprintf(p->res, sizeof(p->res), "%s/results", r->dir);
+	snprintf(p->out, sizeof(p->out), "%s/stdout", r->dir);
+	snprintf(p->err, sizeof(p->err), "%s/stderr", r->dir);
+	snprintf(p->rdir, sizeof(p->rdir), "%s/r", p->res);
+	snprintf(p->tasks, sizeof(p->tasks), "%s/tasks.csv", p->rdir);
+	FILE *f = fopen(p->wl, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"agentperf_workload\":1,\"name\":\"%s\",\"version\":\"1\",\"source\":"
+		   "\"tests\",\"license\":\"CC0-1.0\",\"defaults\":{\"max_attempts\":1,\"max_steps\":1,"
+		   "\"max_tokens\":24}}\n", name);
+	for (int i = 0; i < 40; i++)
+		fprintf(f, "{\"id\":\"t%02d\",\"prompt\":\"Once upon a time %d\",\"check\":{\"kind\":"
+			   "\"regex\",\"value\":\".\"}}\n", i, i);
+	fclose(f);
+}
+
+/*
  * A real llama-server (tiny model) killed mid-run: the calls made while it
  * was up are measured, those after it died are connect errors, and the
  * folder is a valid partial result. The managed `llama-server:` backend,
@@ -430,25 +461,9 @@ static void test_llama_server_exits_mid_run(void **state)
 		_exit(127);
 	}
 	struct fr r = { 0 };
-	char *d = tu_tmpdir();
-	snprintf(r.dir, sizeof(r.dir), "%s", d);
-	free(d);
-	char wl[300], spec[256], res[300], out[300], err[300], rdir[320], tasks_path[340];
-	snprintf(wl, sizeof(wl), "%s/w.jsonl", r.dir);
-	snprintf(res, sizeof(res), "%s/results", r.dir);
-	snprintf(out, sizeof(out), "%s/stdout", r.dir);
-	snprintf(err, sizeof(err), "%s/stderr", r.dir);
-	snprintf(rdir, sizeof(rdir), "%s/r", res);
-	snprintf(tasks_path, sizeof(tasks_path), "%s/tasks.csv", rdir);
-	FILE *f = fopen(wl, "w");
-	assert_non_null(f);
-	fprintf(f, "{\"agentperf_workload\":1,\"name\":\"llama-exit\",\"version\":\"1\",\"source\":"
-		   "\"tests\",\"license\":\"CC0-1.0\",\"defaults\":{\"max_attempts\":1,\"max_steps\":1,"
-		   "\"max_tokens\":24}}\n");
-	for (int i = 0; i < 40; i++)
-		fprintf(f, "{\"id\":\"t%02d\",\"prompt\":\"Once upon a time %d\",\"check\":{\"kind\":"
-			   "\"regex\",\"value\":\".\"}}\n", i, i);
-	fclose(f);
+	struct exit_paths ep;
+	char spec[256];
+	exit_run_setup(&r, &ep, "llama-exit");
 	/* Connect retries give llama-server time to load before the first call. */
 	snprintf(spec, sizeof(spec),
 		 "openai:url=http://127.0.0.1:%d/v1,stream=1,retries=1,retry_wait_max=0.05,timeout=30",
@@ -467,12 +482,12 @@ static void test_llama_server_exits_mid_run(void **state)
 			break;
 		ru_sleep_ms(100);
 	}
-	char *argv[] = { (char *)tu_agentperf(), "record", "-q", "--no-energy", "-w", wl, "-b", spec,
-			 "-o", res, "--run-id", "r", NULL };
-	pid_t p = ru_spawn(argv, out, err);
+	char *argv[] = { (char *)tu_agentperf(), "record", "-q", "--no-energy", "-w", ep.wl, "-b", spec,
+			 "-o", ep.res, "--run-id", "r", NULL };
+	pid_t p = ru_spawn(argv, ep.out, ep.err);
 	/* Kill the server once a few tasks are on disk. */
 	for (int i = 0; i < 3000; i++) {
-		char *t = tu_slurp(tasks_path);
+		char *t = tu_slurp(ep.tasks);
 		int rows = t ? ru_rows(t, NULL, NULL) : 0;
 		free(t);
 		if (rows >= 3)
@@ -482,10 +497,10 @@ static void test_llama_server_exits_mid_run(void **state)
 	kill(sp, SIGKILL);
 	waitpid(sp, NULL, 0);
 	r.rc = ru_wait(p, NULL);
-	r.out = tu_slurp(out);
-	r.calls = slurp_in(rdir, "calls.csv");
-	r.tasks = slurp_in(rdir, "tasks.csv");
-	r.meta = slurp_in(rdir, "meta.json");
+	r.out = tu_slurp(ep.out);
+	r.calls = slurp_in(ep.rdir, "calls.csv");
+	r.tasks = slurp_in(ep.rdir, "tasks.csv");
+	r.meta = slurp_in(ep.rdir, "meta.json");
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(ru_rows(r.tasks, NULL, NULL), 40);
 	int ok = ru_rows(r.calls, "status", "ok");
@@ -553,35 +568,19 @@ static void test_managed_llama_server_exits_mid_run(void **state)
 		skip();
 	}
 	struct fr r = { 0 };
-	char *d = tu_tmpdir();
-	snprintf(r.dir, sizeof(r.dir), "%s", d);
-	free(d);
-	char wl[300], spec[700], res[300], out[300], err[300], rdir[320], tasks_path[340];
-	snprintf(wl, sizeof(wl), "%s/w.jsonl", r.dir);
-	snprintf(res, sizeof(res), "%s/results", r.dir);
-	snprintf(out, sizeof(out), "%s/stdout", r.dir);
-	snprintf(err, sizeof(err), "%s/stderr", r.dir);
-	snprintf(rdir, sizeof(rdir), "%s/r", res);
-	snprintf(tasks_path, sizeof(tasks_path), "%s/tasks.csv", rdir);
-	FILE *f = fopen(wl, "w");
-	assert_non_null(f);
-	fprintf(f, "{\"agentperf_workload\":1,\"name\":\"managed-exit\",\"version\":\"1\",\"source\":"
-		   "\"tests\",\"license\":\"CC0-1.0\",\"defaults\":{\"max_attempts\":1,\"max_steps\":1,"
-		   "\"max_tokens\":24}}\n");
-	for (int i = 0; i < 40; i++)
-		fprintf(f, "{\"id\":\"t%02d\",\"prompt\":\"Once upon a time %d\",\"check\":{\"kind\":"
-			   "\"regex\",\"value\":\".\"}}\n", i, i);
-	fclose(f);
+	struct exit_paths ep;
+	char spec[700];
+	exit_run_setup(&r, &ep, "managed-exit");
 	snprintf(spec, sizeof(spec),
 		 "llama-server:model=%s,bin=%s,threads=1,ctx=512,stream=1,retries=1,"
 		 "retry_wait_max=0.05,timeout=30", model, srv);
-	char *argv[] = { (char *)tu_agentperf(), "record", "-q", "--no-energy", "-w", wl, "-b", spec,
-			 "-o", res, "--run-id", "r", NULL };
-	pid_t p = ru_spawn(argv, out, err);
+	char *argv[] = { (char *)tu_agentperf(), "record", "-q", "--no-energy", "-w", ep.wl, "-b", spec,
+			 "-o", ep.res, "--run-id", "r", NULL };
+	pid_t p = ru_spawn(argv, ep.out, ep.err);
 	pid_t sp = child_named(p, "llama-server");
 	assert_true(sp > 0);
 	for (int i = 0; i < 6000; i++) {
-		char *t = tu_slurp(tasks_path);
+		char *t = tu_slurp(ep.tasks);
 		int rows = t ? ru_rows(t, NULL, NULL) : 0;
 		free(t);
 		if (rows >= 3)
@@ -590,11 +589,11 @@ static void test_managed_llama_server_exits_mid_run(void **state)
 	}
 	kill(sp, SIGKILL);
 	r.rc = ru_wait(p, NULL);
-	r.out = tu_slurp(out);
-	r.err = tu_slurp(err);
-	r.calls = slurp_in(rdir, "calls.csv");
-	r.tasks = slurp_in(rdir, "tasks.csv");
-	r.meta = slurp_in(rdir, "meta.json");
+	r.out = tu_slurp(ep.out);
+	r.err = tu_slurp(ep.err);
+	r.calls = slurp_in(ep.rdir, "calls.csv");
+	r.tasks = slurp_in(ep.rdir, "tasks.csv");
+	r.meta = slurp_in(ep.rdir, "meta.json");
 	assert_non_null(r.calls);
 	assert_non_null(r.meta);
 	assert_int_equal(ru_rows(r.tasks, NULL, NULL), 40);
