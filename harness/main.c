@@ -534,6 +534,8 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 			char cerr[256];
 			bool have_cost = !cost_ctx_from_meta(&cc, &cps, meta, cerr, sizeof(cerr));
 			wr = results_write_summary(res, &st.agg, have_cost ? &cc : NULL);
+			if (!wr)
+				wr = results_write_report(res, meta, &st.agg);
 		}
 		if (wr)
 			ap_err("writing %s failed: %s", results_dir(res), strerror(-wr));

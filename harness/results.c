@@ -1,4 +1,5 @@
 #include "results.h"
+#include "report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -281,6 +282,23 @@ int results_write_meta(struct results *r, const cJSON *meta)
 		rc = -errno;
 out:
 	free(s);
+	return rc;
+}
+
+int results_write_report(struct results *r, const cJSON *meta, const struct run_agg *agg)
+{
+	int rc = 0;
+	unlinkat(r->dirfd, "report.txt.tmp", 0);
+	FILE *f = create_at(r->dirfd, "report.txt.tmp", NULL);
+	if (!f)
+		return -errno;
+	report_print(f, meta, agg);
+	if (ferror(f) || fflush(f) || fsync(fileno(f)))
+		rc = -EIO;
+	if (fclose(f) && !rc)
+		rc = -EIO;
+	if (!rc && renameat(r->dirfd, "report.txt.tmp", r->dirfd, "report.txt"))
+		rc = -errno;
 	return rc;
 }
 

@@ -37,6 +37,8 @@ int results_write_meta(struct results *r, const cJSON *meta);
 /* cc: the run's cost context (profiles); its per-success columns are empty
  * where it counts nothing (no profile, no energy) or cc is NULL. */
 int results_write_summary(struct results *r, const struct run_agg *agg, const struct cost_ctx *cc);
+/* Writes report.txt, the report as printed, atomically like meta.json. */
+int results_write_report(struct results *r, const cJSON *meta, const struct run_agg *agg);
 void results_close(struct results *r);
 
 /* A minimal CSV reader for our own files: header-indexed, quoted fields. */

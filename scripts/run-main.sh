@@ -24,8 +24,8 @@ rc=0
     -b "llama-server:model=$model,threads=$(nproc)" \
     -r "$repeats" --seed 42 --temperature 0 --form both || rc=$?
 # A partial run (a server that died, Ctrl-C) still has its CSVs: plot them.
+# (record wrote report.txt beside them.)
 if [ -r "results/$id/summary.csv" ]; then
-    ./agentperf report "results/$id" >"results/$id/report.txt" 2>&1 || true
     plots/plot.sh -o "results/$id/plots" "results/$id" || rc=${rc/#0/1}
     echo "results: results/$id/ (report.txt, *.csv, meta.json, plots/)"
 fi

@@ -165,6 +165,12 @@ static void test_stream_timings_and_usage(void **state)
 	assert_true(c.e2e >= c.ttft);
 	assert_non_null(strstr(row, ",stop,"));
 	assert_non_null(strstr(r.stdout_txt, "output-rate"));
+	/* report.txt is the report exactly as printed. */
+	char *rep = res_file(&r, "report.txt");
+	assert_non_null(rep);
+	assert_non_null(strstr(rep, "seconds time elapsed"));
+	assert_memory_equal(r.stdout_txt, rep, strlen(rep));
+	free(rep);
 	free(calls);
 	tu_fake_stop(&s);
 	run_free(&r);
