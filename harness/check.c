@@ -189,7 +189,6 @@ static int parse_text(struct check *c, const cJSON *j, const struct jv_ctx *x, c
 			return -ENOMEM;
 		pcre2_set_match_limit(c->re_limits, CHECK_RE_MATCH_LIMIT);
 		pcre2_set_heap_limit(c->re_limits, CHECK_RE_HEAP_KIB);
-		c->re_compiled = true;
 	}
 	return 0;
 }
@@ -1001,7 +1000,7 @@ static bool check_eval_w(const struct check *c, const struct episode_output *o, 
 		wb_snippet(w, text, SNIPPET_MAX);
 		return false;
 	case CHECK_REGEX: {
-		if (!c->re_compiled)
+		if (!c->re)
 			return false;
 		/* Per call: checks run on many episode threads at once. */
 		pcre2_match_data *md = pcre2_match_data_create(1, NULL);

@@ -42,7 +42,6 @@ struct check {
 	size_t n_sub;
 	pcre2_code *re;   /* compiled regex when kind == CHECK_REGEX */
 	pcre2_match_context *re_limits;
-	bool re_compiled;
 };
 
 /* One tool call the model made (OpenAI shape: arguments is JSON text). */
