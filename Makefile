@@ -41,7 +41,7 @@ endif
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
-LIB_SRCS  := $(filter-out harness/main.c,$(wildcard harness/*.c harness/backends/*.c probes/*.c))
+LIB_SRCS  := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c probes/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)

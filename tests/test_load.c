@@ -1,0 +1,234 @@
+/* Load generation (issue 12): arrival schedules, SLO judgement, context padding. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load/pad.h"
+#include "load/schedule.h"
+#include "load/slo.h"
+
+static void test_constant_schedule(void **state)
+{
+	(void)state;
+	struct schedule s;
+	assert_int_equal(schedule_init(&s, ARRIVAL_CONSTANT, 10, 1), 0);
+	for (int i = 0; i < 1000; i++)
+		assert_true(fabs(schedule_next(&s) - i / 10.0) < 1e-12);
+	assert_int_equal(schedule_init(&s, ARRIVAL_CONSTANT, 0, 1), -EINVAL);
+	assert_int_equal(schedule_init(&s, ARRIVAL_POISSON, -1, 1), -EINVAL);
+	assert_int_equal(schedule_init(&s, ARRIVAL_POISSON, NAN, 1), -EINVAL);
+	assert_int_equal(arrival_parse("poisson"), ARRIVAL_POISSON);
+	assert_int_equal(arrival_parse("constant"), ARRIVAL_CONSTANT);
+	assert_int_equal(arrival_parse("uniform"), -EINVAL);
+}
+
+static void test_poisson_schedule(void **state)
+{
+	(void)state;
+	const double rate = 20;
+	const int n = 20000;
+	struct schedule s;
+	assert_int_equal(schedule_init(&s, ARRIVAL_POISSON, rate, 42), 0);
+	double first = schedule_next(&s), t = first, sumsq = 0, prev = first;
+	assert_true(first == 0); /* the run starts with an arrival */
+	long in_first_100s = 1;
+	for (int i = 1; i < n; i++) {
+		t = schedule_next(&s);
+		double gap = t - prev;
+		assert_true(gap > 0);
+		sumsq += gap * gap;
+		prev = t;
+		if (t < 100)
+			in_first_100s++;
+	}
+	/* mean gap 1/rate: standard error 1/(rate sqrt(n)) = 0.00035; allow 5 sigma */
+	double mean = t / (n - 1);
+	assert_true(fabs(mean - 1 / rate) < 5 * (1 / rate) / sqrt(n - 1));
+	/* exponential: variance = mean^2, so E[gap^2] = 2 / rate^2 (within 5 %) */
+	assert_true(fabs(sumsq / (n - 1) / (2 / (rate * rate)) - 1) < 0.05);
+	/* count in 100 s ~ Poisson(2000): sd 45; allow 5 sd */
+	assert_true(labs(in_first_100s - 2000) < 5 * 45);
+
+	/* same seed, same schedule; other seed, other schedule */
+	struct schedule a, b, c;
+	schedule_init(&a, ARRIVAL_POISSON, 3, 7);
+	schedule_init(&b, ARRIVAL_POISSON, 3, 7);
+	schedule_init(&c, ARRIVAL_POISSON, 3, 8);
+	int differ = 0;
+	for (int i = 0; i < 100; i++) {
+		double x = schedule_next(&a), y = schedule_next(&b), z = schedule_next(&c);
+		assert_true(x == y);
+		differ += x != z;
+	}
+	assert_true(differ > 90);
+}
+
+static void test_poisson_pinned(void **state)
+{
+	(void)state;
+	/* The schedule a seed names is part of the documented format: these
+	 * values (splitmix64, 53-bit uniform in (0,1], gap -ln(U)/R) must not
+	 * change between versions. */
+	uint64_t st = 42;
+	double u = schedule_uniform(&st);
+	assert_true(u > 0 && u <= 1);
+	struct schedule s;
+	schedule_init(&s, ARRIVAL_POISSON, 1, 42);
+	assert_true(schedule_next(&s) == 0);
+	double t1 = schedule_next(&s);
+	assert_true(fabs(t1 - -log(u)) < 1e-15);
+	assert_true(fabs(t1 - 0.29899262457387227) < 1e-15);
+	uint64_t st2 = 42;
+	/* splitmix64(42) first output, pinned */
+	uint64_t z = st2 + 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	assert_true(z == 0xbdd732262feb6e95ULL);
+	assert_true(fabs(u - ((double)(z >> 11) + 1) / 9007199254740992.0) < 1e-18);
+}
+
+static void test_slo_parse(void **state)
+{
+	(void)state;
+	struct slo s;
+	char msg[200];
+	assert_int_equal(slo_parse(&s, "ttft=0.5,e2e=10,task=30", msg, sizeof(msg)), 0);
+	assert_true(s.set && s.ttft_s == 0.5 && s.e2e_s == 10 && s.task_s == 30 && isnan(s.itl_s));
+	assert_int_equal(slo_parse(&s, "itl=50ms", msg, sizeof(msg)), 0);
+	assert_true(fabs(s.itl_s - 0.05) < 1e-12 && isnan(s.ttft_s));
+	char buf[128];
+	slo_format(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "itl=0.05s");
+	assert_int_equal(slo_parse(&s, "ttft=0", msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "ttft"));
+	assert_int_equal(slo_parse(&s, "tpot=1", msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "unknown SLO 'tpot'"));
+	assert_int_equal(slo_parse(&s, "ttft", msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(slo_parse(&s, "", msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(slo_parse(&s, "e2e=abc", msg, sizeof(msg)), -EINVAL);
+}
+
+static void test_slo_judgement(void **state)
+{
+	(void)state;
+	struct slo s;
+	char msg[200];
+	assert_int_equal(slo_parse(&s, "ttft=1,itl=0.1,e2e=5,task=20", msg, sizeof(msg)), 0);
+	assert_true(slo_call_ok(&s, 0.5, 0.05, 4));
+	assert_false(slo_call_ok(&s, 1.5, 0.05, 4));   /* queueing made TTFT late */
+	assert_false(slo_call_ok(&s, 0.5, 0.2, 4));
+	assert_false(slo_call_ok(&s, 0.5, 0.05, 6));
+	assert_true(slo_call_ok(&s, 0.5, NAN, 4));     /* one chunk: no gaps to judge */
+	assert_false(slo_call_ok(&s, NAN, NAN, 4));    /* nothing streamed misses ttft */
+	assert_false(slo_call_ok(&s, 0.5, 0.05, NAN));
+	assert_true(slo_task_ok(&s, 20));
+	assert_false(slo_task_ok(&s, 20.01));
+	assert_int_equal(slo_parse(&s, "e2e=5", msg, sizeof(msg)), 0);
+	assert_true(slo_call_ok(&s, NAN, NAN, 5));     /* ttft not judged when not given */
+	assert_true(slo_task_ok(&s, 1e9));
+}
+
+static struct task *small_task(void)
+{
+	struct task *t = calloc(1, sizeof(*t));
+	t->system_prompt = strdup("You are a test agent.");
+	t->tools = cJSON_Parse("[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+			       "\"parameters\":{\"type\":\"object\",\"properties\":{}}}}]");
+	return t;
+}
+
+static void free_task(struct task *t)
+{
+	free(t->system_prompt);
+	cJSON_Delete(t->tools);
+	free(t);
+}
+
+static void test_padding(void **state)
+{
+	(void)state;
+	struct pad_corpus *c = NULL;
+	struct ap_error err = { { 0 } };
+	assert_int_equal(pad_corpus_load(&c, "workloads/padding/corpus.json", &err), 0);
+	assert_int_equal(strlen(pad_corpus_sha256(c)), 64);
+	const long targets[] = { 1000, 5000, 10000, 25000, 40000 };
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		struct task *a = small_task(), *b = small_task();
+		int nt = 0, nd = 0;
+		long got = pad_task(a, c, targets[i], 9, &nt, &nd);
+		assert_true(got >= targets[i]);
+		assert_int_equal(got, pad_task_tokens(a));
+		/* the last piece added overshoots by at most one tool or section */
+		assert_true(got < targets[i] + 400);
+		assert_true(nt > 0 && nd > 0);
+		/* the task's own prompt and tool stay first */
+		assert_int_equal(strncmp(a->system_prompt, "You are a test agent.", 21), 0);
+		assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(
+			cJSON_GetArrayItem(a->tools, 0), "function"), "name")->valuestring, "get_weather");
+		/* deterministic by seed: same seed, same bytes */
+		pad_task(b, c, targets[i], 9, NULL, NULL);
+		assert_string_equal(a->system_prompt, b->system_prompt);
+		char *ja = cJSON_PrintUnformatted(a->tools), *jb = cJSON_PrintUnformatted(b->tools);
+		assert_string_equal(ja, jb);
+		/* tool names stay unique, also past the corpus (40k) */
+		int n = cJSON_GetArraySize(a->tools);
+		for (int x = 0; x < n; x++)
+			for (int y = x + 1; y < n; y++)
+				assert_string_not_equal(
+					cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(a->tools, x), "function"), "name")->valuestring,
+					cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(a->tools, y), "function"), "name")->valuestring);
+		if (targets[i] == 40000)
+			assert_non_null(strstr(a->system_prompt, "(reprint 1)"));
+		free(ja);
+		free(jb);
+		free_task(a);
+		free_task(b);
+	}
+	/* another seed orders the material differently */
+	struct task *a = small_task(), *b = small_task();
+	pad_task(a, c, 5000, 1, NULL, NULL);
+	pad_task(b, c, 5000, 2, NULL, NULL);
+	assert_string_not_equal(a->system_prompt, b->system_prompt);
+	free_task(a);
+	free_task(b);
+	/* a task already at the target is left alone */
+	struct task *big = small_task();
+	long before = pad_task_tokens(big);
+	int nt = -1, nd = -1;
+	assert_int_equal(pad_task(big, c, 5, 1, &nt, &nd), before);
+	assert_int_equal(nt, 0);
+	assert_int_equal(nd, 0);
+	free_task(big);
+	pad_corpus_free(c);
+
+	long v;
+	assert_int_equal(pad_parse_size("25k", &v), 0);
+	assert_int_equal(v, 25000);
+	assert_int_equal(pad_parse_size("1500", &v), 0);
+	assert_int_equal(v, 1500);
+	assert_int_equal(pad_parse_size("0", &v), -EINVAL);
+	assert_int_equal(pad_parse_size("5x", &v), -EINVAL);
+	assert_int_equal(pad_corpus_load(&c, "tests/data/e2e-simple.jsonl", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "e2e-simple.jsonl"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_constant_schedule),
+		cmocka_unit_test(test_poisson_schedule),
+		cmocka_unit_test(test_poisson_pinned),
+		cmocka_unit_test(test_slo_parse),
+		cmocka_unit_test(test_slo_judgement),
+		cmocka_unit_test(test_padding),
+	};
+	return cmocka_run_group_tests_name("load", tests, NULL, NULL);
+}
