@@ -17,7 +17,7 @@ CFLAGS  += $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 AGENTPERF_BIN := $(if $(filter build,$(BUILD)),agentperf,$(BUILD)/agentperf)
 
-PKGS := libcurl libcjson libcrypto libpcre2-8
+PKGS := libcurl libcjson libcrypto libpcre2-8 libmicrohttpd
 ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
 ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) && echo yes),yes)
 $(error missing libraries ($(PKGS)): run 'make deps' first)

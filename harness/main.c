@@ -15,6 +15,7 @@
 #include "compare.h"
 #include "cost.h"
 #include "meta.h"
+#include "proxy.h"
 #include "report.h"
 #include "results.h"
 #include "resume.h"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 		"  diff A B             two results folders side by side: per-success J and $ with\n"
 		"                       ratio and noise, breakeven success rate, cascade what-if\n"
 		"                       (--csv DIR writes diff.csv, cascade.csv, sensitivity.csv)\n"
+		"  proxy                capture an agent's model calls: a pass-through proxy\n"
+		"                       (agentperf proxy --help)\n"
 		"\n"
 		"stat/record options:\n"
 		"  -w, --workload FILE    workload (native .jsonl, BFCL questions, or logged OpenAI\n"
@@ -715,6 +718,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "diff"))
 		return diff_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "proxy"))
+		return proxy_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
