@@ -7,7 +7,7 @@ PKG_CONFIG ?= pkg-config
 CFLAGS  ?= -O2 -g
 VERSION := 0.1.0
 CFLAGS  += -DAGENTPERF_VERSION=\"$(VERSION)\" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wno-missing-field-initializers \
-           -Iharness -Iprobes -pthread
+           -Iharness -Iharness/run -Iprobes -pthread
 LDFLAGS += -pthread
 BUILD   ?= build
 # Sanitizer and fuzz builds (make asan/valgrind/fuzz: scripts/sanitize.sh, scripts/fuzz.sh)
@@ -41,7 +41,7 @@ endif
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
-LIB_SRCS  := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c probes/*.c))
+LIB_SRCS  := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c harness/run/backends/*.c probes/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -56,7 +56,7 @@ $(BUILD)/libagentperf.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard harness/*.h harness/backends/*.h probes/*.h)
+$(BUILD)/%.o: %.c $(wildcard harness/*.h harness/*/*.h probes/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the SSE reader (harness/sse.c) feeding both protocols'
+ * libFuzzer target: the SSE reader (harness/run/sse.c) feeding both protocols'
  * stream event parsers, as http.c does. The first byte picks the protocol
  * and the chunk size, so events split across reads are covered; the event
  * bound is small so -E2BIG is reached too.
