@@ -9,6 +9,7 @@
 
 #include "jsonv.h"
 #include "report.h"
+#include "report_tasks.h"
 #include "results.h"
 #include "util.h"
 
@@ -670,6 +671,7 @@ int diff_main(int argc, char **argv)
 	       B.dir, B.agg.repeats);
 	print_diff(stdout, fd, &A, &B, form);
 	print_breakeven(stdout, &A, &B, form);
+	diff_tasks_print(stdout, &A.agg, &A.c, &B.agg, &B.c, form);
 	if (form == FORM_MONO) {
 		if (casc_load(A.dir, &A.c, &A.agg, &ca, &na, err, sizeof(err)) ||
 		    casc_load(B.dir, &B.c, &B.agg, &cb, &nb, err, sizeof(err))) {

@@ -9,6 +9,7 @@
 #include "managed.h"
 #include "cost.h"
 #include "jsonv.h"
+#include "report_tasks.h"
 
 #include <math.h>
 #include <string.h>
@@ -345,6 +346,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	energy_block(f, energy, a);
 	managed_report_print(f, meta);
 	cost_report(f, meta, a); /* cost.c; prints nothing for a run without profiles */
+	report_tasks_print(f, meta, a);
 	struct welford el = { 0 };
 	for (int i = 0; i < a->repeats; i++)
 		if (!isnan(a->elapsed_s[i]))

@@ -481,6 +481,24 @@ static double dnum(const char *s)
 	return strtod(s, NULL);
 }
 
+static long lnum(const char *s);
+
+/* The token columns every CSV of a run shares. */
+static void read_usage(const struct csv_reader *c, long *prompt, long *completion, long *cached)
+{
+	*prompt = lnum(csv_get(c, "prompt_tokens"));
+	*completion = lnum(csv_get(c, "completion_tokens"));
+	*cached = lnum(csv_get(c, "cached_tokens"));
+}
+
+/* energy_j: false (and 0) when empty, i.e. not measured. */
+static bool read_energy(const struct csv_reader *c, double *j)
+{
+	double e = dnum(csv_get(c, "energy_j"));
+	*j = isnan(e) ? 0 : e;
+	return !isnan(e);
+}
+
 static long lnum(const char *s)
 {
 	return strtol(s, NULL, 10);
@@ -542,6 +560,10 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		t.k_success = (int)lnum(csv_get(&c, "k_success"));
 		snprintf(t.outcome, sizeof(t.outcome), "%s", csv_get(&c, "outcome"));
 		t.calls = (int)lnum(csv_get(&c, "calls"));
+		snprintf(t.task_id, sizeof(t.task_id), "%s", csv_get(&c, "task_id"));
+		snprintf(t.category, sizeof(t.category), "%s", csv_get(&c, "category"));
+		read_usage(&c, &t.prompt_tokens, &t.completion_tokens, &t.cached_tokens);
+		t.energy_valid = read_energy(&c, &t.energy_j);
 		t.duration_s = dnum(csv_get(&c, "duration_s"));
 		t.ctx_tokens_est = lnum(csv_get(&c, "context_tokens_est"));
 		run_agg_task(agg, &t);
@@ -564,18 +586,14 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		x.itl_s = dnum(csv_get(&c, "itl_s"));
 		x.e2e_s = dnum(csv_get(&c, "e2e_s"));
 		x.out_tps = dnum(csv_get(&c, "output_tps"));
-		x.prompt_tokens = lnum(csv_get(&c, "prompt_tokens"));
-		x.completion_tokens = lnum(csv_get(&c, "completion_tokens"));
-		x.cached_tokens = lnum(csv_get(&c, "cached_tokens"));
+		read_usage(&c, &x.prompt_tokens, &x.completion_tokens, &x.cached_tokens);
 		x.usage = lnum(csv_get(&c, "usage_reported")) != 0;
 		int st = call_status_parse(csv_get(&c, "status"));
 		x.status = st < 0 ? CALL_ERR_TRANSPORT : st;
 		x.retries = (int)lnum(csv_get(&c, "transport_retries"));
 		x.srv_prompt_tps = dnum(csv_get(&c, "server_prompt_tps"));
 		x.srv_gen_tps = dnum(csv_get(&c, "server_gen_tps"));
-		double e = dnum(csv_get(&c, "energy_j"));
-		x.energy_valid = !isnan(e);
-		x.energy_j = x.energy_valid ? e : 0;
+		x.energy_valid = read_energy(&c, &x.energy_j);
 		double idle = dnum(csv_get(&c, "idle_energy_j"));
 		x.idle_j = isnan(idle) ? 0 : idle;
 		run_agg_call(agg, &x);
@@ -595,13 +613,9 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		x.form = form_parse(csv_get(&c, "form"));
 		x.success = lnum(csv_get(&c, "success")) != 0;
 		x.calls = (int)lnum(csv_get(&c, "calls"));
-		x.prompt_tokens = lnum(csv_get(&c, "prompt_tokens"));
-		x.completion_tokens = lnum(csv_get(&c, "completion_tokens"));
-		x.cached_tokens = lnum(csv_get(&c, "cached_tokens"));
+		read_usage(&c, &x.prompt_tokens, &x.completion_tokens, &x.cached_tokens);
 		x.duration_s = dnum(csv_get(&c, "duration_s"));
-		double e = dnum(csv_get(&c, "energy_j"));
-		x.energy_valid = !isnan(e);
-		x.energy_j = x.energy_valid ? e : 0;
+		x.energy_valid = read_energy(&c, &x.energy_j);
 		int st = call_status_parse(csv_get(&c, "status"));
 		x.status = st < 0 ? CALL_OK : st;
 		run_agg_attempt(agg, &x);

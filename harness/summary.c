@@ -39,6 +39,9 @@ void run_agg_free(struct run_agg *r)
 {
 	free(r->a);
 	free(r->elapsed_s);
+	free(r->units);
+	r->units = NULL;
+	r->n_units = r->cap_units = 0;
 	r->a = NULL;
 	r->elapsed_s = NULL;
 }
@@ -75,8 +78,25 @@ static void agg_task(struct run_agg *r, const struct task_rec *t, int slot)
 	}
 }
 
+/* Out of memory loses the unit only: the aggregates above stay exact. */
+static void keep_unit(struct run_agg *r, const struct task_rec *t)
+{
+	if (t->repeat < 1 || t->repeat > r->repeats || !strcmp(t->outcome, "interrupted"))
+		return;
+	if (r->n_units == r->cap_units) {
+		size_t nc = r->cap_units ? r->cap_units * 2 : 64;
+		struct task_rec *nu = realloc(r->units, nc * sizeof(*nu));
+		if (!nu)
+			return;
+		r->units = nu;
+		r->cap_units = nc;
+	}
+	r->units[r->n_units++] = *t;
+}
+
 void run_agg_task(struct run_agg *r, const struct task_rec *t)
 {
+	keep_unit(r, t);
 	agg_task(r, t, t->form);
 	if (t->form == FORM_MONO && t->paired)
 		agg_task(r, t, AGG_MONO_PAIRED);

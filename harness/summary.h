@@ -42,6 +42,10 @@ struct form_agg {
 
 struct run_agg {
 	int repeats;
+	/* Every task but the interrupted ones, in arrival order, kept for the
+	 * statistics over tasks (taskstat.h, overtasks.h). */
+	struct task_rec *units;
+	size_t n_units, cap_units;
 	struct form_agg *a;        /* [repeat * AGG_SLOTS + slot]; slot: form or AGG_MONO_PAIRED */
 	double *elapsed_s;         /* [repeat] */
 	bool ran[AGG_SLOTS];

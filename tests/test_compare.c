@@ -129,6 +129,10 @@ static void test_diff_end_to_end(void **state)
 	assert_non_null(txt);
 	assert_non_null(strstr(txt, "breakeven"));
 	assert_non_null(strstr(txt, "cascade what-if"));
+	/* Paired over the 8 task runs: A (small) fails hard-1 in both repeats where B
+	 * succeeds: b = 0, c = 2, exact McNemar p = 2 x 1/4 = 0.5. */
+	assert_non_null(strstr(txt, "success: both 6, A only 0, B only 2, neither 0; McNemar p = 0.5 "));
+	assert_non_null(strstr(txt, "$/success B/A"));
 	free(txt);
 
 	/* cascade.csv: 4 tasks x 2 repeats. easy-1, easy-2 pass at attempt 1, medium-1 at 2,
@@ -195,6 +199,10 @@ static void test_diff_end_to_end(void **state)
 	txt = tu_slurp(out);
 	assert_non_null(txt);
 	assert_non_null(strstr(txt, "busy / u"));
+	/* Over tasks: logic is 2 of 4 task runs, Wilson [15.0, 85.0] %; arith 4 of 4. */
+	assert_non_null(strstr(txt, "over tasks, monolithic form (8 task runs over 4 task ids"));
+	assert_non_null(strstr(txt, "   logic                     4    50.00 [15.0, 85.0]  "));
+	assert_non_null(strstr(txt, "   arith                     4   100.00 [51.0, 100.0]"));
 	assert_non_null(strstr(txt, "<not supported> J      device-energy"));
 	free(txt);
 	/* A remote-looking backend whose model has no profile is refused, naming the file. */

@@ -6,10 +6,14 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stats.h"
 #include "summary.h"
+#include "overtasks.h"
+#include "taskstat.h"
 
 static void test_welford_matches_two_pass(void **state)
 {
@@ -150,6 +154,176 @@ static void test_paired_slot_only_counts_tasks_with_both_forms(void **state)
 	run_agg_free(&r);
 }
 
+
+#define NEAR(a, b, tol) assert_true(fabs((a) - (b)) < (tol))
+
+/* Wilson intervals worked by hand (z = 1.96): 8/10 -> [0.4902, 0.9433],
+ * 0/10 -> [0, z^2/(n+z^2)] = [0, 0.2775], 10/10 -> [n/(n+z^2), 1] = [0.7225, 1]. */
+static void test_wilson_hand_computed(void **state)
+{
+	(void)state;
+	struct ts_ci w = ts_wilson(8, 10, 1.96);
+	NEAR(w.est, 0.8, 1e-12);
+	NEAR(w.lo, 0.49016, 1e-4);
+	NEAR(w.hi, 0.94332, 1e-4);
+	w = ts_wilson(0, 10, 1.96);
+	NEAR(w.lo, 0, 1e-12);
+	NEAR(w.hi, 3.8416 / 13.8416, 1e-4);
+	w = ts_wilson(10, 10, 1.96);
+	NEAR(w.lo, 10 / 13.8416, 1e-4);
+	NEAR(w.hi, 1, 1e-12);
+	w = ts_wilson(2, 4, 1.96);
+	NEAR(w.lo, 0.15004, 1e-4);
+	NEAR(w.hi, 0.84996, 1e-4);
+	assert_true(isnan(ts_wilson(0, 0, 1.96).est)); /* no tasks: no rate, not 0 */
+}
+
+/* Exact McNemar: b = 1, c = 6 -> 2 * (C(7,0) + C(7,1)) / 2^7 = 2 * 8/128 = 0.125;
+ * b = 0, c = 10 -> 2/1024; b = c -> 1 (capped); no discordant pair -> 1. */
+static void test_mcnemar_hand_computed(void **state)
+{
+	(void)state;
+	NEAR(ts_mcnemar_exact_p(1, 6), 0.125, 1e-12);
+	NEAR(ts_mcnemar_exact_p(6, 1), 0.125, 1e-12);
+	NEAR(ts_mcnemar_exact_p(0, 10), 2.0 / 1024, 1e-12);
+	NEAR(ts_mcnemar_exact_p(5, 5), 1.0, 1e-12);
+	NEAR(ts_mcnemar_exact_p(0, 0), 1.0, 1e-12);
+	/* b + c = 2000 stays finite (log space), and a 1000/1000 split is no evidence. */
+	NEAR(ts_mcnemar_exact_p(1000, 1000), 1.0, 1e-9);
+	assert_true(ts_mcnemar_exact_p(900, 1100) < 1e-4);
+}
+
+/*
+ * Two tasks, J 1 and 3, one success each: a resample is {1,1} (ratio 1,
+ * probability 1/4), {1,3} (2, 1/2) or {3,3} (3, 1/4), so the 95% interval
+ * is [1, 3] around 2. J 2 and 2 with successes 0 and 1: {t1,t1} has no
+ * success (probability 1/4): the upper end is unbounded, the lower 2.
+ */
+static void test_bootstrap_ratio_hand_computed(void **state)
+{
+	(void)state;
+	const double j[] = { 1, 3 }, s[] = { 1, 1 };
+	struct ts_ci ci;
+	assert_int_equal(ts_boot_ratio(j, s, 2, &ts_boot_default, &ci), 0);
+	NEAR(ci.est, 2, 1e-12);
+	NEAR(ci.lo, 1, 1e-12);
+	NEAR(ci.hi, 3, 1e-12);
+	const double j2[] = { 2, 2 }, s2[] = { 0, 1 };
+	assert_int_equal(ts_boot_ratio(j2, s2, 2, &ts_boot_default, &ci), 0);
+	NEAR(ci.est, 4, 1e-12);
+	NEAR(ci.lo, 2, 1e-12);
+	assert_true(isinf(ci.hi));
+	/* Equal tasks: no spread whatever is drawn. */
+	const double j3[] = { 5, 5, 5 }, s3[] = { 1, 1, 1 };
+	assert_int_equal(ts_boot_ratio(j3, s3, 3, &ts_boot_default, &ci), 0);
+	NEAR(ci.lo, 5, 1e-12);
+	NEAR(ci.hi, 5, 1e-12);
+	/* Seeded: the same call gives the same interval. */
+	const double j4[] = { 1, 7, 2, 9, 4 }, s4[] = { 1, 0, 1, 1, 1 };
+	struct ts_ci c1, c2;
+	ts_boot_ratio(j4, s4, 5, &ts_boot_default, &c1);
+	ts_boot_ratio(j4, s4, 5, &ts_boot_default, &c2);
+	assert_true(c1.lo == c2.lo && c1.hi == c2.hi);
+	assert_true(c1.lo <= c1.est && c1.est <= c1.hi);
+	/* A task without a figure: not counted, never 0. */
+	const double j5[] = { 1, NAN };
+	assert_int_equal(ts_boot_ratio(j5, s, 2, &ts_boot_default, &ci), 0);
+	assert_true(isnan(ci.est) && isnan(ci.lo));
+}
+
+/*
+ * Paired: B costs exactly twice A on every task -> ratio 2 in every resample,
+ * p at its floor 1/2000; identical runs -> ratio 1, p = 1. Per-task
+ * differences 1 and 3 -> mean difference 2 in [1, 3].
+ */
+static void test_paired_bootstrap_hand_computed(void **state)
+{
+	(void)state;
+	const double aj[] = { 1, 3 }, as[] = { 1, 1 }, bj[] = { 2, 6 }, bs[] = { 1, 1 };
+	struct ts_ci r, d;
+	double p;
+	assert_int_equal(ts_boot_paired(aj, as, bj, bs, 2, &ts_boot_default, &r, &p, &d), 0);
+	NEAR(r.est, 2, 1e-12);
+	NEAR(r.lo, 2, 1e-12);
+	NEAR(r.hi, 2, 1e-12);
+	NEAR(p, 1.0 / TS_BOOT_RESAMPLES, 1e-12);
+	NEAR(d.est, 2, 1e-12);
+	NEAR(d.lo, 1, 1e-12);
+	NEAR(d.hi, 3, 1e-12);
+	assert_int_equal(ts_boot_paired(aj, as, aj, as, 2, &ts_boot_default, &r, &p, &d), 0);
+	NEAR(r.est, 1, 1e-12);
+	NEAR(r.lo, 1, 1e-12);
+	NEAR(r.hi, 1, 1e-12);
+	NEAR(p, 1, 1e-12);
+}
+
+static void add_unit(struct run_agg *a, int rep, const char *id, const char *cat, bool ok, double j)
+{
+	struct task_rec t = { 0 };
+	t.repeat = rep;
+	snprintf(t.task_id, sizeof(t.task_id), "%s", id);
+	snprintf(t.category, sizeof(t.category), "%s", cat);
+	t.form = FORM_MONO;
+	t.success = ok;
+	t.attempts = 1;
+	t.k_success = ok;
+	t.calls = 1;
+	t.energy_valid = true;
+	t.energy_j = j;
+	t.duration_s = 1;
+	snprintf(t.outcome, sizeof(t.outcome), "%s", ok ? "success" : "failed");
+	run_agg_task(a, &t);
+}
+
+/* Four tasks of 2 J, two succeed: rate 0.5 in Wilson [0.150, 0.850], 4 J per
+ * success; by category "x" (both successes) 2 J per success. Paired with a
+ * run that solves t1..t3: A-only 0, B-only 1, McNemar p = 1. */
+static void test_overtasks_from_records(void **state)
+{
+	(void)state;
+	struct run_agg a, b;
+	assert_int_equal(run_agg_init(&a, 1), 0);
+	assert_int_equal(run_agg_init(&b, 1), 0);
+	add_unit(&a, 1, "t1", "x", true, 2);
+	add_unit(&a, 1, "t2", "x", true, 2);
+	add_unit(&a, 1, "t3", "y", false, 2);
+	add_unit(&a, 1, "t4", "y", false, 2);
+	add_unit(&b, 1, "t1", "x", true, 4);
+	add_unit(&b, 1, "t2", "x", true, 4);
+	add_unit(&b, 1, "t3", "y", true, 4);
+	add_unit(&b, 1, "t4", "y", false, 4);
+	struct task_rec intr = { .repeat = 1, .form = FORM_MONO, .outcome = "interrupted" };
+	run_agg_task(&a, &intr); /* not a task of the statistics */
+	struct ot_fig f;
+	assert_int_equal(ot_compute(&a, NULL, FORM_MONO, NULL, &ts_boot_default, &f), 0);
+	assert_int_equal(f.tasks, 4);
+	assert_int_equal(f.successes, 2);
+	NEAR(f.rate.lo, 0.15004, 1e-4);
+	NEAR(f.j.est, 4, 1e-12);
+	assert_true(isnan(f.usd.est)); /* no profile: no dollars, not $0 */
+	assert_int_equal(ot_compute(&a, NULL, FORM_MONO, "x", &ts_boot_default, &f), 0);
+	NEAR(f.j.est, 2, 1e-12);
+	NEAR(f.j.lo, 2, 1e-12);
+	const char **cats;
+	assert_int_equal(ot_categories(&a, FORM_MONO, &cats), 2);
+	assert_string_equal(cats[0], "x");
+	assert_string_equal(cats[1], "y");
+	free(cats);
+	struct ot_paired p;
+	assert_int_equal(ot_paired(&a, NULL, &b, NULL, FORM_MONO, NULL, &ts_boot_default, &p), 0);
+	assert_int_equal(p.pairs, 4);
+	assert_int_equal(p.both, 2);
+	assert_int_equal(p.a_only, 0);
+	assert_int_equal(p.b_only, 1);
+	assert_int_equal(p.neither, 1);
+	NEAR(p.mcnemar_p, 1.0, 1e-12);
+	/* A: 8 J / 2 successes = 4; B: 16 J / 3 = 5.333: ratio 4/3. */
+	NEAR(p.j_ratio.est, 16.0 / 3 / 4, 1e-12);
+	NEAR(p.j_diff.est, 2, 1e-12);
+	run_agg_free(&a);
+	run_agg_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +334,11 @@ int main(void)
 		cmocka_unit_test(test_metrics_hand_computed),
 		cmocka_unit_test(test_no_success_is_not_zero_or_infinity),
 		cmocka_unit_test(test_paired_slot_only_counts_tasks_with_both_forms),
+		cmocka_unit_test(test_wilson_hand_computed),
+		cmocka_unit_test(test_mcnemar_hand_computed),
+		cmocka_unit_test(test_bootstrap_ratio_hand_computed),
+		cmocka_unit_test(test_paired_bootstrap_hand_computed),
+		cmocka_unit_test(test_overtasks_from_records),
 	};
 	return cmocka_run_group_tests_name("statistics", tests, NULL, NULL);
 }
