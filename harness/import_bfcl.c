@@ -9,6 +9,7 @@
  * random access. The questions stream like any workload.
  */
 #include "workload_priv.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ static int load_answers(struct bfcl_state *s, const char *path, struct ap_error 
 	size_t cap = 0;
 	int rc = 0;
 	cJSON *j = NULL;
-	if (!(r.f = fopen(path, "rb"))) {
+	if (!(r.f = ap_fopen_regular(path, NULL))) {
 		rc = -errno;
 		ap_error_set(err, path, 0, NULL,
 			     "cannot open the BFCL possible_answer file: %s (give its path "
@@ -192,7 +193,8 @@ static int bfcl_open(struct workload *wl, const char *answers_path, struct ap_er
 		return -ENOMEM;
 	if ((rc = load_answers(s, wl->answers_path, err)))
 		return rc;
-	if ((rc = sha256_pair(wl->path, wl->answers_path, wl->sha256))) {
+	/* The questions' bytes from the private copy the tasks are read from. */
+	if ((rc = sha256_pair(wl_stream(wl)->copy_path, wl->answers_path, wl->sha256))) {
 		ap_error_set(err, wl->path, 0, NULL, "cannot hash: %s", strerror(-rc));
 		return rc;
 	}

@@ -234,8 +234,74 @@ bad:
 	return false;
 }
 
+/* Where \u0000 starts in s (an escape, not an escaped backslash), or NULL. */
+static const char *find_nul_escape(const char *s, size_t n)
+{
+	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), "\\u0000", 6)); p++) {
+		size_t bs = 0;
+		for (const char *q = p; q > s && q[-1] == '\\'; q--)
+			bs++;
+		if (!(bs & 1))
+			return p;
+	}
+	return NULL;
+}
+
+/* The path of the first key or string value holding byte 0x01, into buf. */
+static bool find_marked(const cJSON *j, const char *prefix, char *buf, size_t n)
+{
+	char here[JV_PATH_MAX];
+	size_t i = 0;
+	for (const cJSON *c = j->child; c; c = c->next, i++) {
+		if (cJSON_IsObject(j))
+			jv_path(here, sizeof(here), prefix, c->string);
+		else
+			jv_path_idx(here, sizeof(here), prefix, i);
+		if ((c->string && strchr(c->string, '\x01')) ||
+		    (cJSON_IsString(c) && strchr(c->valuestring, '\x01'))) {
+			snprintf(buf, n, "%s", here);
+			return true;
+		}
+		if (find_marked(c, here, buf, n))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * cJSON turns \u0000 into a NUL that silently ends the string (an exact
+ * check passing on a cut reply, a prompt sent cut): refused like a raw NUL,
+ * naming the field. The field is found by parsing a copy with the escape
+ * made \u0001 (unless the line has a real \u0001, where it is not named).
+ */
+static void refuse_nul_escape(const struct jv_ctx *c, const char *s, size_t n, const char *at)
+{
+	char field[JV_PATH_MAX] = "";
+	char *copy = memmem(s, n, "\\u0001", 6) ? NULL : malloc(n + 1);
+	if (copy) {
+		memcpy(copy, s, n);
+		copy[n] = '\0';
+		for (char *p = copy + (at - s); p; p = (char *)find_nul_escape(p + 1, n - (size_t)(p + 1 - copy)))
+			p[5] = '1';
+		cJSON *j = cJSON_ParseWithLength(copy, n);
+		if (j && !find_marked(j, "", field, sizeof(field)))
+			field[0] = '\0';
+		cJSON_Delete(j);
+		free(copy);
+	}
+	ap_error_set(c->err, c->file, c->line, field[0] ? field : NULL,
+		     "\\u0000 (a NUL character) at byte %zu is not allowed in a string: it would "
+		     "cut the string there",
+		     (size_t)(at - s) + 1);
+}
+
 cJSON *jv_parse_line(const struct jv_ctx *c, const char *s, size_t n)
 {
+	const char *nul = find_nul_escape(s, n);
+	if (nul) {
+		refuse_nul_escape(c, s, n, nul);
+		return NULL;
+	}
 	const char *end = NULL;
 	cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
 	if (j) {

@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "energy.h"
+#include "guard.h"
 #include "managed.h"
 #include "compare.h"
 #include "cost.h"
@@ -102,6 +103,7 @@ struct cli {
 	/* --resume DIR: the options come from DIR/meta.json's argv (kept alive here,
 	 * getopt's optarg points into it); see resume_cli(). */
 	const char *resume;
+	bool refused; /* a run folder could not be made or resumed: exit 2 */
 	cJSON *resume_meta;
 	char **resume_argv;
 	int resume_argc;
@@ -374,6 +376,12 @@ static int resume_cli(struct cli *c)
 	r.backends[0] = cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetObjectItemCaseSensitive(r.resume_meta, "backend"), "spec")
 				->valuestring;
+	if (strstr(r.backends[0], AP_REDACTED)) {
+		ap_err("--resume: the run's URL held credentials, which meta.json does not keep "
+		       "(%s); give the key with key_env=VAR and start a new run", r.backends[0]);
+		rc = -EINVAL;
+		goto fail;
+	}
 	r.n_backends = 1;
 	r.resume = c->resume;
 	r.o.quiet |= c->o.quiet;
@@ -412,9 +420,12 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 	o.wl = wl;
 	o.be = be;
 	if (record && c->resume) {
-		if ((rc = resume_prepare(c->resume, &skip, &err)) ||
-		    (rc = results_open_existing(&res, c->resume, &err))) {
+		/* The folder is locked (results_open_existing) before its CSVs are repaired. */
+		if ((rc = results_open_existing(&res, c->resume, &err)) ||
+		    (rc = resume_prepare(c->resume, &skip, &err)) ||
+		    (rc = results_reopen_csvs(res, &err))) {
 			ap_err("--resume: %s", err.msg);
+			c->refused = true; /* nothing ran: a usage error, exit 2 */
 			goto out;
 		}
 		ap_info("resuming %s: %zu tasks already finished, %zu partial rows dropped", c->resume,
@@ -435,6 +446,7 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 		}
 		if ((rc = results_create(&res, c->output, run_id, &err))) {
 			ap_err("%s", err.msg);
+			c->refused = true;
 			goto out;
 		}
 		o.out = res;
@@ -520,6 +532,8 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 				st.agg.elapsed_s[i++] += el->valuedouble;
 	}
 	meta_finish(meta, &o, &st, ej);
+	if (rc && !st.interrupted)
+		cJSON_ReplaceItemInObjectCaseSensitive(meta, "status", cJSON_CreateString("failed"));
 	rc = managed_run_end(&ms, meta, rc);
 	if (res) {
 		int wr = results_write_meta(res, meta);
@@ -630,7 +644,7 @@ static int cmd_run(int argc, char **argv, bool record)
 	for (int b = 0; b < c.n_backends && !ap_interrupted; b++)
 		for (int w = 0; w < c.n_workloads && !ap_interrupted; w++)
 			if ((rc = run_one(argc, argv, &c, wls[w], bes[b], record)))
-				rc = 1;
+				rc = c.refused ? 2 : 1;
 	if (ap_interrupted && !rc)
 		rc = 130;
 out:

@@ -4,6 +4,7 @@
  * the load window, watch it for an early death, stop it. See managed.h.
  */
 #include "managed.h"
+#include "guard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -319,7 +320,11 @@ int managed_start(struct managed_server **out, const struct managed_cfg *c, int 
 		goto out;
 	if (log_dir) {
 		snprintf(s->log_path, sizeof(s->log_path), "%s/llama-server.log", log_dir);
-		log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* The run folder's safe open (never through a planted symlink);
+		 * O_APPEND: a resumed run's server log follows the first session's. */
+		log_fd = ap_open_path(s->log_path, O_WRONLY | O_CREAT | O_APPEND);
+		if (log_fd < 0)
+			errno = -log_fd;
 	} else {
 		snprintf(s->log_path, sizeof(s->log_path), "/tmp/agentperf-llama-server-XXXXXX.log");
 		log_fd = mkostemps(s->log_path, 4, O_CLOEXEC);
@@ -604,7 +609,8 @@ int managed_backend_prepare(struct backend *b, struct ap_error *err)
 int managed_attach(struct backend *b, const struct managed_server *s)
 {
 	struct sbuf ep = { 0 };
-	if (set_s(&b->url, s->url) || sbuf_addf(&ep, "%s%s", b->url, b->ops->path))
+	if (set_s(&b->url, s->url) || set_s(&b->url_shown, s->url) ||
+	    sbuf_addf(&ep, "%s%s", b->url, b->ops->path))
 		return -ENOMEM;
 	free(b->endpoint);
 	b->endpoint = ep.s;

@@ -1,5 +1,6 @@
 /* meta.json: everything needed to reproduce and to re-report a run. */
 #include "meta.h"
+#include "guard.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -72,8 +73,11 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 	struct sbuf cmd = { 0 };
 	cJSON *av = cJSON_AddArrayToObject(m, "argv");
 	for (int i = 0; i < argc; i++) {
-		cJSON_AddItemToArray(av, cJSON_CreateString(argv[i]));
-		sbuf_addf(&cmd, "%s%s", i ? " " : "", argv[i]);
+		/* URL credentials (user:key@, ?api-key=) are redacted here too. */
+		char *a = ap_redact_dup(argv[i]);
+		cJSON_AddItemToArray(av, cJSON_CreateString(a ? a : ""));
+		sbuf_addf(&cmd, "%s%s", i ? " " : "", a ? a : "");
+		free(a);
 	}
 	cJSON_AddStringToObject(m, "command", cmd.s ? cmd.s : "agentperf");
 	sbuf_free(&cmd);

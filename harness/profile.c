@@ -204,7 +204,7 @@ int profile_load(struct profile *p, const char *path_or_name, char *err, size_t 
 		snprintf(path, sizeof(path), "%s", path_or_name);
 	int rc = ap_read_file(path, &txt, NULL);
 	if (rc) {
-		snprintf(err, n, "%s: cannot read: %s", path, strerror(-rc));
+		snprintf(err, n, "%s: cannot read: %s", path, ap_read_file_error(rc));
 		return rc;
 	}
 	size_t bad = 0, len = strlen(txt);

@@ -314,8 +314,10 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	const cJSON *be = cJSON_GetObjectItemCaseSensitive(meta, "backend");
 	const cJSON *wl = cJSON_GetObjectItemCaseSensitive(meta, "workload");
 	const cJSON *energy = cJSON_GetObjectItemCaseSensitive(meta, "energy");
-	int repeats = (int)jv_num_or(meta, "repeats", 1);
-	int done = (int)jv_num_or(meta, "repeats_done", repeats);
+	/* Clamped before the cast: a hand-edited 1e10 must not be undefined behaviour. */
+	double rd = jv_num_or(meta, "repeats", 1), dd = jv_num_or(meta, "repeats_done", rd);
+	int repeats = rd >= 1 && rd <= 100000 ? (int)rd : 1;
+	int done = dd >= 0 && dd <= 100000 ? (int)dd : repeats;
 	fprintf(f, "\n Agent workload stats for '%s'", jv_str_or(meta, "command", "agentperf"));
 	if (repeats > 1)
 		fprintf(f, " (%d runs)", repeats);

@@ -1,5 +1,6 @@
 #include "results.h"
 #include "report.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,12 +32,21 @@ static const char TASKS_HDR[] =
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"
 	"context_tokens_est\n";
 
-/* O_NOFOLLOW|O_EXCL: a symlink planted in the results folder is never followed. */
+const char *results_csv_header(const char *name)
+{
+	return !strcmp(name, "calls.csv") ? CALLS_HDR
+	       : !strcmp(name, "attempts.csv") ? ATTEMPTS_HDR
+	       : !strcmp(name, "tasks.csv") ? TASKS_HDR : NULL;
+}
+
+/* O_EXCL through ap_open_in: a symlink planted in the results folder is never followed. */
 static FILE *create_at(int dirfd, const char *name, const char *header)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
+	int fd = ap_open_in(dirfd, name, O_WRONLY | O_CREAT | O_EXCL);
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
+	}
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
@@ -91,6 +101,9 @@ int results_create(struct results **out, const char *base, const char *run_id,
 		ap_error_set(err, r->dir, 0, NULL, "cannot open run folder: %s", strerror(errno));
 		goto fail;
 	}
+	/* Held for the life of the run: a --resume of this folder meanwhile is refused. */
+	if ((rc = ap_dir_lock(r->dirfd, r->dir, err)))
+		goto fail;
 	r->calls = create_at(r->dirfd, "calls.csv", CALLS_HDR);
 	r->attempts = create_at(r->dirfd, "attempts.csv", ATTEMPTS_HDR);
 	r->tasks = create_at(r->dirfd, "tasks.csv", TASKS_HDR);
@@ -106,12 +119,14 @@ fail:
 	return rc;
 }
 
-/* O_APPEND|O_NOFOLLOW, never O_CREAT: resuming adds to the files the run made. */
+/* O_APPEND, never O_CREAT: resuming adds to the files the run made. */
 static FILE *append_at(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	int fd = ap_open_in(dirfd, name, O_WRONLY | O_APPEND);
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
+	}
 	FILE *f = fdopen(fd, "a");
 	if (!f)
 		close(fd);
@@ -132,20 +147,30 @@ int results_open_existing(struct results **out, const char *dir, struct ap_error
 		ap_error_set(err, r->dir, 0, NULL, "cannot open run folder: %s", strerror(errno));
 		goto fail;
 	}
-	r->calls = append_at(r->dirfd, "calls.csv");
-	r->attempts = append_at(r->dirfd, "attempts.csv");
-	r->tasks = append_at(r->dirfd, "tasks.csv");
-	if (!r->calls || !r->attempts || !r->tasks) {
-		rc = errno ? -errno : -EIO;
-		ap_error_set(err, r->dir, 0, NULL, "cannot open CSV files for appending: %s",
-			     strerror(-rc));
+	if ((rc = ap_dir_lock(r->dirfd, r->dir, err)))
 		goto fail;
-	}
 	*out = r;
 	return 0;
 fail:
 	results_close(r);
 	return rc;
+}
+
+int results_reopen_csvs(struct results *r, struct ap_error *err)
+{
+	static const char *const names[] = { "calls.csv", "attempts.csv", "tasks.csv" };
+	FILE **fs[] = { &r->calls, &r->attempts, &r->tasks };
+	for (size_t i = 0; i < AP_ARRAY_SIZE(names); i++) {
+		if (*fs[i])
+			fclose(*fs[i]);
+		if (!(*fs[i] = append_at(r->dirfd, names[i]))) {
+			int rc = errno ? -errno : -EIO;
+			ap_error_set(err, r->dir, 0, names[i], "cannot open for appending: %s",
+				     strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
 }
 
 const char *results_dir(const struct results *r)
@@ -173,16 +198,19 @@ static void num(struct sbuf *b, double v)
 		sbuf_addf(b, ",%.9g", v);
 }
 
+/*
+ * Free text as one CSV field: secrets and URL credentials masked, valid
+ * UTF-8 cut on a character boundary, control and invalid bytes escaped
+ * (\xHH; newlines flattened, which would break line-oriented readers).
+ */
 static void text(struct sbuf *b, const char *s)
 {
-	/* Newlines would break line-oriented readers; free text is flattened. */
-	char clean[512];
-	snprintf(clean, sizeof(clean), "%s", s ? s : "");
-	for (char *p = clean; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	struct sbuf red = { 0 }, clean = { 0 };
 	sbuf_add(b, ",", 1);
-	csv_field(b, clean);
+	if (!ap_redact(&red, s) && !ap_text_clean(&clean, red.s, 511))
+		csv_field(b, clean.s);
+	sbuf_free(&red);
+	sbuf_free(&clean);
 }
 
 static void energy_cols(struct sbuf *b, bool valid, double e, double idle, const char *src)
@@ -268,6 +296,8 @@ int results_write_meta(struct results *r, const cJSON *meta)
 	char *s = cJSON_Print(meta);
 	if (!s)
 		return -ENOMEM;
+	/* Last line of defence: a key echoed into an error string is masked here too. */
+	ap_mask_secrets(s);
 	unlinkat(r->dirfd, "meta.json.tmp", 0);
 	FILE *f = create_at(r->dirfd, "meta.json.tmp", NULL);
 	if (!f) {
@@ -384,7 +414,7 @@ int csv_open(struct csv_reader *c, const char *path)
 {
 	memset(c, 0, sizeof(*c));
 	c->path = path;
-	c->f = fopen(path, "r");
+	c->f = ap_fopen_regular(path, NULL);
 	if (!c->f)
 		return -errno;
 	int rc = csv_next(c);
@@ -404,9 +434,11 @@ int csv_open(struct csv_reader *c, const char *path)
 
 int csv_next(struct csv_reader *c)
 {
-	ssize_t len = getline(&c->line, &c->cap, c->f);
+	ssize_t len = ap_getline_max(&c->line, &c->cap, c->f, 16u << 20);
 	if (len < 0)
-		return feof(c->f) ? 1 : -EIO;
+		return (int)len;
+	if (len == 0)
+		return 1;
 	c->lineno++;
 	while (len && (c->line[len - 1] == '\n' || c->line[len - 1] == '\r'))
 		c->line[--len] = '\0';
@@ -512,7 +544,7 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 	int rc;
 	snprintf(path, sizeof(path), "%s/meta.json", dir);
 	if ((rc = ap_read_file(path, &txt, NULL))) {
-		ap_error_set(err, path, 0, NULL, "cannot read: %s", strerror(-rc));
+		ap_error_set(err, path, 0, NULL, "cannot read: %s", ap_read_file_error(rc));
 		return rc;
 	}
 	cJSON *m = cJSON_Parse(txt);
@@ -522,7 +554,9 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		return -EINVAL;
 	}
 	const cJSON *rep = cJSON_GetObjectItemCaseSensitive(m, "repeats");
-	int repeats = cJSON_IsNumber(rep) ? (int)rep->valuedouble : 1;
+	/* Range-checked as a double first: (int)1e10 is undefined behaviour. */
+	double rd = cJSON_IsNumber(rep) ? rep->valuedouble : 1;
+	int repeats = rd >= 1 && rd <= 100000 ? (int)rd : 0;
 	if (repeats < 1 || repeats > 100000) {
 		ap_error_set(err, path, 0, "repeats", "out of range");
 		rc = -EINVAL;

@@ -24,8 +24,16 @@ struct results;
 /* Creates base/run_id (refusing an existing one) and the CSV files with headers. */
 int results_create(struct results **out, const char *base, const char *run_id,
 		   struct ap_error *err);
-/* Opens an existing run folder's CSVs for appending (resume: see resume.h). */
+/*
+ * Opens an existing run folder and locks it (resume: see resume.h); the
+ * CSVs are opened for appending by results_reopen_csvs, once repaired.
+ * Both results_create and this hold an exclusive flock on the folder until
+ * results_close: a second record or resume of the folder gets -EBUSY.
+ */
 int results_open_existing(struct results **out, const char *dir, struct ap_error *err);
+int results_reopen_csvs(struct results *r, struct ap_error *err);
+/* The header line (with its newline) this version writes for name, or NULL. */
+const char *results_csv_header(const char *name);
 const char *results_dir(const struct results *r);
 /* Path of a file inside the results folder (static per call site is not safe: caller's buffer). */
 int results_path(const struct results *r, const char *name, char *buf, size_t len);

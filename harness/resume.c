@@ -8,7 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "record.h"
+#include "results.h"
+
+/* A results line longer than this is not one agentperf wrote. */
+#define CSV_LINE_MAX (1u << 20)
 
 struct task_key {
 	int repeat;
@@ -146,7 +151,9 @@ static int pass(int dirfd, const char *dir, const char *name, struct resume_set 
 	struct row_key ix;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	/* O_NOFOLLOW: a symlink planted in place of a results file is refused, not read. */
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = ap_open_in(dirfd, name, O_RDONLY);
+	if (fd < 0)
+		errno = -fd;
 	if (fd < 0 || !(in = fdopen(fd, "r"))) {
 		rc = -errno;
 		if (fd >= 0)
@@ -154,13 +161,25 @@ static int pass(int dirfd, const char *dir, const char *name, struct resume_set 
 		ap_error_set(err, dir, 0, name, "cannot open for resuming: %s", strerror(-rc));
 		goto out;
 	}
-	len = getline(&line, &cap, in);
+	len = ap_getline_max(&line, &cap, in, CSV_LINE_MAX);
 	if (len <= 0 || line[len - 1] != '\n') {
 		rc = -EINVAL;
 		ap_error_set(err, dir, 1, name, "no complete header line: not a results file");
 		goto out;
 	}
 	lineno = 1;
+	/* Rows of this version's layout appended under another header would
+	 * leave a file nothing can read. */
+	const char *want = results_csv_header(name);
+	if (want && strcmp(line, want)) {
+		rc = -EINVAL;
+		ap_error_set(err, dir, 1, name,
+			     "the header is not this agentperf's layout (csv_format %d): %.*s; "
+			     "this folder cannot be resumed by this version",
+			     CSV_VERSION, (int)strcspn(line, "\n") > 120 ? 120 : (int)strcspn(line, "\n"),
+			     line);
+		goto out;
+	}
 	ix.repeat_i = header_index(line, "repeat");
 	ix.seq_i = header_index(line, "seq");
 	ix.form_i = header_index(line, "form");
@@ -182,7 +201,7 @@ static int pass(int dirfd, const char *dir, const char *name, struct resume_set 
 		}
 		fputs(line, out);
 	}
-	while ((len = getline(&line, &cap, in)) > 0) {
+	while ((len = ap_getline_max(&line, &cap, in, CSV_LINE_MAX)) > 0) {
 		struct task_key k;
 		char outcome[32];
 		lineno++;
@@ -217,9 +236,10 @@ static int pass(int dirfd, const char *dir, const char *name, struct resume_set 
 			f->kept = true;
 		fputs(line, out);
 	}
-	if (ferror(in)) {
-		rc = -EIO;
-		ap_error_set(err, dir, lineno, name, "read error");
+	if (len < 0) {
+		rc = (int)len;
+		ap_error_set(err, dir, lineno + 1, name, "%s",
+			     len == -EFBIG ? "line too long: not a results file" : "read error");
 		goto out;
 	}
 	if (collect) {
@@ -282,15 +302,15 @@ int resume_read_meta(const char *dir, cJSON **meta, struct ap_error *err)
 	char path[4200], *txt = NULL;
 	int rc;
 	snprintf(path, sizeof(path), "%s/meta.json", dir);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = ap_open_path(path, O_RDONLY);
 	if (fd < 0) {
-		rc = -errno;
+		rc = fd;
 		ap_error_set(err, path, 0, NULL, "cannot read: %s", strerror(-rc));
 		return rc;
 	}
 	close(fd);
 	if ((rc = ap_read_file(path, &txt, NULL))) {
-		ap_error_set(err, path, 0, NULL, "cannot read: %s", strerror(-rc));
+		ap_error_set(err, path, 0, NULL, "cannot read: %s", ap_read_file_error(rc));
 		return rc;
 	}
 	cJSON *m = cJSON_Parse(txt);
@@ -305,6 +325,17 @@ int resume_read_meta(const char *dir, cJSON **meta, struct ap_error *err)
 		cJSON_Delete(m);
 		ap_error_set(err, path, 0, NULL,
 			     "not an agentperf meta.json (argv, workload.path/sha256, backend.spec)");
+		return -EINVAL;
+	}
+	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(m, "csv_format");
+	if (!cJSON_IsNumber(fmt) || fmt->valuedouble != CSV_VERSION) {
+		char got[32];
+		snprintf(got, sizeof(got), "%.6g", cJSON_IsNumber(fmt) ? fmt->valuedouble : 0);
+		ap_error_set(err, path, 0, "csv_format",
+			     "the folder's CSVs are format %s, this agentperf writes %d: "
+			     "it cannot be resumed by this version",
+			     cJSON_IsNumber(fmt) ? got : "(missing)", CSV_VERSION);
+		cJSON_Delete(m);
 		return -EINVAL;
 	}
 	const cJSON *x;

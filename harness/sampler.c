@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "energy_internal.h"
+#include "guard.h"
 #include "util.h"
 
 #define SAMPLES_CSV_VERSION 1
@@ -160,9 +161,10 @@ int energy_start(struct energy *e)
 	if (e->samples_csv[0]) {
 		/* O_NOFOLLOW: never write through a symlink planted in the results folder.
 		 * O_APPEND: a resumed run adds its session's samples after the first's. */
-		int fd = open(e->samples_csv, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-			      0644);
+		int fd = ap_open_path(e->samples_csv, O_WRONLY | O_CREAT | O_APPEND);
 		struct stat sb;
+		if (fd < 0)
+			errno = -fd;
 		e->csv = fd >= 0 ? fdopen(fd, "a") : NULL;
 		if (!e->csv) {
 			rc = -errno;

@@ -1,4 +1,5 @@
 #include "util.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,14 @@ AP_PRINTF(2, 0) static void vlog(const char *tag, const char *fmt, va_list ap)
 	if (n < 0)
 		return;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	/* Nothing printed carries a configured secret or a URL's credentials. */
+	char *red = ap_redact_dup(line);
+	if (red) {
+		ap_scopy(line, sizeof(line), red);
+		free(red);
+	} else {
+		ap_mask_secrets(line);
+	}
 	/* One write per message so lines from worker threads do not interleave. */
 	size_t len = strlen(line);
 	if (len + 1 < sizeof(line)) {
@@ -162,12 +171,18 @@ int ap_read_file(const char *path, char **out, size_t *len)
 {
 	int rc = 0;
 	struct sbuf b = { 0 };
-	FILE *f = fopen(path, "rb");
+	/* Regular files only, read to a bound: /dev/zero or a FIFO behind a
+	 * profile's name is refused, not read without end. */
+	FILE *f = ap_fopen_regular(path, NULL);
 	if (!f)
 		return -errno;
 	char chunk[65536];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > AP_READ_FILE_MAX) {
+			rc = -EFBIG;
+			goto out;
+		}
 		rc = sbuf_add(&b, chunk, n);
 		if (rc)
 			goto out;
@@ -186,6 +201,13 @@ out:
 	fclose(f);
 	sbuf_free(&b);
 	return rc;
+}
+
+const char *ap_read_file_error(int rc)
+{
+	return rc == -EINVAL ? "not a regular file (a FIFO, a device ...): give a file"
+	       : rc == -EISDIR ? "not a regular file (a directory): give a file"
+	       : rc == -EFBIG ? "larger than 64 MiB" : strerror(-rc);
 }
 
 int ap_sha256_file(const char *path, char hex[65])

@@ -43,8 +43,15 @@ struct ap_error {
 void ap_error_set(struct ap_error *e, const char *file, size_t line, const char *field,
 		  const char *fmt, ...) AP_PRINTF(5, 6);
 
-/* Reads a whole file; returns 0 or -errno. *out is NUL-terminated. */
+/*
+ * Reads a whole regular file of at most AP_READ_FILE_MAX bytes; returns 0 or
+ * -errno (-EINVAL not a regular file, -EISDIR, -EFBIG too large). *out is
+ * NUL-terminated.
+ */
+#define AP_READ_FILE_MAX (64u << 20)
 int ap_read_file(const char *path, char **out, size_t *len);
+/* What an ap_read_file error means, for a message. */
+const char *ap_read_file_error(int rc);
 /* SHA-256 of a file as 64 hex digits; returns 0 or -errno. */
 int ap_sha256_file(const char *path, char hex[65]);
 

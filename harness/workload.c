@@ -13,6 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "guard.h"
 
 static const struct wl_format *const formats[] = {
 	[WL_NATIVE] = &wl_native_format,
@@ -30,20 +36,24 @@ const char *workload_format_name(enum workload_format f)
 int wl_read_line(struct wl_reader *r, char **s, size_t *n, struct ap_error *err)
 {
 	for (;;) {
-		errno = 0;
-		ssize_t len = getline(&r->buf, &r->cap, r->f);
-		if (len < 0) {
-			if (ferror(r->f)) {
-				int e = errno ? errno : EIO;
-				ap_error_set(err, r->path, r->line + 1, NULL, "read error: %s",
-					     strerror(e));
-				return -e;
-			}
-			return 1;
+		/* Bounded: a file without newlines (or /dev/zero behind a name)
+		 * is refused at WL_LINE_MAX, not read into memory whole. */
+		ssize_t len = ap_getline_max(&r->buf, &r->cap, r->f, WL_LINE_MAX + 2);
+		if (len == -EFBIG) {
+			ap_error_set(err, r->path, r->line + 1, NULL,
+				     "line is longer than %u MiB", WL_LINE_MAX >> 20);
+			return -EFBIG;
 		}
+		if (len < 0) {
+			ap_error_set(err, r->path, r->line + 1, NULL, "read error: %s",
+				     strerror((int)-len));
+			return (int)len;
+		}
+		if (len == 0)
+			return 1;
 		r->line++;
 		size_t k = (size_t)len;
-		if (k > WL_LINE_MAX) {
+		if (k > WL_LINE_MAX + 1 || (k == WL_LINE_MAX + 1 && r->buf[k - 1] != '\n')) {
 			ap_error_set(err, r->path, r->line, NULL,
 				     "line is longer than %u MiB", WL_LINE_MAX >> 20);
 			return -EFBIG;
@@ -389,6 +399,78 @@ static int stream_seek(struct wl_stream *st, long off, size_t line)
 	return 0;
 }
 
+/*
+ * Reads the workload file once, whole, into an anonymous memory file
+ * (memfd) while hashing it: every pass of the run reads that copy, so the
+ * tasks run are exactly the bytes hashed whatever happens to the file (a
+ * rewrite, a truncation). The copy lives outside the heap, so it does not
+ * count in the run's RSS. Refuses anything but a regular file.
+ */
+static int snapshot(struct workload *wl, struct wl_stream *st, struct ap_error *err)
+{
+	int rc = 0, in = ap_open_regular(wl->path, err), mfd = -1;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char chunk[65536];
+	EVP_MD_CTX *ctx = NULL;
+	if (in < 0)
+		return in;
+	if (fstat(in, &st->orig)) {
+		rc = -errno;
+		goto out;
+	}
+	if ((mfd = memfd_create("agentperf-workload", MFD_CLOEXEC)) < 0) {
+		rc = -errno;
+		ap_error_set(err, wl->path, 0, NULL, "cannot make a private copy: %s",
+			     strerror(-rc));
+		goto out;
+	}
+	if (!(ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(in, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			ap_error_set(err, wl->path, 0, NULL, "read error: %s", strerror(-rc));
+			goto out;
+		}
+		if (!n)
+			break;
+		EVP_DigestUpdate(ctx, chunk, (size_t)n);
+		for (ssize_t w = 0; w < n;) {
+			ssize_t k = write(mfd, chunk + w, (size_t)(n - w));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				rc = -errno;
+				ap_error_set(err, wl->path, 0, NULL, "cannot copy: %s",
+					     strerror(-rc));
+				goto out;
+			}
+			w += k;
+		}
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(st->copy_sha256 + 2 * i, 3, "%02x", md[i]);
+	snprintf(st->copy_path, sizeof(st->copy_path), "/proc/self/fd/%d", mfd);
+	if (lseek(mfd, 0, SEEK_SET) || !(st->rd.f = fdopen(mfd, "rb"))) {
+		rc = -errno;
+		goto out;
+	}
+	mfd = -1;
+out:
+	EVP_MD_CTX_free(ctx);
+	if (mfd >= 0)
+		close(mfd);
+	close(in);
+	return rc;
+}
+
 int workload_open(struct workload **out, const char *path, const char *answers_path,
 		  struct ap_error *err)
 {
@@ -411,11 +493,8 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
 		goto out;
 	}
 	st->rd.path = wl->path;
-	if (!(st->rd.f = fopen(wl->path, "rb"))) {
-		rc = -errno;
-		ap_error_set(err, wl->path, 0, NULL, "cannot open: %s", strerror(-rc));
+	if ((rc = snapshot(wl, st, err)))
 		goto out;
-	}
 	if (forced >= 0) {
 		wl->format = (enum workload_format)forced;
 	} else if ((rc = detect_format(&st->rd, &wl->format, err)) ||
@@ -433,10 +512,8 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
 	st->data_line = st->rd.line;
 	/* The hash covers exactly the bytes validated below. BFCL hashes its
 	 * answers too, in its open. */
-	if (!wl->sha256[0] && (rc = ap_sha256_file(wl->path, wl->sha256))) {
-		ap_error_set(err, wl->path, 0, NULL, "cannot hash: %s", strerror(-rc));
-		goto out;
-	}
+	if (!wl->sha256[0])
+		memcpy(wl->sha256, st->copy_sha256, sizeof(wl->sha256));
 	/* Validate everything now so a bad line 90,000 fails before the first
 	 * call; each task is freed at once and only its id is kept. */
 	for (;;) {
@@ -477,10 +554,45 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * The tasks come from the copy, so a change to the file cannot reach the
+ * run; but results that no longer match the file on disk are a failed run,
+ * told at the end of the pass that noticed it.
+ */
+static int check_unchanged(struct workload *wl, struct ap_error *err)
+{
+	struct wl_stream *st = wl_stream(wl);
+	struct stat now;
+	if (stat(wl->path, &now)) {
+		int e = errno;
+		ap_error_set(err, wl->path, 0, NULL,
+			     "the workload file is gone during the run (%s); the results of this "
+			     "run no longer match a file on disk", strerror(e));
+		return -ESTALE;
+	}
+	if (now.st_dev != st->orig.st_dev || now.st_ino != st->orig.st_ino ||
+	    now.st_size != st->orig.st_size || now.st_mtim.tv_sec != st->orig.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != st->orig.st_mtim.tv_nsec) {
+		ap_error_set(err, wl->path, 0, NULL,
+			     "the workload file changed during the run (was %lld bytes, now %lld); "
+			     "the run used the tasks read at its start (sha256 %.12s...) and stops "
+			     "here as failed: start a new run for the new file",
+			     (long long)st->orig.st_size, (long long)now.st_size, wl->sha256);
+		return -ESTALE;
+	}
+	return 0;
+}
+
 int workload_next(struct workload *wl, struct task **out, struct ap_error *err)
 {
 	*out = NULL;
-	return parse_task_line(wl, out, err);
+	int rc = parse_task_line(wl, out, err);
+	if (rc == 1 && wl_stream(wl)->orig.st_ino) {
+		int c = check_unchanged(wl, err);
+		if (c)
+			return c;
+	}
+	return rc;
 }
 
 int workload_rewind(struct workload *wl)

@@ -6,6 +6,8 @@
 #ifndef AP_WORKLOAD_PRIV_H
 #define AP_WORKLOAD_PRIV_H
 
+#include <sys/stat.h>
+
 #include "jsonv.h"
 #include "workload.h"
 
@@ -58,6 +60,9 @@ struct wl_stream {
 	long data_off;    /* file offset of the first task line, for rewind */
 	size_t data_line; /* line count before it */
 	void *state;      /* the format's own */
+	struct stat orig; /* the file as it was copied (a change fails the run) */
+	char copy_sha256[65];
+	char copy_path[32]; /* /proc/self/fd/N of the private copy the tasks are read from */
 };
 
 static inline struct wl_stream *wl_stream(struct workload *wl)

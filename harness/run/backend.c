@@ -1,4 +1,5 @@
 #include "backend.h"
+#include "guard.h"
 #include "managed.h"
 
 #include <errno.h>
@@ -152,8 +153,16 @@ static int apply_option(struct backend *b, const char *k, const char *v, struct 
 		return set_str(&b->model, v);
 	if (!strcmp(k, "label"))
 		return set_str(&b->label, v);
-	if (!strcmp(k, "anthropic_version"))
+	if (!strcmp(k, "anthropic_version")) {
+		/* It becomes a header value: CR, LF or other control bytes would inject headers. */
+		for (const char *p = v; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				ap_error_set(err, NULL, 0, "backend anthropic_version",
+					     "holds a control byte (CR, LF ...): not a header value");
+				return -EINVAL;
+			}
 		return set_str(&b->anthropic_version, v);
+	}
 	if (!strcmp(k, "key_env")) {
 		/* Only a variable name is accepted here, so a key pasted into the
 		 * spec by mistake is refused instead of being written to meta.json. */
@@ -178,8 +187,11 @@ static int apply_option(struct backend *b, const char *k, const char *v, struct 
 						      -EINVAL)
 						   : 0;
 	if (!strcmp(k, "timeout") || !strcmp(k, "connect_timeout") || !strcmp(k, "retry_wait_max")) {
-		if (ap_parse_double(v, &d) || d <= 0 || d > 86400) {
-			ap_error_set(err, NULL, 0, k, "expected seconds in (0, 86400], got '%s'", v);
+		/* curl takes milliseconds and reads 0 as "no limit": a value that rounds
+		 * below 1 ms would turn a tight timeout into none. */
+		if (ap_parse_double(v, &d) || d < 0.001 || d > 86400) {
+			ap_error_set(err, NULL, 0, k, "expected seconds in [0.001, 86400], got '%s'",
+				     v);
 			return -EINVAL;
 		}
 		if (!strcmp(k, "timeout"))
@@ -241,7 +253,11 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 		rc = -EINVAL;
 		goto out;
 	}
-	b->spec = strdup(spec);
+	/* What is written (meta.json, reports) carries no URL credentials; they
+	 * are masked wherever the server echoes them. */
+	if ((rc = ap_secret_add_url(spec)))
+		goto out;
+	b->spec = ap_redact_dup(spec);
 	b->timeout_s = 600;
 	b->connect_timeout_s = 10;
 	b->max_retries = 3;
@@ -295,28 +311,46 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 		rc = -EINVAL;
 		goto out;
 	}
-	size_t ul = strlen(b->url);
+	if (b->key_env && (rc = ap_secret_add(getenv(b->key_env))))
+		goto out;
+	/* The path goes before a query string (?api-version=...), not after it. */
+	size_t ul = strcspn(b->url, "?#");
+	const char *query = b->url + ul;
 	while (ul && b->url[ul - 1] == '/')
-		b->url[--ul] = '\0';
+		ul--;
 	struct sbuf ep = { 0 };
-	if (sbuf_addf(&ep, "%s%s", b->url, b->ops->path)) {
+	if (sbuf_addf(&ep, "%.*s%s%s", (int)ul, b->url, b->ops->path, query)) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (!*query)
+		b->url[ul] = '\0';
 	b->endpoint = ep.s;
+	if (!(b->url_shown = ap_redact_dup(b->url))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	if (!b->model && set_str(&b->model, "default")) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	if (!b->label) {
 		struct sbuf l = { 0 };
-		const char *host = strstr(b->url, "://");
-		host = host ? host + 3 : b->url;
+		const char *host = strstr(b->url_shown, "://");
+		host = host ? host + 3 : b->url_shown;
 		if (sbuf_addf(&l, "%s:%s@%s", b->ops->name, b->model, host)) {
 			rc = -ENOMEM;
 			goto out;
 		}
 		b->label = l.s;
+	} else {
+		char *lab = ap_redact_dup(b->label);
+		if (!lab) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		free(b->label);
+		b->label = lab;
 	}
 	if (!b->anthropic_version && set_str(&b->anthropic_version, "2023-06-01")) {
 		rc = -ENOMEM;
@@ -337,6 +371,7 @@ void backend_free(struct backend *b)
 	free(b->spec);
 	free(b->label);
 	free(b->url);
+	free(b->url_shown);
 	free(b->endpoint);
 	free(b->model);
 	free(b->key_env);
@@ -354,7 +389,7 @@ cJSON *backend_meta_json(const struct backend *b)
 	if (b->managed)
 		cJSON_AddItemToObject(j, "managed", managed_cfg_json(b->managed));
 	cJSON_AddStringToObject(j, "label", b->label);
-	cJSON_AddStringToObject(j, "url", b->url);
+	cJSON_AddStringToObject(j, "url", b->url_shown ? b->url_shown : b->url);
 	cJSON_AddStringToObject(j, "model", b->model);
 	/* The variable's name only: the key itself never leaves the process env. */
 	if (b->key_env)

@@ -100,9 +100,10 @@ struct backend_ops {
 
 struct backend {
 	const struct backend_ops *ops;
-	char *spec;          /* as given, for meta.json (holds no secret: keys come from env) */
+	char *spec;          /* as given, URL credentials redacted, for meta.json */
 	char *label;         /* short name for reports */
-	char *url;           /* base URL */
+	char *url;           /* base URL (may hold credentials: never written) */
+	char *url_shown;     /* url with credentials redacted (guard.h), for meta.json */
 	char *endpoint;      /* url + ops->path */
 	char *model;
 	char *key_env;       /* name of the environment variable holding the key */

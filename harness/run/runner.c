@@ -34,6 +34,7 @@ struct runner {
 	struct task_run *head, *tail; /* finished tasks waiting for their energy */
 	atomic_uint_fast64_t next_key;
 	int fatal;              /* first sink error (disk full ...) */
+	int input_error;        /* the workload could not be read, or changed, mid-run */
 };
 
 struct worker {
@@ -558,13 +559,16 @@ static struct task *next_task(struct runner *R, long *seq)
 	struct task *t = NULL;
 	struct ap_error err = { { 0 } };
 	pthread_mutex_lock(&R->mu);
-	while (!R->stream_done && !ap_interrupted && !R->fatal) {
+	while (!R->stream_done && !ap_interrupted && !R->fatal && !R->input_error) {
 		if (!R->counting && R->warm_left <= 0)
 			break;
 		int rc = workload_next(R->o->wl, &t, &err);
 		if (rc) {
-			if (rc < 0)
+			/* A read error or a changed workload mid-run fails the run. */
+			if (rc < 0) {
 				ap_err("%s", err.msg);
+				R->input_error = rc;
+			}
 			R->stream_done = true;
 			t = NULL;
 			break;
@@ -681,14 +685,15 @@ int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error
 	}
 	R.counting = true;
 	st->t0_ns = ap_now_ns();
-	for (int rep = 1; rep <= o->repeats && !ap_interrupted && !R.fatal; rep++) {
+	for (int rep = 1; rep <= o->repeats && !ap_interrupted && !R.fatal && !R.input_error;
+	     rep++) {
 		R.repeat = rep;
 		uint64_t r0 = ap_now_ns();
 		rc = run_pass(&R, ws, n);
 		st->agg.elapsed_s[rep - 1] = since(ap_now_ns(), r0);
 		if (rc)
 			goto out;
-		if (!ap_interrupted)
+		if (!ap_interrupted && !R.input_error)
 			st->repeats_done = rep;
 	}
 	if (!o->quiet && isatty(STDERR_FILENO))
@@ -700,7 +705,7 @@ int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error
 	flush_pending(&R, true);
 	pthread_mutex_unlock(&R.mu);
 	st->interrupted = ap_interrupted != 0;
-	rc = R.fatal;
+	rc = R.fatal ? R.fatal : R.input_error;
 out:
 	for (int i = 0; i < n; i++) {
 		http_client_free(ws[i].http);
