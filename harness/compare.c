@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "jsonv.h"
+#include "machine.h"
 #include "report.h"
 #include "report_tasks.h"
 #include "results.h"
@@ -310,14 +311,26 @@ void sensitivity_csv(FILE *f, bool header, const char *run, const struct profile
 
 /* ---- report DIR ---- */
 
-static int parse_profile_opts(int argc, char **argv, struct profile_cli *pc, const char **extra,
-			      const char *extra_name, const char **form)
+/* What report and diff take besides the profile options; NULL: not given. */
+struct out_opts {
+	const char *json, *csv, *sens, *form;
+};
+
+/*
+ * Profile options (profile.h's table) and the output options of report
+ * (what = "report") or diff. Returns the index of the first operand, or
+ * -EINVAL after printing why.
+ */
+static int parse_profile_opts(int argc, char **argv, struct profile_cli *pc, struct out_opts *oo,
+			      bool is_diff)
 {
-	enum { O_PROFILE = 300, O_PROFOPT, O_EXTRA, O_FORM };
+	enum { O_PROFILE = 300, O_PROFOPT, O_JSON, O_CSV, O_SENS, O_FORM, O_PCT };
 	const struct option opts[] = {
 		{ "profile", required_argument, 0, O_PROFILE },
-		{ extra_name, required_argument, 0, O_EXTRA },
-		{ "form", required_argument, 0, O_FORM },
+		{ "json", required_argument, 0, O_JSON },
+		{ "csv", required_argument, 0, O_CSV },
+		{ is_diff ? "form" : "sensitivity", required_argument, 0, is_diff ? O_FORM : O_SENS },
+		{ "percentiles", required_argument, 0, O_PCT },
 		PROFILE_GETOPT_ENTRIES(O_PROFOPT),
 		{ 0, 0, 0, 0 },
 	};
@@ -334,11 +347,17 @@ static int parse_profile_opts(int argc, char **argv, struct profile_cli *pc, con
 			if (profile_override_set(&pc->ov, opts[li].name, optarg, perr, sizeof(perr)))
 				return ap_err("%s", perr), -EINVAL;
 			break;
-		case O_EXTRA: *extra = optarg; break;
+		case O_JSON: oo->json = optarg; break;
+		case O_CSV: oo->csv = optarg; break;
+		case O_SENS: oo->sens = optarg; break;
+		case O_PCT:
+			if (report_set_percentiles(optarg, perr, sizeof(perr)))
+				return ap_err("%s", perr), -EINVAL;
+			break;
 		case O_FORM:
-			if (!form || form_parse(optarg) < 0)
+			if (form_parse(optarg) < 0)
 				return ap_err("--form: mono or decomp"), -EINVAL;
-			*form = optarg;
+			oo->form = optarg;
 			break;
 		default: return -EINVAL;
 		}
@@ -357,23 +376,23 @@ static FILE *open_out(const char *path)
 int report_main(int argc, char **argv)
 {
 	struct profile_cli pc = { 0 };
-	const char *sens = NULL;
-	int first = parse_profile_opts(argc, argv, &pc, &sens, "sensitivity", NULL);
+	struct out_opts oo = { 0 };
+	int first = parse_profile_opts(argc, argv, &pc, &oo, false);
 	if (first < 0 || argc - first != 1) {
 		ap_err("usage: agentperf report DIR [--profile FILE] [--pue X --utilization U ...] "
-		       "[--sensitivity FILE]");
+		       "[--sensitivity FILE] [--json FILE] [--csv DIR] [--percentiles LIST]");
 		return 2;
 	}
 	struct run_data d;
 	int rc = run_data_load(&d, argv[first], &pc) ? 1 : 0;
 	if (!rc)
 		report_print(stdout, d.meta, &d.agg);
-	if (!rc && sens) {
+	if (!rc && oo.sens) {
 		if (!d.ps.local.loaded && !d.ps.remote.loaded) {
 			ap_err("--sensitivity: the run has no profile: add --profile FILE");
 			rc = 1;
 		} else {
-			FILE *f = open_out(sens);
+			FILE *f = open_out(oo.sens);
 			if (f) {
 				sensitivity_csv(f, true, "run", &d.ps, &d.c, &d.agg);
 				rc = fclose(f) ? 1 : 0;
@@ -382,6 +401,18 @@ int report_main(int argc, char **argv)
 			}
 		}
 	}
+	/* The files take the settled profiles (overrides applied), as the text did. */
+	if (!rc && oo.json) {
+		cJSON *j = report_json(d.meta, &d.agg, &d.c);
+		int wr = j ? json_write_file(oo.json, j) : -ENOMEM;
+		if (wr) {
+			ap_err("cannot write %s: %s", oo.json, strerror(-wr));
+			rc = 1;
+		}
+		cJSON_Delete(j);
+	}
+	if (!rc && oo.csv && report_csv_dir(oo.csv, d.meta, &d.agg, &d.c))
+		rc = 1;
 	run_data_free(&d);
 	return rc;
 }
@@ -621,14 +652,98 @@ static void print_cascade(FILE *f, FILE *csv, const struct casc_task *a, size_t 
 	free(cats);
 }
 
+/* paired.csv (the paired tests) and over-tasks.csv (both runs' intervals). */
+static int diff_extra_csv(const char *dir, const struct run_data *A, const struct run_data *B,
+			  int form)
+{
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/paired.csv", dir);
+	FILE *f = open_out(p);
+	if (!f)
+		return -EIO;
+	paired_csv(f, &A->agg, &A->c, &B->agg, &B->c, form);
+	int rc = fclose(f) ? -EIO : 0;
+	snprintf(p, sizeof(p), "%s/over-tasks.csv", dir);
+	if (!(f = open_out(p)))
+		return -EIO;
+	struct run_ident ia, ib;
+	run_ident_from_meta(A->meta, &ia);
+	run_ident_from_meta(B->meta, &ib);
+	overtasks_csv(f, true, &ia, &A->agg, &A->c);
+	overtasks_csv(f, false, &ib, &B->agg, &B->c);
+	return fclose(f) || rc ? -EIO : 0;
+}
+
+static void jnum_or_null(cJSON *o, const char *k, double v)
+{
+	if (isnan(v) || isinf(v))
+		cJSON_AddNullToObject(o, k);
+	else
+		cJSON_AddNumberToObject(o, k, v);
+}
+
+/* diff --json FILE: the rows, the paired tests, the cascade, each run's report JSON. */
+static int diff_json(const char *path, const struct run_data *A, const struct run_data *B, int form,
+		     const struct casc_task *ca, size_t na, const struct casc_task *cb, size_t nb)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "agentperf_json", 1);
+	cJSON_AddStringToObject(o, "form", form_name(form));
+	cJSON_AddItemToObject(o, "a", report_json(A->meta, &A->agg, &A->c));
+	cJSON_AddItemToObject(o, "b", report_json(B->meta, &B->agg, &B->c));
+	cJSON *rows = cJSON_AddArrayToObject(o, "per_success");
+	for (size_t i = 0; i < AP_ARRAY_SIZE(diff_rows); i++) {
+		struct welford a = row_w(A, &diff_rows[i], form), b = row_w(B, &diff_rows[i], form);
+		if (!a.n && !b.n)
+			continue;
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "figure", diff_rows[i].name);
+		jnum_or_null(r, "a_mean", a.n ? a.mean : NAN);
+		jnum_or_null(r, "a_stddev", a.n > 1 ? welford_stddev(&a) : NAN);
+		jnum_or_null(r, "b_mean", b.n ? b.mean : NAN);
+		jnum_or_null(r, "b_stddev", b.n > 1 ? welford_stddev(&b) : NAN);
+		jnum_or_null(r, "ratio_b_a", a.n && b.n && a.mean != 0 ? b.mean / a.mean : NAN);
+		cJSON_AddStringToObject(r, "beyond_noise", verdict(&a, &b));
+		cJSON_AddItemToArray(rows, r);
+	}
+	cJSON *pj = paired_json(&A->agg, &A->c, &B->agg, &B->c, form);
+	if (pj)
+		cJSON_AddItemToObject(o, "paired", pj);
+	if (ca && cb) {
+		int kmax = 0;
+		for (size_t i = 0; i < na; i++)
+			kmax = ca[i].attempts > kmax ? ca[i].attempts : kmax;
+		cJSON *cs = cJSON_AddArrayToObject(o, "cascade");
+		for (int k = 0; k <= kmax && k <= MAX_K; k++) {
+			struct casc_row r;
+			cascade_compute(ca, na, cb, nb, k, NULL, &r);
+			cJSON *x = cJSON_CreateObject();
+			cJSON_AddNumberToObject(x, "k", k);
+			cJSON_AddNumberToObject(x, "tasks", (double)r.tasks);
+			cJSON_AddNumberToObject(x, "successes", (double)r.successes);
+			cJSON_AddNumberToObject(x, "small_handled", (double)r.small_handled);
+			jnum_or_null(x, "energy_j_per_success", r.successes ? r.j / (double)r.successes : NAN);
+			jnum_or_null(x, "usd_per_success", r.successes ? r.usd / (double)r.successes : NAN);
+			cJSON_AddItemToArray(cs, x);
+		}
+	}
+	int rc = json_write_file(path, o);
+	if (rc)
+		ap_err("cannot write %s: %s", path, strerror(-rc));
+	cJSON_Delete(o);
+	return rc;
+}
+
 int diff_main(int argc, char **argv)
 {
 	struct profile_cli pc = { 0 };
-	const char *csvdir = NULL, *formname = "mono";
-	int first = parse_profile_opts(argc, argv, &pc, &csvdir, "csv", &formname);
+	struct out_opts oo = { .form = "mono" };
+	int first = parse_profile_opts(argc, argv, &pc, &oo, true);
+	const char *csvdir = oo.csv, *formname = oo.form;
 	if (first < 0 || argc - first != 2) {
 		ap_err("usage: agentperf diff A B [--form mono|decomp] [--profile FILE] [--pue X ...] "
-		       "[--csv DIR]  (A: typically the small local model, B: the large remote one)");
+		       "[--csv DIR] [--json FILE]  (A: typically the small local model, B: the large "
+		       "remote one)");
 		return 2;
 	}
 	int form = form_parse(formname);
@@ -689,9 +804,14 @@ int diff_main(int argc, char **argv)
 		sensitivity_csv(fs, true, "A", &A.ps, &A.c, &A.agg);
 		sensitivity_csv(fs, false, "B", &B.ps, &B.c, &B.agg);
 	}
+	if (csvdir && diff_extra_csv(csvdir, &A, &B, form))
+		goto out;
+	if (oo.json && diff_json(oo.json, &A, &B, form, ca, na, cb, nb))
+		goto out;
 	printf("\n");
 	if (csvdir)
-		printf(" CSV in %s/ (diff.csv, cascade.csv, sensitivity.csv)\n\n", csvdir);
+		printf(" CSV in %s/ (diff.csv, cascade.csv, sensitivity.csv, paired.csv, over-tasks.csv)\n\n",
+		       csvdir);
 	rc = 0;
 out:
 	if (fd && fclose(fd))

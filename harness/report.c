@@ -11,8 +11,44 @@
 #include "jsonv.h"
 #include "report_tasks.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+static double pcts[REPORT_MAX_PCT] = { 50, 95 };
+static size_t n_pcts = 2;
+
+int report_set_percentiles(const char *list, char *err, size_t n)
+{
+	double v[REPORT_MAX_PCT];
+	size_t k = 0;
+	const char *p = list;
+	while (*p) {
+		char *end;
+		double x = strtod(p, &end);
+		if (end == p || !(x > 0 && x <= 100) || (*end && *end != ',') || k == REPORT_MAX_PCT) {
+			snprintf(err, n, "--percentiles: '%s': want up to %d comma-separated numbers in (0, 100], "
+				 "e.g. 50,90,99", list, REPORT_MAX_PCT);
+			return -EINVAL;
+		}
+		v[k++] = x;
+		p = *end ? end + 1 : end;
+	}
+	if (!k) {
+		snprintf(err, n, "--percentiles: empty list");
+		return -EINVAL;
+	}
+	memcpy(pcts, v, k * sizeof(*v));
+	n_pcts = k;
+	return 0;
+}
+
+size_t report_percentiles(const double **out)
+{
+	*out = pcts;
+	return n_pcts;
+}
 
 static void rse(FILE *f, const struct welford *w)
 {
@@ -59,11 +95,18 @@ static void count_line(FILE *f, const struct run_agg *a, int form, enum metric m
 	report_line(f, v, "", name, c, &w);
 }
 
-static void latency_line(FILE *f, const struct run_agg *a, int form, enum metric m,
-			 const char *name)
+/* One latency percentile (which: 0 ttft, 1 e2e), per repeat, mean over repeats. */
+static void pct_line(FILE *f, const struct run_agg *a, int form, int which, double p)
 {
-	char v[48];
-	struct welford w = run_metric(a, form, m);
+	char v[48], name[48];
+	struct welford w = { 0 };
+	for (int r = 1; r <= a->repeats; r++) {
+		const struct form_agg *x = run_agg_get((struct run_agg *)a, r, form);
+		double q = x ? hist_pct(which ? &x->e2e : &x->ttft, p) : NAN;
+		if (!isnan(q))
+			welford_add(&w, q);
+	}
+	snprintf(name, sizeof(name), "%s-p%g", which ? "e2e" : "ttft", p);
 	if (!w.n) {
 		report_line(f, "<not counted>", "", name, "no successful call", NULL);
 		return;
@@ -144,10 +187,9 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 		snprintf(v, sizeof(v), "%ld", tot.interrupted);
 		report_line(f, v, "", "interrupted-tasks", "not counted as tasks", NULL);
 	}
-	latency_line(f, a, form, M_TTFT_P50, "ttft-p50");
-	latency_line(f, a, form, M_TTFT_P95, "ttft-p95");
-	latency_line(f, a, form, M_E2E_P50, "e2e-p50");
-	latency_line(f, a, form, M_E2E_P95, "e2e-p95");
+	for (int which = 0; which < 2; which++)
+		for (size_t i = 0; i < n_pcts; i++)
+			pct_line(f, a, form, which, pcts[i]);
 	struct welford itl = run_metric(a, form, M_ITL_P50);
 	if (itl.n) {
 		snprintf(v, sizeof(v), "%.3f", itl.mean * 1e3);

@@ -15,4 +15,10 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a);
 void report_line(FILE *f, const char *value, const char *unit, const char *name,
 		 const char *comment, const struct welford *w);
 
+/* --percentiles LIST: comma-separated percentiles in (0, 100] for the latency
+ * lines (default 50,95); at most REPORT_MAX_PCT. -EINVAL with a message in err. */
+#define REPORT_MAX_PCT 16
+int report_set_percentiles(const char *list, char *err, size_t n);
+size_t report_percentiles(const double **out);
+
 #endif

@@ -1,4 +1,5 @@
 #include "results.h"
+#include "machine.h"
 #include "report.h"
 #include "guard.h"
 
@@ -16,6 +17,7 @@ struct results {
 	FILE *calls, *attempts, *tasks;
 	struct sbuf row;
 	char energy_source[128];
+	struct run_ident id; /* from the last meta.json written: summary.csv's identity columns */
 };
 
 static const char CALLS_HDR[] =
@@ -293,6 +295,7 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 int results_write_meta(struct results *r, const cJSON *meta)
 {
 	int rc = 0;
+	run_ident_from_meta(meta, &r->id);
 	char *s = cJSON_Print(meta);
 	if (!s)
 		return -ENOMEM;
@@ -332,59 +335,13 @@ int results_write_report(struct results *r, const cJSON *meta, const struct run_
 	return rc;
 }
 
-static void cost_col_name(FILE *f, enum cost_fig c)
-{
-	/* The context share is a share of input tokens, not a per-success figure;
-	 * the headline figure must not take the name of the device-energy metric. */
-	if (c == CF_CTX_SHARE)
-		fprintf(f, ",%s", cost_fig_name(c));
-	else if (c == CF_HEADLINE_J)
-		fputs(",total_energy_j_per_success", f);
-	else
-		fprintf(f, ",%s_per_success", cost_fig_name(c));
-}
-
-static void cell(FILE *f, double v)
-{
-	isnan(v) ? fputs(",", f) : fprintf(f, ",%.9g", v);
-}
-
 int results_write_summary(struct results *r, const struct run_agg *agg, const struct cost_ctx *cc)
 {
 	unlinkat(r->dirfd, "summary.csv.tmp", 0);
 	FILE *f = create_at(r->dirfd, "summary.csv.tmp", NULL);
 	if (!f)
 		return -errno;
-	fputs("v,form,repeat", f);
-	for (int m = 0; m < M_COUNT; m++)
-		fprintf(f, ",%s", metric_name(m));
-	for (int c = 0; c < CF_COUNT; c++)
-		cost_col_name(f, c);
-	fputc('\n', f);
-	for (int form = 0; form < AGG_SLOTS; form++) {
-		if (!agg->ran[form])
-			continue;
-		for (int i = 1; i <= agg->repeats; i++) {
-			fprintf(f, "%d,%s,%d", CSV_VERSION, form_name(form), i);
-			for (int m = 0; m < M_COUNT; m++)
-				cell(f, form_metric(agg, i, form, m));
-			for (int c = 0; c < CF_COUNT; c++)
-				cell(f, cc ? cost_figure(cc, agg, i, form, c) : NAN);
-			fputc('\n', f);
-		}
-		const char *rows[] = { "mean", "stddev", "rse_pct" };
-		for (int k = 0; k < 3; k++) {
-			fprintf(f, "%d,%s,%s", CSV_VERSION, form_name(form), rows[k]);
-			for (int m = 0; m < M_COUNT + CF_COUNT; m++) {
-				struct welford w = m < M_COUNT ? run_metric(agg, form, m)
-					: cc ? cost_run_figure(cc, agg, form, m - M_COUNT)
-					     : (struct welford){ 0 };
-				cell(f, !w.n ? NAN : k == 0 ? w.mean : k == 1 ? welford_stddev(&w)
-									 : welford_rse_pct(&w));
-			}
-			fputc('\n', f);
-		}
-	}
+	summary_csv_write(f, &r->id, agg, cc);
 	int rc = fflush(f) || ferror(f) ? -EIO : 0;
 	fclose(f);
 	if (!rc && renameat(r->dirfd, "summary.csv.tmp", r->dirfd, "summary.csv"))

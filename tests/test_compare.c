@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 
 #include "compare.h"
@@ -107,6 +109,17 @@ static int record(const char *rules, const char *base, const char *id, const cha
 	int rc = tu_run(argv, "/dev/null", NULL);
 	tu_fake_stop(&s);
 	return rc;
+}
+
+/* dir/name exists and contains want. */
+static void file_has(const char *dir, const char *name, const char *want)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	char *txt = tu_slurp(p);
+	if (!txt || !strstr(txt, want))
+		fail_msg("%s: no '%s' in:\n%s", p, want, txt ? txt : "(unreadable)");
+	free(txt);
 }
 
 static void test_diff_end_to_end(void **state)
@@ -205,6 +218,60 @@ static void test_diff_end_to_end(void **state)
 	assert_non_null(strstr(txt, "   arith                     4   100.00 [51.0, 100.0]"));
 	assert_non_null(strstr(txt, "<not supported> J      device-energy"));
 	free(txt);
+
+	/* report --json/--csv take the override too, and name the run in every row. */
+	char js[420], rc_dir[420];
+	snprintf(js, sizeof(js), "%s/r.json", d);
+	snprintf(rc_dir, sizeof(rc_dir), "%s/rcsv", d);
+	char *jargv[] = { (char *)tu_agentperf(), "report", a, "--utilization", "0.25", "--json", js,
+			  "--csv", rc_dir, "--percentiles", "50,99", NULL };
+	assert_int_equal(tu_run(jargv, out, NULL), 0);
+	txt = tu_slurp(out);
+	assert_non_null(strstr(txt, "ttft-p99"));
+	assert_null(strstr(txt, "ttft-p95"));
+	free(txt);
+	txt = tu_slurp(js);
+	assert_non_null(txt);
+	cJSON *j = cJSON_Parse(txt);
+	assert_non_null(j);
+	free(txt);
+	const cJSON *run = cJSON_GetObjectItem(j, "run");
+	assert_string_equal(cJSON_GetObjectItem(run, "run_id")->valuestring, "small");
+	assert_string_equal(cJSON_GetObjectItem(run, "model")->valuestring, "small");
+	assert_string_equal(cJSON_GetObjectItem(run, "workload")->valuestring, "cascade");
+	const cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "profiles"), "local"), "params"),
+		"utilization"), "value");
+	assert_true(fabs(u->valuedouble - 0.25) < 1e-12);
+	const cJSON *ot = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "forms"),
+								  "mono"), "over_tasks");
+	const cJSON *w = cJSON_GetObjectItem(ot, "success_rate_wilson95");
+	/* 6 of 8: Wilson [0.4093, 0.9285] */
+	assert_true(fabs(cJSON_GetObjectItem(w, "lo")->valuedouble - 0.40928) < 1e-4);
+	assert_true(fabs(cJSON_GetObjectItem(w, "hi")->valuedouble - 0.92852) < 1e-4);
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(ot, "categories"), "logic"));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(ot,
+		"energy_j_per_success_bootstrap95"), "estimate"))); /* no energy: null, not 0 */
+	cJSON_Delete(j);
+	file_has(rc_dir, "summary.csv", ",run_id,backend_label,model,model_sha256,workload,"
+				       "workload_sha256,agentperf_version\n");
+	file_has(rc_dir, "summary.csv", ",small,openai:small@127.0.0.1:");
+	file_has(rc_dir, "over-tasks.csv",
+		 "\n1,mono,logic,4,2,2,0.5,0.150038989,0.849961011,,,,total,");
+	/* The run's own summary.csv has the identity columns too. */
+	file_has(a, "summary.csv", ",small,openai:small@127.0.0.1:");
+	/* diff --csv adds paired.csv: b = 0, c = 2, McNemar p 0.5; --json parses. */
+	file_has(csv, "paired.csv", "\n1,mono,all,8,4,6,0,2,0,0.5,");
+	char *dargv[] = { (char *)tu_agentperf(), "diff", a, b, "--json", js, NULL };
+	assert_int_equal(tu_run(dargv, out, NULL), 0);
+	txt = tu_slurp(js);
+	j = cJSON_Parse(txt);
+	free(txt);
+	assert_non_null(j);
+	assert_true(fabs(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "paired"), "mcnemar_exact_p")
+				 ->valuedouble - 0.5) < 1e-12);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "cascade")), 3);
+	cJSON_Delete(j);
 	/* A remote-looking backend whose model has no profile is refused, naming the file. */
 	char *bad[] = { (char *)tu_agentperf(), "stat", "-q", "-w", "tests/data/cascade.jsonl",
 			"-b", "openai:url=https://api.example.invalid/v1,model=nope", "--profile",
