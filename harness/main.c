@@ -22,6 +22,8 @@
 #include "resume.h"
 #include "runner.h"
 #include "workload.h"
+#include "load/pad.h"
+#include "load/sweep.h"
 
 static void usage(FILE *f)
 {
@@ -61,6 +63,8 @@ static void usage(FILE *f)
 		"      --temperature T    temperature passed to the backend\n"
 		"  -o, --output DIR       results base folder (default results)\n"
 		"      --run-id ID        results folder name (default: time-backend-workload)\n"
+		"      --context N        pad each task's system prompt and tools to about N\n"
+		"                         tokens (bytes/4) with neutral material (5k, 25k)\n"
 		"      --resume DIR       record: continue the run in DIR (its own options;\n"
 		"                         finished tasks are not run again)\n"
 		"      --no-energy        do not open energy probes\n"
@@ -100,6 +104,7 @@ struct cli {
 	pid_t watch[16];
 	int n_watch;
 	struct profile_cli pc; /* --profile and overrides (profile.c) */
+	long context;          /* --context: pad tasks to this many tokens, 0: no */
 	/* --resume DIR: the options come from DIR/meta.json's argv (kept alive here,
 	 * getopt's optarg points into it); see resume_cli(). */
 	const char *resume;
@@ -134,7 +139,7 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 static int parse_run_args(int argc, char **argv, struct cli *c)
 {
 	enum { O_ANSWERS = 256, O_WARMUP, O_FORM, O_CATEGORY, O_SEED, O_TEMP, O_RUNID, O_NOENERGY,
-	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW, O_RESUME, O_PROFILE,
+	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW, O_RESUME, O_PROFILE, O_CONTEXT,
 	       O_PROFOPT };
 	static const struct option opts[] = {
 		{ "workload", required_argument, 0, 'w' },
@@ -158,6 +163,7 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 		{ "watts-per-core", required_argument, 0, O_WPC },
 		{ "idle-watts", required_argument, 0, O_IDLEW },
 		{ "resume", required_argument, 0, O_RESUME },
+		{ "context", required_argument, 0, O_CONTEXT },
 		{ "profile", required_argument, 0, O_PROFILE },
 		PROFILE_GETOPT_ENTRIES(O_PROFOPT),
 		{ "quiet", no_argument, 0, 'q' },
@@ -265,6 +271,13 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 			c->eo.idle_watts = d;
 			break;
 		case O_RESUME: c->resume = optarg; break;
+		case O_CONTEXT:
+			if (pad_parse_size(optarg, &c->context)) {
+				ap_err("--context: expected tokens, e.g. 5k or 25000 (at most 10M), got '%s'",
+				       optarg);
+				return -EINVAL;
+			}
+			break;
 		case O_PROFILE:
 		case O_PROFOPT:
 			if ((ch == O_PROFILE ? profile_cli_add(&c->pc, optarg, perr, sizeof(perr))
@@ -600,6 +613,15 @@ static int cmd_run(int argc, char **argv, bool record)
 			rc = 2;
 			goto out;
 		}
+		char corpus[4096];
+		if (c.context && (pad_default_corpus(corpus, sizeof(corpus)) ||
+				  workload_set_context(wls[i], corpus, c.context,
+						       c.o.seed_set ? (uint64_t)c.o.seed : 0, &err))) {
+			ap_err("--context: %s", err.msg[0] ? err.msg :
+			       "no padding corpus (workloads/padding/corpus.json) found");
+			rc = 2;
+			goto out;
+		}
 	}
 	if (c.resume) {
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c.resume_meta, "workload");
@@ -730,6 +752,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc, argv, true);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sweep"))
+		return sweep_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "diff"))
 		return diff_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "proxy"))

@@ -1,6 +1,7 @@
 /* meta.json: everything needed to reproduce and to re-report a run. */
 #include "meta.h"
 #include "guard.h"
+#include "load/pad.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -100,6 +101,10 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 	cJSON_AddNumberToObject(op, "repeats", o->repeats);
 	cJSON_AddNumberToObject(op, "concurrency", o->concurrency);
 	cJSON_AddNumberToObject(op, "warmup", o->warmup);
+	if (wl->pad) {
+		cJSON_AddNumberToObject(op, "context_tokens", (double)wl->pad_target);
+		cJSON_AddStringToObject(op, "padding_corpus_sha256", pad_corpus_sha256(wl->pad));
+	}
 	cJSON *forms = cJSON_AddArrayToObject(op, "forms");
 	for (int f = 0; f < FORM_COUNT; f++)
 		if (o->forms[f])

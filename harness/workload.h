@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
@@ -76,6 +77,11 @@ struct workload {
 	cJSON *sampling;
 	int max_tokens;
 	void *priv;           /* format-specific streaming state */
+	/* --context N: every task handed out is padded to about N tokens
+	 * (load/pad.h); NULL: tasks as written */
+	struct pad_corpus *pad;
+	long pad_target;
+	uint64_t pad_seed;
 };
 
 /*
@@ -125,5 +131,13 @@ int subcall_render(const struct task *t, size_t i, const char *const *outputs,
 		   struct sbuf *out);
 
 const char *workload_format_name(enum workload_format f);
+
+/*
+ * --context N: from now on workload_next pads each task's system prompt and
+ * tools to about target tokens with the corpus at corpus_path, in the order
+ * seed fixes (load/pad.h). 0, or -errno with err naming the corpus file.
+ */
+int workload_set_context(struct workload *wl, const char *corpus_path, long target,
+			 uint64_t seed, struct ap_error *err);
 
 #endif

@@ -62,6 +62,9 @@
  *   raw TEXT               (verbatim after unescaping \n \r \t \\ \xHH) one
  *                          chunk sent as is, without "\n\n": to split an event
  *                          across reads, or to send CRLF or comment lines
+ *   serial                 delay_ms is served one request at a time (one
+ *                          queue for every serial rule): latency grows with
+ *                          concurrency, as on a saturated server
  *   first_delay_ms N       wait N ms between the headers and the first event
  *                          (time to first token)
  *   chunk_delay_ms N       wait N ms between events
@@ -159,6 +162,7 @@ struct rule {
 	int status;
 	struct strlist headers;
 	long delay_ms, first_delay_ms, chunk_delay_ms;
+	int serial;               /* delay_ms served one request at a time */
 	struct buf body;
 	int has_body, body_from_file;
 	struct strlist events;    /* wire text of each event, before {{n}} */
@@ -684,6 +688,8 @@ static void load_script(const char *script)
 			if (!colon || colon == raw)
 				die("%s:%d: header needs 'Name: value'", script, lineno);
 			list_add(&r->headers, xstrdup(raw));
+		} else if (!strcmp(kw, "serial")) {
+			r->serial = 1;
 		} else if (!strcmp(kw, "delay_ms")) {
 			set_num(&r->delay_ms, v, 3600000, kw, script, lineno);
 		} else if (!strcmp(kw, "first_delay_ms")) {
@@ -1241,8 +1247,18 @@ static int serve_rule(struct conn *c, const struct rule *r, const struct request
 			fflush(g_log);
 		_exit((int)r->act_arg);
 	}
-	if (r->delay_ms && sleep_ms(r->delay_ms))
+	if (r->serial) {
+		/* one server, one queue: concurrent requests wait their turn, so
+		 * latency grows with the load as a saturated model server's does */
+		static pthread_mutex_t serial_lock = PTHREAD_MUTEX_INITIALIZER;
+		pthread_mutex_lock(&serial_lock);
+		int stop = r->delay_ms && sleep_ms(r->delay_ms);
+		pthread_mutex_unlock(&serial_lock);
+		if (stop)
+			return -1;
+	} else if (r->delay_ms && sleep_ms(r->delay_ms)) {
 		return -1;
+	}
 	if (r->act == ACT_HANG) {
 		hang(c);
 		return -1;

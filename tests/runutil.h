@@ -148,10 +148,11 @@ static inline int ru_rows(const char *csv, const char *col, const char *value)
 	return n;
 }
 
-/* The value of column col in the row whose task_id is id (first one), into out. */
-static inline bool ru_get(const char *csv, const char *id, const char *col, char *out, size_t n)
+/* The value of column col in the first row whose column keycol is key, into out. */
+static inline bool ru_get_by(const char *csv, const char *keycol, const char *id, const char *col,
+			     char *out, size_t n)
 {
-	int ti = ru_col(csv, "task_id"), ci = ru_col(csv, col);
+	int ti = ru_col(csv, keycol), ci = ru_col(csv, col);
 	const char *l = strchr(csv, '\n');
 	out[0] = '\0';
 	for (l = l ? l + 1 : NULL; l && *l && ci >= 0; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
@@ -163,6 +164,12 @@ static inline bool ru_get(const char *csv, const char *id, const char *col, char
 		}
 	}
 	return false;
+}
+
+/* The value of column col in the row whose task_id is id (first one), into out. */
+static inline bool ru_get(const char *csv, const char *id, const char *col, char *out, size_t n)
+{
+	return ru_get_by(csv, "task_id", id, col, out, n);
 }
 
 #endif

@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runutil.h"
+
 #include "load/pad.h"
 #include "load/schedule.h"
 #include "load/slo.h"
+#include "load/sweep.h"
 
 static void test_constant_schedule(void **state)
 {
@@ -220,6 +223,93 @@ static void test_padding(void **state)
 	assert_non_null(strstr(err.msg, "e2e-simple.jsonl"));
 }
 
+/* A sweep of real recorded runs against the one-queue fakeserver (100 ms a
+ * call, one at a time): at c=1 a call takes ~0.1 s, at c=4 ~0.4 s, so an
+ * e2e SLO of 0.25 s holds at 1 and breaks at 4; 8 must not run. */
+static void test_sweep_capacity(void **state)
+{
+	(void)state;
+	struct tu_server srv;
+	assert_int_equal(tu_fake_start(&srv, "tests/fake/serial.rules"), 0);
+	char *d = tu_tmpdir(), wl[300], url[128], out[300], err[300];
+	snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
+	const char *prompts[8] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+	assert_int_equal(ru_workload(wl, "sweep-test", prompts, 8, 1), 0);
+	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
+	snprintf(out, sizeof(out), "%s/out.txt", d);
+	snprintf(err, sizeof(err), "%s/err.txt", d);
+	char *const argv[] = { (char *)tu_agentperf(), "sweep", "--vary", "concurrency=1,4,8",
+			       "--slo", "e2e=0.25", "--until-slo-breaks", "-w", wl, "-b", url,
+			       "-o", d, "--run-id", "sw", "--idle", "0", "-q", NULL };
+	int rc = tu_run(argv, out, err);
+	char *o = tu_slurp(out), *e = tu_slurp(err);
+	if (rc)
+		fprintf(stderr, "sweep exit %d\n%s\n%s\n", rc, o, e);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(o, "capacity: concurrency = 1 "));
+	char path[400];
+	snprintf(path, sizeof(path), "%s/sw/concurrency-1/meta.json", d);
+	assert_int_equal(access(path, R_OK), 0);
+	snprintf(path, sizeof(path), "%s/sw/concurrency-4/summary.csv", d);
+	assert_int_equal(access(path, R_OK), 0);
+	snprintf(path, sizeof(path), "%s/sw/concurrency-8", d);
+	assert_int_not_equal(access(path, F_OK), 0); /* stopped at the first break */
+	snprintf(path, sizeof(path), "%s/sw/sweep.csv", d);
+	char *csv = tu_slurp(path);
+	assert_non_null(csv);
+	const char *cols[] = { "point", "concurrency", "tasks_per_s", "successes_per_h",
+			       "goodput_per_h", "slo_attainment", "j_per_task",
+			       "j_per_completion_token", "j_per_success", "device_j_per_success",
+			       "wall_j_per_success", "facility_j_per_success", "ttft_p50_s",
+			       "ttft_p99_s", "e2e_p50_s", "e2e_p99_s", "device_power_w", "cpu_util",
+			       "gpu_util", "server_gen_tps", "modeled_j_per_task",
+			       "modeled_error_pct", "energy_source" };
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		assert_true(ru_col(csv, cols[i]) >= 0);
+	assert_int_equal(tu_count(csv, "\n"), 3); /* header + two points */
+	char v[64];
+	assert_true(ru_get_by(csv, "point", "concurrency-1", "slo_attainment", v, sizeof(v)));
+	assert_true(strtod(v, NULL) >= 0.9);
+	assert_true(ru_get_by(csv, "point", "concurrency-1", "tasks", v, sizeof(v)));
+	assert_string_equal(v, "8");
+	assert_true(ru_get_by(csv, "point", "concurrency-4", "e2e_p50_s", v, sizeof(v)));
+	assert_true(strtod(v, NULL) > 0.3); /* four in the queue */
+	assert_true(ru_get_by(csv, "point", "concurrency-4", "slo_attainment", v, sizeof(v)));
+	assert_true(strtod(v, NULL) < 0.9);
+	assert_true(ru_get_by(csv, "point", "concurrency-1", "successes_per_h", v, sizeof(v)));
+	assert_true(strtod(v, NULL) > 0);
+	/* the first point models itself exactly */
+	assert_true(ru_get_by(csv, "point", "concurrency-1", "modeled_error_pct", v, sizeof(v)));
+	assert_true(fabs(strtod(v, NULL)) < 1e-6);
+
+	/* started again: complete points are kept, not run again */
+	char *const again[] = { (char *)tu_agentperf(), "sweep", "--vary", "concurrency=1,4",
+				"-w", wl, "-b", url, "-o", d, "--run-id", "sw", "--idle", "0", "-q",
+				NULL };
+	assert_int_equal(tu_run(again, out, err), 0);
+	free(e);
+	e = tu_slurp(err);
+	assert_non_null(strstr(e, "concurrency-1 is complete, kept"));
+	assert_non_null(strstr(e, "concurrency-4 is complete, kept"));
+
+	/* bad input: nothing runs, exit 2 */
+	char *const bad[] = { (char *)tu_agentperf(), "sweep", "--vary", "threads=1,2", "-w", wl,
+			      "-b", url, NULL };
+	assert_int_equal(tu_run(bad, out, err), 2);
+	free(e);
+	e = tu_slurp(err);
+	assert_non_null(strstr(e, "unknown axis 'threads'"));
+	char *const nosl[] = { (char *)tu_agentperf(), "sweep", "--vary", "concurrency=1,2",
+			       "--until-slo-breaks", "-w", wl, "-b", url, NULL };
+	assert_int_equal(tu_run(nosl, out, err), 2);
+	free(o);
+	free(e);
+	free(csv);
+	tu_fake_stop(&srv);
+	tu_rmrf(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_slo_parse),
 		cmocka_unit_test(test_slo_judgement),
 		cmocka_unit_test(test_padding),
+		cmocka_unit_test(test_sweep_capacity),
 	};
 	return cmocka_run_group_tests_name("load", tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pad.h"
 #include "schedule.h"
@@ -222,4 +223,33 @@ int pad_parse_size(const char *s, long *out)
 		return -EINVAL;
 	*out = (long)v;
 	return 0;
+}
+
+int pad_default_corpus(char *buf, size_t n)
+{
+	const char *rel = "workloads/padding/corpus.json";
+	const char *env = getenv("AGENTPERF_DATA");
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (env && *env) {
+		snprintf(buf, n, "%s/padding/corpus.json", env);
+		if (!access(buf, R_OK))
+			return 0;
+	}
+	if (len > 0) {
+		exe[len] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(buf, n, "%s/%s", exe, rel);
+			if (!access(buf, R_OK))
+				return 0;
+			/* PREFIX/bin/agentperf -> PREFIX/share/agentperf/ */
+			snprintf(buf, n, "%s/../share/agentperf/%s", exe, rel);
+			if (!access(buf, R_OK))
+				return 0;
+		}
+	}
+	snprintf(buf, n, "%s", rel);
+	return access(buf, R_OK) ? -ENOENT : 0;
 }

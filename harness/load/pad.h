@@ -43,6 +43,14 @@ long pad_task_tokens(const struct task *t);
 long pad_task(struct task *t, const struct pad_corpus *c, long target, uint64_t seed,
 	      int *added_tools, int *added_docs);
 
+/*
+ * The shipped corpus: $AGENTPERF_DATA/padding/corpus.json, else
+ * workloads/padding/corpus.json beside the agentperf binary or below the
+ * working directory, else PREFIX/share/agentperf/workloads/padding/. 0 and
+ * the path in buf, or -ENOENT.
+ */
+int pad_default_corpus(char *buf, size_t n);
+
 /* "25k" -> 25000, "1500" -> 1500; -EINVAL for anything else (or <= 0). */
 int pad_parse_size(const char *s, long *out);
 
