@@ -12,6 +12,11 @@
 #   CTX=N                  llama-server -c (default 0: the model's own context)
 #   WORKLOADS="a.jsonl .." workloads (default: every workloads/*.jsonl but smoke)
 #   BENCH_ID=name          results/<name>/ (default bench-<UTC time>)
+#   SWEEP=1                also a load sweep of the local model (agentperf sweep):
+#                          SWEEP_VARY (default concurrency=1,2,4,8, llama-server's
+#                          slots following -c) on SWEEP_WORKLOAD (default
+#                          workloads/smoke.jsonl), into results/<name>/sweep/, with
+#                          its load curve in results/<name>/sweep/plots/
 #   OPENAI_API_KEY [OPENAI_MODEL]        adds openai (default gpt-4o-mini)
 #     [OPENAI_BASE_URL]                  another OpenAI-compatible API (default
 #                                        https://api.openai.com/v1)
@@ -102,6 +107,18 @@ elif [ -x plots/plot.sh ]; then
     plots/plot.sh -o "$base/plots" "${runs[@]}" "${diffs[@]}" || say "plots failed"
 else
     say "no plots/ driver here: plots skipped"
+fi
+if [ "${SWEEP:-0}" = 1 ]; then
+    say "sweep: ${SWEEP_VARY:-concurrency=1,2,4,8} on ${SWEEP_WORKLOAD:-workloads/smoke.jsonl}"
+    if ./agentperf sweep --vary "${SWEEP_VARY:-concurrency=1,2,4,8}" -o "$base" --run-id sweep \
+        -w "${SWEEP_WORKLOAD:-workloads/smoke.jsonl}" \
+        -b "llama-server:model=$model,threads=$threads,ctx=$ctx" \
+        -r "$repeats" --seed "$seed" --temperature 0 -q; then
+        plots/sweep.sh "$base/sweep" || say "sweep plot failed"
+    else
+        say "sweep exited with status $? (its points hold what was measured)"
+        status=1
+    fi
 fi
 say "done: $base/ (${#runs[@]} runs)"
 exit $status
