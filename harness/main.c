@@ -50,8 +50,8 @@ static void usage(FILE *f)
 		"  -b, --backend SPEC     kind:key=value,... e.g. openai:url=http://127.0.0.1:8080/v1\n"
 		"                         (keys: url model key_env stream timeout connect_timeout\n"
 		"                         retries retry_wait_max insecure max_body label); repeatable\n"
-		"                         or llama-server:model=PATH.gguf[,threads=N,ctx=N,bin=PATH,\n"
-		"                         startup_timeout=S]: agentperf starts and stops the server\n"
+		"                         or llama-server:model=PATH.gguf[,threads=N,ctx=N,np=N,\n"
+		"                         bin=PATH,startup_timeout=S] (np: slots, default -c): agentperf starts and stops the server\n"
 		"  -r, --repeat N         repeat the whole workload N times (default 1)\n"
 		"  -c, --concurrency N    parallel episodes (default 1)\n"
 		"      --warmup N         run N tasks first, not counted (default 0)\n"
@@ -517,7 +517,8 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 		}
 	}
 	/* A managed llama-server loads its model after the baseline, inside the sampled span. */
-	if (be->managed && (rc = managed_run_begin(&ms, be, o.concurrency, res, en, meta, &err))) {
+	if (be->managed && (rc = managed_run_begin(&ms, be, be->managed->np ? be->managed->np : o.concurrency,
+							  res, en, meta, &err))) {
 		ap_err("%s", err.msg);
 		goto out;
 	}

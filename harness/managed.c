@@ -50,6 +50,15 @@ int managed_cfg_option(struct managed_cfg *c, const char *k, const char *v, stru
 		c->threads = (int)l;
 		return 0;
 	}
+	if (!strcmp(k, "np")) {
+		if (ap_parse_long(v, &l) || l < 1 || l > 4096) {
+			ap_error_set(err, NULL, 0, "backend np",
+				     "expected parallel slots 1..4096 (default: -c), got '%s'", v);
+			return -EINVAL;
+		}
+		c->np = (int)l;
+		return 0;
+	}
 	if (!strcmp(k, "ctx")) {
 		if (ap_parse_long(v, &l) || l > 16777216) {
 			ap_error_set(err, NULL, 0, "backend ctx",
@@ -105,6 +114,8 @@ cJSON *managed_cfg_json(const struct managed_cfg *c)
 		cJSON_AddStringToObject(j, "bin", c->bin);
 	cJSON_AddNumberToObject(j, "threads", c->threads ? c->threads : (double)sysconf(_SC_NPROCESSORS_ONLN));
 	cJSON_AddNumberToObject(j, "ctx", (double)c->ctx);
+	if (c->np)
+		cJSON_AddNumberToObject(j, "np", c->np);
 	cJSON_AddNumberToObject(j, "startup_timeout_s", c->startup_timeout_s);
 	cJSON_AddNumberToObject(j, "stop_timeout_s", c->stop_timeout_s);
 	return j;

@@ -31,6 +31,7 @@ struct managed_cfg {
 	char *bin;                /* llama-server binary; NULL: LLAMA_SERVER, PATH, cache */
 	int threads;              /* -t; 0: online CPUs */
 	long ctx;                 /* -c, total over the -np slots; 0: the model's own */
+	int np;                   /* -np parallel slots; 0: follow the run's -c */
 	double startup_timeout_s; /* spawn to healthy */
 	double stop_timeout_s;    /* SIGTERM to SIGKILL */
 };

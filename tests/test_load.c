@@ -12,6 +12,7 @@
 
 #include "runutil.h"
 
+#include "managed.h"
 #include "load/pad.h"
 #include "load/schedule.h"
 #include "load/slo.h"
@@ -310,6 +311,22 @@ static void test_sweep_capacity(void **state)
 	free(d);
 }
 
+/* np= decouples llama-server's slots from -c (a rate sweep keeps them fixed). */
+static void test_managed_np(void **state)
+{
+	(void)state;
+	struct managed_cfg c = { 0 };
+	struct ap_error err = { { 0 } };
+	assert_int_equal(managed_cfg_option(&c, "np", "3", &err), 0);
+	assert_int_equal(c.np, 3);
+	assert_int_equal(managed_cfg_option(&c, "np", "0", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "np"));
+	assert_int_equal(managed_cfg_option(&c, "np", "x", &err), -EINVAL);
+	cJSON *j = managed_cfg_json(&c);
+	assert_int_equal((int)cJSON_GetObjectItem(j, "np")->valuedouble, 3);
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_slo_judgement),
 		cmocka_unit_test(test_padding),
 		cmocka_unit_test(test_sweep_capacity),
+		cmocka_unit_test(test_managed_np),
 	};
 	return cmocka_run_group_tests_name("load", tests, NULL, NULL);
 }
