@@ -61,6 +61,10 @@ static void usage(FILE *f)
 		"      --category NAME    only tasks of this category\n"
 		"      --seed N           seed passed to the backend\n"
 		"      --temperature T    temperature passed to the backend\n"
+		"      --max-attempts N   attempts per task (overrides the workload's own)\n"
+		"      --retry MODE       plain (start again) or repair (tell the model why the\n"
+		"                         check failed); overrides the workload's own\n"
+		"      --max-steps N      model calls per attempt (overrides the workload's own)\n"
 		"  -o, --output DIR       results base folder (default results)\n"
 		"      --run-id ID        results folder name (default: time-backend-workload)\n"
 		"      --context N        pad each task's system prompt and tools to about N\n"
@@ -105,6 +109,7 @@ struct cli {
 	int n_watch;
 	struct profile_cli pc; /* --profile and overrides (profile.c) */
 	long context;          /* --context: pad tasks to this many tokens, 0: no */
+	struct policy_override pov; /* --max-attempts, --retry, --max-steps */
 	/* --resume DIR: the options come from DIR/meta.json's argv (kept alive here,
 	 * getopt's optarg points into it); see resume_cli(). */
 	const char *resume;
@@ -140,7 +145,7 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 {
 	enum { O_ANSWERS = 256, O_WARMUP, O_FORM, O_CATEGORY, O_SEED, O_TEMP, O_RUNID, O_NOENERGY,
 	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW, O_RESUME, O_PROFILE, O_CONTEXT,
-	       O_PROFOPT };
+	       O_PROFOPT, O_MAXATT, O_RETRY, O_MAXSTEPS };
 	static const struct option opts[] = {
 		{ "workload", required_argument, 0, 'w' },
 		{ "answers", required_argument, 0, O_ANSWERS },
@@ -153,6 +158,9 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 		{ "category", required_argument, 0, O_CATEGORY },
 		{ "seed", required_argument, 0, O_SEED },
 		{ "temperature", required_argument, 0, O_TEMP },
+		{ "max-attempts", required_argument, 0, O_MAXATT },
+		{ "retry", required_argument, 0, O_RETRY },
+		{ "max-steps", required_argument, 0, O_MAXSTEPS },
 		{ "output", required_argument, 0, 'o' },
 		{ "run-id", required_argument, 0, O_RUNID },
 		{ "no-energy", no_argument, 0, O_NOENERGY },
@@ -179,6 +187,7 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 	c->o.forms[FORM_MONO] = true;
 	c->output = "results";
 	c->eo.idle_s = 2;
+	c->pov = (struct policy_override){ 0, -1, 0 };
 	optind = 1;
 	int li = 0;
 	char perr[512];
@@ -234,6 +243,22 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 				return -EINVAL;
 			c->o.temperature = d;
 			c->o.temp_set = true;
+			break;
+		case O_MAXATT:
+			if (parse_int("--max-attempts", optarg, 1, 1000, &l))
+				return -EINVAL;
+			c->pov.max_attempts = (int)l;
+			break;
+		case O_RETRY:
+			if ((c->pov.retry = retry_mode_parse(optarg)) < 0) {
+				ap_err("--retry: expected plain or repair, got '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_MAXSTEPS:
+			if (parse_int("--max-steps", optarg, 1, 1000, &l))
+				return -EINVAL;
+			c->pov.max_steps = (int)l;
 			break;
 		case 'o': c->output = optarg; break;
 		case O_RUNID:
@@ -623,6 +648,12 @@ static int cmd_run(int argc, char **argv, bool record)
 			rc = 2;
 			goto out;
 		}
+		/* On the workload, where tasks are loaded: every runner sees it. */
+		workload_set_policy_override(wls[i], &c.pov);
+		if (wls[i]->n_unsatisfiable)
+			ap_warn("%s: %zu of %zu tasks can never pass: an expected argument has an "
+				"empty list of acceptable values (BFCL's checker fails them too)",
+				wls[i]->path, wls[i]->n_unsatisfiable, wls[i]->n_tasks);
 	}
 	if (c.resume) {
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c.resume_meta, "workload");

@@ -97,6 +97,25 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 	cJSON_AddStringToObject(w, "sha256", wl->sha256);
 	cJSON_AddNumberToObject(w, "tasks", (double)wl->n_tasks);
 	cJSON_AddNumberToObject(w, "selected", (double)st->selected);
+	/* Tasks that no answer can pass (BFCL's empty acceptable lists). */
+	cJSON_AddNumberToObject(w, "unsatisfiable_tasks", (double)wl->n_unsatisfiable);
+	/* The policy tasks ran under, and which parts the command line set. */
+	struct attempt_policy ep = workload_effective_policy(wl);
+	cJSON *pol = cJSON_AddObjectToObject(m, "policy");
+	cJSON_AddNumberToObject(pol, "max_attempts", ep.max_attempts);
+	cJSON_AddStringToObject(pol, "retry", retry_mode_name(ep.retry));
+	cJSON_AddNumberToObject(pol, "max_steps", ep.max_steps);
+	cJSON *set = cJSON_AddArrayToObject(pol, "from_command_line");
+	if (wl->ov.max_attempts > 0)
+		cJSON_AddItemToArray(set, cJSON_CreateString("max_attempts"));
+	if (wl->ov.retry >= 0)
+		cJSON_AddItemToArray(set, cJSON_CreateString("retry"));
+	if (wl->ov.max_steps > 0)
+		cJSON_AddItemToArray(set, cJSON_CreateString("max_steps"));
+	cJSON *wp = cJSON_AddObjectToObject(pol, "workload_default");
+	cJSON_AddNumberToObject(wp, "max_attempts", wl->policy.max_attempts);
+	cJSON_AddStringToObject(wp, "retry", retry_mode_name(wl->policy.retry));
+	cJSON_AddNumberToObject(wp, "max_steps", wl->policy.max_steps);
 	cJSON *op = cJSON_AddObjectToObject(m, "options");
 	cJSON_AddNumberToObject(op, "repeats", o->repeats);
 	cJSON_AddNumberToObject(op, "concurrency", o->concurrency);

@@ -375,6 +375,21 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	fprintf(f, "   workload  %s %s (%s, %.0f tasks selected, sha256 %.12s)\n",
 		jv_str_or(wl, "name", "?"), jv_str_or(wl, "version", ""), jv_str_or(wl, "format", "?"),
 		jv_num_or(wl, "selected", NAN), jv_str_or(wl, "sha256", "?"));
+	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(meta, "policy");
+	if (pol) {
+		/* Which fields the command line set: those hold for every task;
+		 * the others are the workload's default, which a task may override. */
+		char set[96] = "";
+		const cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(pol, "from_command_line"))
+			if (cJSON_IsString(x))
+				snprintf(set + strlen(set), sizeof(set) - strlen(set), "%s%s",
+					 set[0] ? ", " : "", x->valuestring);
+		fprintf(f, "   policy    max_attempts %.0f, retry %s, max_steps %.0f (%s%s)\n",
+			jv_num_or(pol, "max_attempts", NAN), jv_str_or(pol, "retry", "?"),
+			jv_num_or(pol, "max_steps", NAN),
+			set[0] ? "command line: " : "the workload's defaults", set);
+	}
 	const char *status = jv_str_or(meta, "status", "complete");
 	if (strcmp(status, "complete"))
 		fprintf(f, "   status    %s: %d of %d repeats complete; figures cover what was measured\n",

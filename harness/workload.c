@@ -314,6 +314,44 @@ static void id_set_free(struct id_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* ---- attempt policy ---- */
+
+static void policy_apply(struct attempt_policy *p, const struct policy_override *ov)
+{
+	if (ov->max_attempts > 0)
+		p->max_attempts = ov->max_attempts;
+	if (ov->retry >= 0)
+		p->retry = (enum retry_mode)ov->retry;
+	if (ov->max_steps > 0)
+		p->max_steps = ov->max_steps;
+}
+
+void workload_set_policy_override(struct workload *wl, const struct policy_override *ov)
+{
+	wl->ov = *ov;
+}
+
+struct attempt_policy workload_effective_policy(const struct workload *wl)
+{
+	struct attempt_policy p = wl->policy;
+	policy_apply(&p, &wl->ov);
+	return p;
+}
+
+const char *retry_mode_name(enum retry_mode m)
+{
+	return m == RETRY_REPAIR ? "repair" : "plain";
+}
+
+int retry_mode_parse(const char *s)
+{
+	if (!strcmp(s, "plain"))
+		return RETRY_PLAIN;
+	if (!strcmp(s, "repair"))
+		return RETRY_REPAIR;
+	return -1;
+}
+
 /* ---- open, stream, close ---- */
 
 static int parse_task_line(struct workload *wl, struct task **out, struct ap_error *err)
@@ -330,6 +368,8 @@ static int parse_task_line(struct workload *wl, struct task **out, struct ap_err
 		return -EINVAL;
 	rc = st->fmt->parse(wl, j, st->rd.line, out, err);
 	cJSON_Delete(j);
+	if (!rc)
+		policy_apply(&(*out)->policy, &wl->ov);
 	/* The formats leave running out of memory to be reported here, once. */
 	if (rc == -ENOMEM)
 		ap_error_set(err, wl->path, st->rd.line, NULL, "out of memory");
@@ -504,6 +544,7 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
 	}
 	st->fmt = formats[wl->format];
 	wl->policy = (struct attempt_policy){ 1, RETRY_PLAIN, WL_DEFAULT_MAX_STEPS };
+	wl->ov = (struct policy_override){ 0, -1, 0 };
 	if ((rc = st->fmt->open(wl, answers_path, err)))
 		goto out;
 	if ((st->data_off = ftell(st->rd.f)) < 0) {
@@ -533,6 +574,7 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
 		}
 		if (rc)
 			goto out;
+		wl->n_unsatisfiable += t->unsatisfiable;
 		task_free(t);
 		t = NULL;
 		wl->n_tasks++;

@@ -44,6 +44,18 @@ struct attempt_policy {
 	int max_steps;        /* model calls per episode, >= 1 */
 };
 
+/*
+ * Attempt policy given on the command line (--max-attempts, --retry,
+ * --max-steps): each field set replaces the workload's own, native or
+ * imported, for every task (a task's own policy included). 0 (retry: -1)
+ * leaves the workload's value.
+ */
+struct policy_override {
+	int max_attempts;
+	int retry;            /* enum retry_mode, or -1 */
+	int max_steps;
+};
+
 struct task {
 	char *id;
 	char *category;
@@ -60,6 +72,8 @@ struct task {
 	cJSON *sampling;      /* object merged into request: temperature, top_p, ... */
 	int max_tokens;       /* 0: not sent */
 	cJSON *raw_request;   /* openai-log: the logged body, replayed as-is */
+	bool unsatisfiable;   /* BFCL: an expected argument has an empty list of
+			       * acceptable values, so no answer can pass */
 };
 
 struct workload {
@@ -76,6 +90,8 @@ struct workload {
 	cJSON *tools;
 	cJSON *sampling;
 	int max_tokens;
+	struct policy_override ov; /* applied to every task workload_next returns */
+	size_t n_unsatisfiable;    /* tasks with t->unsatisfiable, counted at open */
 	void *priv;           /* format-specific streaming state */
 	/* --context N: every task handed out is padded to about N tokens
 	 * (load/pad.h); NULL: tasks as written */
@@ -103,6 +119,18 @@ int workload_next(struct workload *wl, struct task **out, struct ap_error *err);
 int workload_rewind(struct workload *wl);
 void workload_close(struct workload *wl);
 void task_free(struct task *t);
+
+/*
+ * Sets the command line's policy override: from now on workload_next gives
+ * every task this policy where ov sets a field. It is applied where tasks
+ * are loaded, so every runner sees the same tasks.
+ */
+void workload_set_policy_override(struct workload *wl, const struct policy_override *ov);
+/* The policy tasks get: the workload's default with the override applied. */
+struct attempt_policy workload_effective_policy(const struct workload *wl);
+const char *retry_mode_name(enum retry_mode m);
+/* "plain" or "repair" to the mode; -1 for anything else. */
+int retry_mode_parse(const char *s);
 
 /*
  * Finds the canned answer for a tool call, or NULL (no entry for this name
