@@ -37,7 +37,7 @@ void run_ident_from_meta(const cJSON *meta, struct run_ident *id)
 	ap_scopy(id->version, sizeof(id->version), jv_str_or(meta, "agentperf_version", ""));
 }
 
-static void field(FILE *f, const char *s)
+void csv_cell_str(FILE *f, const char *s)
 {
 	struct sbuf b = { 0 };
 	csv_field(&b, s);
@@ -51,10 +51,10 @@ void run_ident_csv(FILE *f, const struct run_ident *id)
 	const char *v[] = { id->run_id, id->label, id->model, id->model_sha256,
 			    id->workload, id->workload_sha256, id->version };
 	for (size_t i = 0; i < AP_ARRAY_SIZE(v); i++)
-		field(f, v[i]);
+		csv_cell_str(f, v[i]);
 }
 
-static void cell(FILE *f, double v)
+void csv_cell_num(FILE *f, double v)
 {
 	if (isnan(v))
 		fputs(",", f);
@@ -91,9 +91,9 @@ void summary_csv_write(FILE *f, const struct run_ident *id, const struct run_agg
 		for (int i = 1; i <= agg->repeats; i++) {
 			fprintf(f, "%d,%s,%d", CSV_VERSION, form_name(form), i);
 			for (int m = 0; m < M_COUNT; m++)
-				cell(f, form_metric(agg, i, form, m));
+				csv_cell_num(f, form_metric(agg, i, form, m));
 			for (int c = 0; c < CF_COUNT; c++)
-				cell(f, cc ? cost_figure(cc, agg, i, form, c) : NAN);
+				csv_cell_num(f, cc ? cost_figure(cc, agg, i, form, c) : NAN);
 			run_ident_csv(f, id);
 			fputc('\n', f);
 		}
@@ -104,7 +104,7 @@ void summary_csv_write(FILE *f, const struct run_ident *id, const struct run_agg
 				struct welford w = m < M_COUNT ? run_metric(agg, form, m)
 					: cc ? cost_run_figure(cc, agg, form, m - M_COUNT)
 					     : (struct welford){ 0 };
-				cell(f, !w.n ? NAN : k == 0 ? w.mean : k == 1 ? welford_stddev(&w)
+				csv_cell_num(f, !w.n ? NAN : k == 0 ? w.mean : k == 1 ? welford_stddev(&w)
 									 : welford_rse_pct(&w));
 			}
 			run_ident_csv(f, id);
@@ -115,16 +115,16 @@ void summary_csv_write(FILE *f, const struct run_ident *id, const struct run_agg
 
 static void ci_cells(FILE *f, const struct ts_ci *c)
 {
-	cell(f, c->est);
-	cell(f, c->lo);
-	cell(f, c->hi);
+	csv_cell_num(f, c->est);
+	csv_cell_num(f, c->lo);
+	csv_cell_num(f, c->hi);
 }
 
 static void overtasks_row(FILE *f, const struct run_ident *id, int form, const char *cat,
 			  const struct ot_fig *x)
 {
 	fprintf(f, "%d,%s", CSV_VERSION, form_name(form));
-	field(f, cat);
+	csv_cell_str(f, cat);
 	fprintf(f, ",%ld,%ld,%ld", x->tasks, x->clusters, x->successes);
 	ci_cells(f, &x->rate);
 	ci_cells(f, &x->j);
@@ -404,14 +404,14 @@ cJSON *paired_json(const struct run_agg *A, const struct cost_ctx *ca, const str
 static void paired_row(FILE *f, int form, const char *cat, const struct ot_paired *p)
 {
 	fprintf(f, "%d,%s", CSV_VERSION, form_name(form));
-	field(f, cat);
+	csv_cell_str(f, cat);
 	fprintf(f, ",%ld,%ld,%ld,%ld,%ld,%ld", p->pairs, p->clusters, p->both, p->a_only, p->b_only,
 		p->neither);
-	cell(f, p->mcnemar_p);
+	csv_cell_num(f, p->mcnemar_p);
 	ci_cells(f, &p->j_ratio);
-	cell(f, p->j_p);
+	csv_cell_num(f, p->j_p);
 	ci_cells(f, &p->usd_ratio);
-	cell(f, p->usd_p);
+	csv_cell_num(f, p->usd_p);
 	fputc('\n', f);
 }
 

@@ -26,6 +26,9 @@ void run_ident_from_meta(const cJSON *meta, struct run_ident *id);
 /* ",run_id,backend_label,...": the columns appended to summary.csv and the other CSVs. */
 extern const char RUN_IDENT_CSV_COLS[];
 void run_ident_csv(FILE *f, const struct run_ident *id);
+/* ",value": a CSV cell, quoted where needed; a number's NAN empty, infinity "inf". */
+void csv_cell_str(FILE *f, const char *s);
+void csv_cell_num(FILE *f, double v);
 
 /* summary.csv: one row per repeat and form, then mean/stddev/rse_pct rows. cc may be NULL. */
 void summary_csv_write(FILE *f, const struct run_ident *id, const struct run_agg *agg,

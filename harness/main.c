@@ -14,6 +14,7 @@
 #include "guard.h"
 #include "managed.h"
 #include "compare.h"
+#include "table.h"
 #include "cost.h"
 #include "meta.h"
 #include "proxy.h"
@@ -36,10 +37,14 @@ static void usage(FILE *f)
 		"  record               like stat, and write results/<run-id>/\n"
 		"  report DIR           print the report of a results folder again; with profile\n"
 		"                       options, recompute cost and energy under other values\n"
-		"                       (--sensitivity FILE writes J and $ over utilization x PUE)\n"
+		"                       (--sensitivity FILE writes J and $ over utilization x PUE;\n"
+		"                       --json FILE, --csv DIR, --percentiles LIST)\n"
 		"  diff A B             two results folders side by side: per-success J and $ with\n"
 		"                       ratio and noise, breakeven success rate, cascade what-if\n"
-		"                       (--csv DIR writes diff.csv, cascade.csv, sensitivity.csv)\n"
+		"                       (--csv DIR writes diff.csv, cascade.csv, sensitivity.csv,\n"
+		"                       paired.csv, over-tasks.csv; --json FILE)\n"
+		"  table RUN...         many runs in one table with 95 %% intervals over tasks\n"
+		"                       (--md, --latex, --csv, --by category; table --help)\n"
 		"  proxy                capture an agent's model calls: a pass-through proxy\n"
 		"                       (agentperf proxy --help)\n"
 		"\n"
@@ -788,6 +793,8 @@ int main(int argc, char **argv)
 		return sweep_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "diff"))
 		return diff_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "table"))
+		return table_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "proxy"))
 		return proxy_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

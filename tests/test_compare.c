@@ -272,6 +272,24 @@ static void test_diff_end_to_end(void **state)
 				 ->valuedouble - 0.5) < 1e-12);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "cascade")), 3);
 	cJSON_Delete(j);
+	/* table: both runs in one Markdown table, the same figures as CSV, by category. */
+	snprintf(p, sizeof(p), "%s/table.md", d);
+	char *targv[] = { (char *)tu_agentperf(), "table", a, b, "--md", NULL };
+	assert_int_equal(tu_run(targv, p, NULL), 0);
+	file_has(d, "table.md", "| --- | --- | --- | --- | ---: |");
+	file_has(d, "table.md", "| small | cascade | all | 8 | 75.0 [40.9, 92.9] | 2.00 |");
+	file_has(d, "table.md", "| large | cascade | all | 8 | 100.0 [67.6, 100.0] | 1.00 |");
+	snprintf(p, sizeof(p), "%s/table.csv", d);
+	char *t2[] = { (char *)tu_agentperf(), "table", a, b, "--csv", "--by", "category", NULL };
+	assert_int_equal(tu_run(t2, p, NULL), 0);
+	file_has(d, "table.csv", ",small,cascade,logic,mono,4,2,2,0.5,0.150038989,0.849961011,3,");
+	snprintf(p, sizeof(p), "%s/table.tex", d);
+	char *t3[] = { (char *)tu_agentperf(), "table", a, "--latex", NULL };
+	assert_int_equal(tu_run(t3, p, NULL), 0);
+	file_has(d, "table.tex", "success \\% [95 \\% CI]");
+	file_has(d, "table.tex", "\\textless{}not counted\\textgreater{}");
+	char *t4[] = { (char *)tu_agentperf(), "table", NULL };
+	assert_int_equal(tu_run(t4, "/dev/null", "/dev/null"), 2);
 	/* A remote-looking backend whose model has no profile is refused, naming the file. */
 	char *bad[] = { (char *)tu_agentperf(), "stat", "-q", "-w", "tests/data/cascade.jsonl",
 			"-b", "openai:url=https://api.example.invalid/v1,model=nope", "--profile",
