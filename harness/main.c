@@ -15,13 +15,16 @@
 #include "managed.h"
 #include "compare.h"
 #include "table.h"
+#include "jsonv.h"
 #include "cost.h"
 #include "meta.h"
 #include "proxy.h"
 #include "report.h"
 #include "results.h"
 #include "resume.h"
+#include "merge.h"
 #include "runner.h"
+#include "shard.h"
 #include "workload.h"
 #include "load/pad.h"
 #include "load/sweep.h"
@@ -39,6 +42,8 @@ static void usage(FILE *f)
 		"                       options, recompute cost and energy under other values\n"
 		"                       (--sensitivity FILE writes J and $ over utilization x PUE;\n"
 		"                       --json FILE, --csv DIR, --percentiles LIST)\n"
+		"  merge OUT DIR...     join the folders of a sharded run into one run in OUT\n"
+		"                       (--allow-partial: some shards missing)\n"
 		"  diff A B             two results folders side by side: per-success J and $ with\n"
 		"                       ratio and noise, breakeven success rate, cascade what-if\n"
 		"                       (--csv DIR writes diff.csv, cascade.csv, sensitivity.csv,\n"
@@ -63,6 +68,10 @@ static void usage(FILE *f)
 		"      --form F           mono, decomp or both (default mono; decomp needs tasks\n"
 		"                         with a decomposed form)\n"
 		"  -t, --tasks GLOB       only tasks whose id matches GLOB\n"
+		"      --shard I/N        only shard I (0-based) of N of the (repeat, task) units;\n"
+		"                         default: from a Slurm array or a Kubernetes Indexed Job\n"
+		"                         (SLURM_ARRAY_TASK_ID/COUNT, JOB_COMPLETION_INDEX with\n"
+		"                         AGENTPERF_SHARDS); join the folders with 'merge'\n"
 		"      --category NAME    only tasks of this category\n"
 		"      --seed N           seed passed to the backend\n"
 		"      --temperature T    temperature passed to the backend\n"
@@ -115,6 +124,8 @@ struct cli {
 	struct profile_cli pc; /* --profile and overrides (profile.c) */
 	long context;          /* --context: pad tasks to this many tokens, 0: no */
 	struct policy_override pov; /* --max-attempts, --retry, --max-steps */
+	const char *shard_opt; /* --shard I/N, or NULL: from the environment */
+	struct shard shard;
 	/* --resume DIR: the options come from DIR/meta.json's argv (kept alive here,
 	 * getopt's optarg points into it); see resume_cli(). */
 	const char *resume;
@@ -150,7 +161,7 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 {
 	enum { O_ANSWERS = 256, O_WARMUP, O_FORM, O_CATEGORY, O_SEED, O_TEMP, O_RUNID, O_NOENERGY,
 	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW, O_RESUME, O_PROFILE, O_CONTEXT,
-	       O_PROFOPT, O_MAXATT, O_RETRY, O_MAXSTEPS };
+	       O_PROFOPT, O_MAXATT, O_RETRY, O_MAXSTEPS, O_SHARD };
 	static const struct option opts[] = {
 		{ "workload", required_argument, 0, 'w' },
 		{ "answers", required_argument, 0, O_ANSWERS },
@@ -160,6 +171,7 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 		{ "warmup", required_argument, 0, O_WARMUP },
 		{ "form", required_argument, 0, O_FORM },
 		{ "tasks", required_argument, 0, 't' },
+		{ "shard", required_argument, 0, O_SHARD },
 		{ "category", required_argument, 0, O_CATEGORY },
 		{ "seed", required_argument, 0, O_SEED },
 		{ "temperature", required_argument, 0, O_TEMP },
@@ -236,6 +248,7 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 			}
 			break;
 		case 't': c->o.filter = optarg; break;
+		case O_SHARD: c->shard_opt = optarg; break;
 		case O_CATEGORY: c->o.category = optarg; break;
 		case O_SEED:
 			if (parse_int("--seed", optarg, 0, 4294967295L, &l))
@@ -327,6 +340,12 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 		ap_err("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	if (shard_resolve(&c->shard, c->shard_opt, perr, sizeof(perr))) {
+		ap_err("%s", perr);
+		return -EINVAL;
+	}
+	if (c->shard.count)
+		c->o.shard = &c->shard;
 	if (c->resume) {
 		if (c->n_workloads || c->n_backends) {
 			ap_err("--resume: the workload and backend come from the run's meta.json; "
@@ -428,7 +447,18 @@ static int resume_cli(struct cli *c)
 	r.n_backends = 1;
 	r.resume = c->resume;
 	r.o.quiet |= c->o.quiet;
+	/* A shard taken from the environment is not in argv: take it from meta.json. */
+	const cJSON *sh = cJSON_GetObjectItemCaseSensitive(r.resume_meta, "shard");
+	if (sh) {
+		r.shard.index = (int)jv_num_or(sh, "index", 0);
+		r.shard.count = (int)jv_num_or(sh, "count", 0);
+		r.shard.source = SHARD_OPTION;
+		snprintf(r.shard.detail, sizeof(r.shard.detail), "resumed from %s/meta.json", c->resume);
+		r.o.shard = r.shard.count ? &r.shard : NULL;
+	}
 	*c = r;
+	if (c->o.shard)
+		c->o.shard = &c->shard;
 	return 0;
 fail:
 	resume_cli_free(&r);
@@ -536,11 +566,14 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 		ap_err("cannot write meta.json: %s", strerror(-rc));
 		goto out;
 	}
+	double samples_zero = NAN;
 	if (en) {
 		if (c->eo.idle_s > 0 && (rc = energy_baseline(en))) {
 			ap_err("idle baseline failed: %s", strerror(-rc));
 			goto out;
 		}
+		/* Read just before the first sample: merge lines shards' samples up by it. */
+		samples_zero = (double)ap_wall_ns() * 1e-9;
 		if ((rc = energy_start(en))) {
 			ap_err("cannot start the sampler: %s", strerror(-rc));
 			goto out;
@@ -578,6 +611,9 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 	meta_finish(meta, &o, &st, ej);
 	if (rc && !st.interrupted)
 		cJSON_ReplaceItemInObjectCaseSensitive(meta, "status", cJSON_CreateString("failed"));
+	shard_meta_finish(meta, st.shard_units, st.selected * o.repeats,
+			  (double)ap_wall_ns() * 1e-9 - (double)(ap_now_ns() - st.t0_ns) * 1e-9,
+			  samples_zero);
 	rc = managed_run_end(&ms, meta, rc);
 	if (res) {
 		int wr = results_write_meta(res, meta);
@@ -797,6 +833,8 @@ int main(int argc, char **argv)
 		return table_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "proxy"))
 		return proxy_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "merge"))
+		return merge_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -136,6 +136,8 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 		cJSON_AddNumberToObject(op, "seed", (double)o->seed);
 	if (o->temp_set)
 		cJSON_AddNumberToObject(op, "temperature", o->temperature);
+	if (o->shard && o->shard->count)
+		cJSON_AddItemToObject(m, "shard", shard_meta_json(o->shard));
 	cJSON_AddNumberToObject(m, "repeats", o->repeats);
 	cJSON_AddNumberToObject(m, "repeats_done", 0);
 	cJSON_AddArrayToObject(m, "elapsed_s");

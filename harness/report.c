@@ -6,6 +6,7 @@
  * `agentperf report DIR` print the same thing.
  */
 #include "report.h"
+#include "merge.h"
 #include "managed.h"
 #include "cost.h"
 #include "jsonv.h"
@@ -394,6 +395,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	if (strcmp(status, "complete"))
 		fprintf(f, "   status    %s: %d of %d repeats complete; figures cover what was measured\n",
 			status, done, repeats);
+	merge_report_print(f, meta); /* merge.c: a merged run's shards and energy rule */
 	for (int form = 0; form < FORM_COUNT; form++) {
 		if (!a->ran[form])
 			continue;

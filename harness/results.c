@@ -61,23 +61,6 @@ static FILE *create_at(int dirfd, const char *name, const char *header)
 	return f;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int results_create(struct results **out, const char *base, const char *run_id,
 		   struct ap_error *err)
 {
@@ -87,7 +70,7 @@ int results_create(struct results **out, const char *base, const char *run_id,
 		return -ENOMEM;
 	r->dirfd = -1;
 	snprintf(r->energy_source, sizeof(r->energy_source), "none");
-	if ((rc = mkdir_p(base))) {
+	if ((rc = ap_mkdir_p(base))) {
 		ap_error_set(err, base, 0, NULL, "cannot create results folder: %s", strerror(-rc));
 		goto fail;
 	}

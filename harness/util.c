@@ -292,3 +292,20 @@ int csv_field(struct sbuf *b, const char *s)
 		rc = *p == '"' ? sbuf_add(b, "\"\"", 2) : sbuf_add(b, p, 1);
 	return rc ? rc : sbuf_add(b, "\"", 1);
 }
+
+int ap_mkdir_p(const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}

@@ -43,6 +43,8 @@ struct ap_error {
 void ap_error_set(struct ap_error *e, const char *file, size_t line, const char *field,
 		  const char *fmt, ...) AP_PRINTF(5, 6);
 
+/* mkdir -p: path and every missing folder above it (0755); 0 or -errno. */
+int ap_mkdir_p(const char *path);
 /*
  * Reads a whole regular file of at most AP_READ_FILE_MAX bytes; returns 0 or
  * -errno (-EINVAL not a regular file, -EISDIR, -EFBIG too large). *out is

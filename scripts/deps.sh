@@ -8,6 +8,9 @@ pkgs=(build-essential pkg-config cmake git ca-certificates curl
       libmicrohttpd-dev   # agentperf proxy (issue 17)
       nginx-light wrk time)  # the last three: make perf
 pkgs+=(clang libclang-rt-14-dev valgrind)  # make fuzz, asan, valgrind (issue 6)
+# SLURM=1 (.ci/run): a real Slurm for tests/slurm-test.sh, which starts its own
+# munged, slurmctld and slurmd; nothing else needs them.
+[ "${SLURM:-0}" = 1 ] && pkgs+=(slurm-wlm munge)
 missing=()
 # npm fetches the llama.cpp source (node-llama-cpp's bundle); any npm will do,
 # so one that came with another Node.js install is left alone.

@@ -575,6 +575,13 @@ static struct task *next_task(struct runner *R, long *seq)
 		}
 		if (selected(R->o, t)) {
 			*seq = R->next_seq++;
+			/* seq counts every selected task, so a shard's rows keep the
+			 * unsharded run's (repeat, seq) and merge needs no renumbering. */
+			if (R->counting && !shard_has(R->o->shard, t->id, R->repeat)) {
+				task_free(t);
+				t = NULL;
+				continue;
+			}
 			if (!R->counting)
 				R->warm_left--;
 			break;
@@ -643,6 +650,8 @@ static int survey(const struct run_opts *o, struct run_state *st, struct ap_erro
 		if (selected(o, t)) {
 			st->selected++;
 			st->any_decomposed |= t->n_subs > 0;
+			for (int r = 1; r <= o->repeats; r++)
+				st->shard_units += shard_has(o->shard, t->id, r);
 		}
 		task_free(t);
 	}
@@ -668,7 +677,11 @@ int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error
 		rc = -ENOENT;
 		goto out;
 	}
-	st->tasks_total = st->selected * o->repeats;
+	/* A shard may hold no unit (more shards than units): it runs nothing and says so. */
+	st->tasks_total = st->shard_units;
+	if (!st->shard_units)
+		ap_warn("shard %d/%d holds none of the %ld units: nothing to run", o->shard->index,
+			o->shard->count, st->selected * o->repeats);
 	for (int i = 0; i < n; i++) {
 		ws[i].R = &R;
 		if ((rc = http_client_new(&ws[i].http, o->be))) {

@@ -13,6 +13,7 @@
 #include "energy.h"
 #include "results.h"
 #include "resume.h"
+#include "shard.h"
 #include "summary.h"
 #include "workload.h"
 
@@ -33,6 +34,8 @@ struct run_opts {
 	bool quiet;             /* no progress line */
 	/* --resume: (repeat, seq, form) already on disk are not run again (resume.h) */
 	const struct resume_set *skip;
+	/* --shard: only this shard's (repeat, task) units run (shard.h); NULL: all */
+	const struct shard *shard;
 };
 
 struct run_state {
@@ -42,6 +45,7 @@ struct run_state {
 	int repeats_done;
 	bool interrupted;
 	long selected;          /* tasks per repeat after filters */
+	long shard_units;       /* (repeat, task) units of this shard (all of them unsharded) */
 	bool any_decomposed;    /* some selected task has a decomposed form */
 };
 
