@@ -452,7 +452,7 @@ static int resume_cli(struct cli *c)
 	if (sh) {
 		r.shard.index = (int)jv_num_or(sh, "index", 0);
 		r.shard.count = (int)jv_num_or(sh, "count", 0);
-		r.shard.source = SHARD_OPTION;
+		r.shard.source = shard_source_parse(jv_str_or(sh, "source", "option"));
 		snprintf(r.shard.detail, sizeof(r.shard.detail), "resumed from %s/meta.json", c->resume);
 		r.o.shard = r.shard.count ? &r.shard : NULL;
 	}

@@ -34,10 +34,19 @@ bool shard_has(const struct shard *s, const char *task_id, int repeat)
 	return !s || s->count <= 1 || shard_of(task_id, repeat, s->count) == s->index;
 }
 
+static const char *const source_names[] = { "none", "option", "slurm", "kubernetes" };
+
 const char *shard_source_name(enum shard_source s)
 {
-	static const char *const names[] = { "none", "option", "slurm", "kubernetes" };
-	return (unsigned)s < AP_ARRAY_SIZE(names) ? names[s] : "?";
+	return (unsigned)s < AP_ARRAY_SIZE(source_names) ? source_names[s] : "?";
+}
+
+enum shard_source shard_source_parse(const char *name)
+{
+	for (size_t i = 0; name && i < AP_ARRAY_SIZE(source_names); i++)
+		if (!strcmp(name, source_names[i]))
+			return (enum shard_source)i;
+	return SHARD_OPTION;
 }
 
 /* An environment variable as a long; 1 when unset, -EINVAL when not a number. */

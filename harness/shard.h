@@ -38,6 +38,8 @@ int shard_of(const char *task_id, int repeat, int count);
 /* True when the unit belongs to s (always, for an unsharded run). */
 bool shard_has(const struct shard *s, const char *task_id, int repeat);
 const char *shard_source_name(enum shard_source s);
+/* The enum for a name shard_source_name gave; SHARD_OPTION for anything else. */
+enum shard_source shard_source_parse(const char *name);
 
 /*
  * Resolves the shard: from the option's "I/N" when opt is non-NULL,

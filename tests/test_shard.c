@@ -566,6 +566,67 @@ static void test_merge_interrupted(void **state)
 	expect_report("mi", "status    interrupted", "merged as it is");
 }
 
+/*
+ * A shard killed with -9 and resumed outside its array (no Slurm variables,
+ * no --shard) keeps its shard: it finishes its own units and no other's.
+ */
+static void test_resume_keeps_shard(void **state)
+{
+	(void)state;
+	struct tu_server slow = { 0 };
+	char spec[256], dir[400];
+	assert_int_equal(tu_fake_start(&slow, "tests/fake/slow.rules"), 0);
+	snprintf(spec, sizeof(spec), "openai:url=http://127.0.0.1:%d/v1,stream=0,retries=0",
+		 slow.port);
+	snprintf(dir, sizeof(dir), "%s/k1", M.res);
+	char *argv[] = { (char *)tu_agentperf(), "record", "-q", "--idle", "0", "-w", M.wl, "-b",
+			 spec, "-r", "2", "--seed", "7", "-o", M.res, "--run-id", "k1", NULL };
+	setenv("SLURM_ARRAY_TASK_ID", "1", 1);
+	setenv("SLURM_ARRAY_TASK_COUNT", "3", 1);
+	pid_t pid = ru_spawn(argv, M.out, M.err);
+	unsetenv("SLURM_ARRAY_TASK_ID");
+	unsetenv("SLURM_ARRAY_TASK_COUNT");
+	ru_sleep_ms(900);
+	kill(pid, SIGKILL);
+	assert_int_equal(ru_wait(pid, NULL), 128 + SIGKILL);
+	struct totals t;
+	totals("k1", &t);
+	int before = (int)t.rows;
+	char *res[] = { (char *)tu_agentperf(), "record", "-q", "--resume", dir, NULL };
+	int rc = tu_run(res, M.out, M.err);
+	tu_fake_stop(&slow);
+	if (rc) {
+		char *e = tu_slurp(M.err);
+		fail_msg("record --resume exited %d: %s", rc, e ? e : "");
+	}
+	int want = 0;
+	char id[8];
+	for (int r = 1; r <= 2; r++)
+		for (int i = 0; i < NT; i++) {
+			snprintf(id, sizeof(id), "t%02d", i);
+			want += shard_of(id, r, SHARDS) == 1;
+		}
+	assert_true(before < want); /* the kill landed mid-run */
+	totals("k1", &t); /* asserts each unit at most once */
+	assert_int_equal(t.rows, want);
+	for (int r = 1; r <= 2; r++)
+		for (int i = 0; i < NT; i++) {
+			snprintf(id, sizeof(id), "t%02d", i);
+			assert_int_equal(t.ids[(r - 1) * NT + i] == '1', shard_of(id, r, SHARDS) == 1);
+		}
+	/* It merges with the other two shards as shard 1, from Slurm. */
+	static const char *const d[] = { "s0", "k1", "s2" };
+	if (merge("mk", d, 3, false)) {
+		char *e = tu_slurp(M.err);
+		fail_msg("merge: %s", e ? e : "");
+	}
+	char path[450];
+	snprintf(path, sizeof(path), "%s/meta.json", dir);
+	char *txt = tu_slurp(path);
+	assert_non_null(strstr(txt, "\"slurm\""));
+	free(txt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest unit[] = {
@@ -579,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_merge_equals_unsharded),
 		cmocka_unit_test(test_merge_refusals),
 		cmocka_unit_test(test_merge_interrupted),
+		cmocka_unit_test(test_resume_keeps_shard),
 	};
 	int rc = cmocka_run_group_tests_name("shard", unit, NULL, NULL);
 	return rc | cmocka_run_group_tests_name("merge", folders, setup, teardown);
