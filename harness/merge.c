@@ -48,6 +48,8 @@ static const struct {
 	{ "backend.stream", "backend streaming" },
 	{ "model.sha256", "model file hash" },
 	{ "profiles", "profiles" },
+	{ "policy", "attempt policy" },
+	{ "slo", "SLO" },
 	{ "repeats", "repeats" },
 	{ "shard.count", "shard count" },
 	{ "shard.units_total", "units of the whole run" },

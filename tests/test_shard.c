@@ -525,8 +525,9 @@ static void test_merge_refusals(void **state)
 		{ "options.seed", "8", "options.seed" },
 		{ "options.temperature", "0.5", "options.temperature" },
 		{ "options.forms", "[\"decomp\"]", "options.forms" },
-		{ "options.max_attempts", "5", "options.max_attempts" },
-		{ "options.slo_ttft_s", "0.5", "options.slo_ttft_s" },
+		{ "policy.max_attempts", "5", "policy (attempt policy)" },
+		{ "slo", "{\"ttft_s\":0.5}", "slo (SLO)" },
+		{ "options.context_tokens", "5000", "options.context_tokens" },
 		{ "shard.count", "4", "shard count" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
