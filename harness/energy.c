@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "energy_internal.h"
+
+/* Set by the signal handlers (harness/run/http.c): Ctrl-C ends the baseline. */
+extern volatile int ap_interrupted;
 #include "util.h"
 
 static bool is_rapl(const struct energy_probe *ep)
@@ -34,6 +37,29 @@ static bool want_probe(const char *list, const char *name)
 		s = end + 1;
 	}
 	return false;
+}
+
+int energy_probes_check(const char *list, char *err, size_t n)
+{
+	for (const char *s = list; s && *s;) {
+		size_t l = strcspn(s, ",");
+		bool known = false;
+		for (size_t i = 0; i < probe_table_len && !known; i++)
+			known = strlen(probe_table[i]->name) == l && !strncmp(s, probe_table[i]->name, l);
+		if (!known) {
+			struct sbuf names = { 0 };
+			for (size_t i = 0; i < probe_table_len; i++)
+				sbuf_addf(&names, "%s%s", i ? ", " : "", probe_table[i]->name);
+			snprintf(err, n, "--probes: unknown probe '%.*s' (known: %s)", (int)l, s,
+				 names.s ? names.s : "");
+			sbuf_free(&names);
+			return -EINVAL;
+		}
+		s += l;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
 }
 
 /*
@@ -351,11 +377,16 @@ int energy_baseline(struct energy *e)
 	pthread_mutex_unlock(&e->lock);
 	uint64_t t = t0;
 	/* Read all along, not only at both ends: RAPL must be read once per wrap. */
-	while (t < end) {
+	/* Ctrl-C ends the baseline at once (the sleep is cut in slices of 50 ms
+	 * at most, since a signal may land between the flag test and the sleep). */
+	while (t < end && !ap_interrupted) {
 		uint64_t next = t + period < end ? t + period : end;
-		struct timespec ts = { (time_t)(next / 1000000000ull), (long)(next % 1000000000ull) };
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			;
+		for (uint64_t now = ap_now_ns(); now < next && !ap_interrupted; now = ap_now_ns()) {
+			uint64_t wake = next - now > 50000000ull ? now + 50000000ull : next;
+			struct timespec ts = { (time_t)(wake / 1000000000ull),
+					       (long)(wake % 1000000000ull) };
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		}
 		t = ap_now_ns();
 		pthread_mutex_lock(&e->lock);
 		energy_read_probes(e, t);

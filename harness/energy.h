@@ -121,4 +121,7 @@ void energy_close(struct energy *e);
 /* `agentperf list`: every registered probe and channel, with status and reason. */
 void energy_print_list(FILE *f, const struct energy_opts *o);
 
+/* Every name in a --probes list (comma-separated) is a known probe: 0, or -EINVAL with err. */
+int energy_probes_check(const char *list, char *err, size_t n);
+
 #endif

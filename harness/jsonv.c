@@ -80,6 +80,30 @@ int jv_keys(const struct jv_ctx *c, const cJSON *obj, const char *prefix,
 	return 0;
 }
 
+int jv_unique_keys(const struct jv_ctx *c, const cJSON *j, const char *prefix)
+{
+	char f[JV_PATH_MAX];
+	size_t i = 0;
+	for (const cJSON *it = j ? j->child : NULL; it; it = it->next, i++) {
+		if (cJSON_IsObject(j))
+			for (const cJSON *p = j->child; p != it; p = p->next)
+				if (p->string && it->string && !strcmp(p->string, it->string)) {
+					ap_error_set(c->err, c->file, c->line,
+						     jv_path(f, sizeof(f), prefix, it->string),
+						     "duplicate key");
+					return -EINVAL;
+				}
+		if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
+			int rc = jv_unique_keys(c, it,
+						cJSON_IsObject(j) ? jv_path(f, sizeof(f), prefix, it->string)
+								  : jv_path_idx(f, sizeof(f), prefix, i));
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int jv_object(const struct jv_ctx *c, const cJSON *j, const char *field)
 {
 	if (cJSON_IsObject(j))

@@ -41,6 +41,9 @@ static inline double jv_num_or(const cJSON *o, const char *k, double dflt)
 	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+/* No object anywhere inside j (nested too) holds a key twice; -EINVAL naming it. */
+int jv_unique_keys(const struct jv_ctx *c, const cJSON *j, const char *prefix);
+
 /* "prefix.key" (or "key" when prefix is empty) into buf; returns buf. */
 const char *jv_path(char *buf, size_t n, const char *prefix, const char *key);
 /* "prefix[i]"; returns buf. */

@@ -287,7 +287,13 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 			c->run_id = optarg;
 			break;
 		case O_NOENERGY: c->no_energy = true; break;
-		case O_PROBES: c->eo.probes = optarg; break;
+		case O_PROBES:
+			if (energy_probes_check(optarg, perr, sizeof(perr))) {
+				ap_err("%s", perr);
+				return -EINVAL;
+			}
+			c->eo.probes = optarg;
+			break;
 		case 'I':
 			if (parse_num("--interval", optarg, 0.001, 3600000, &d))
 				return -EINVAL;
@@ -580,14 +586,25 @@ static int run_one(int argc, char **argv, struct cli *c, struct workload *wl, st
 		}
 	}
 	/* A managed llama-server loads its model after the baseline, inside the sampled span. */
-	if (be->managed && (rc = managed_run_begin(&ms, be, be->managed->np ? be->managed->np : o.concurrency,
-							  res, en, meta, &err))) {
+	bool stopped_early = false;
+	if (be->managed && !ap_interrupted &&
+	    (rc = managed_run_begin(&ms, be, be->managed->np ? be->managed->np : o.concurrency,
+				    res, en, meta, &err))) {
 		ap_err("%s", err.msg);
-		goto out;
+		if (!ap_interrupted)
+			goto out;
+		stopped_early = true; /* Ctrl-C during the load: an interrupted run, written whole */
 	}
-	rc = run_workload(&o, &st, &err);
-	if (rc && err.msg[0])
-		ap_err("%s", err.msg);
+	if (!stopped_early && ap_interrupted)
+		stopped_early = true; /* Ctrl-C during the idle baseline */
+	if (stopped_early) {
+		rc = run_agg_init(&st.agg, o.repeats);
+		st.interrupted = true;
+	} else {
+		rc = run_workload(&o, &st, &err);
+		if (rc && err.msg[0])
+			ap_err("%s", err.msg);
+	}
 	cJSON *ej = NULL;
 	if (en) {
 		struct energy_summary es;
@@ -695,6 +712,21 @@ static int cmd_run(int argc, char **argv, bool record)
 			ap_warn("%s: %zu of %zu tasks can never pass: an expected argument has an "
 				"empty list of acceptable values (BFCL's checker fails them too)",
 				wls[i]->path, wls[i]->n_unsatisfiable, wls[i]->n_tasks);
+		/* A filter that selects nothing is a usage error, before any folder exists. */
+		struct run_opts so = c.o;
+		long n = 0;
+		so.wl = wls[i];
+		if ((rc = run_count_selected(&so, &n, &err)) || !n) {
+			if (rc)
+				ap_err("%s", err.msg);
+			else
+				ap_err("%s: no task matches%s%s%s%s%s", wls[i]->path,
+				       c.o.filter ? " --tasks '" : "", c.o.filter ? c.o.filter : "",
+				       c.o.filter ? "'" : "", c.o.category ? " --category " : "",
+				       c.o.category ? c.o.category : "");
+			rc = 2;
+			goto out;
+		}
 	}
 	if (c.resume) {
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c.resume_meta, "workload");

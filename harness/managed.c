@@ -293,6 +293,9 @@ bool managed_died(struct managed_server *s, char *msg, size_t n)
 static pid_t spawn(char *const argv[], int in_fd, int log_fd)
 {
 	pid_t parent = getpid();
+	/* A wrapper's children orphaned at its exit come to us, so terminate()
+	 * can wait for the whole group, zombies included. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	pid_t pid = fork();
 	if (pid)
 		return pid;
@@ -437,23 +440,46 @@ void managed_collect_energy(struct managed_server *s, struct energy *en)
 	snprintf(s->load_provenance, sizeof(s->load_provenance), "%s", es.device_provenance);
 }
 
-/* SIGTERM, a grace period, SIGKILL; the record stays for meta.json. */
+/*
+ * Whether a process of the server's group is still alive. Group members
+ * orphaned by a wrapper are re-parented to agentperf (a child subreaper,
+ * set at spawn), so their zombies are reaped here and do not count.
+ */
+static bool group_alive(const struct managed_server *s)
+{
+	while (waitpid(-s->pid, NULL, WNOHANG) > 0)
+		;
+	return kill(-s->pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * SIGTERM to the server's whole process group (a bin= wrapper script and
+ * the server it started), a grace period, SIGKILL to the group; returns
+ * once the group is gone. The record stays for meta.json.
+ */
 static void terminate(struct managed_server *s)
 {
-	if (s->pid <= 0 || reap(s))
+	if (s->pid <= 0)
 		return;
-	s->stopped_by_us = true;
-	kill(s->pid, SIGTERM);
+	bool leader_gone = reap(s);
+	if (leader_gone && !group_alive(s))
+		return;
+	if (!leader_gone)
+		s->stopped_by_us = true;
+	kill(-s->pid, SIGTERM);
 	uint64_t t0 = ap_now_ns();
-	while (!reap(s) && ap_now_ns() - t0 < s->stop_timeout_ns)
+	while ((!reap(s) || group_alive(s)) && ap_now_ns() - t0 < s->stop_timeout_ns)
 		ap_sleep_ns(20000000ull);
-	if (!s->exited) {
-		ap_warn("llama-server (pid %d) ignored SIGTERM for %.0f s; killing it", (int)s->pid,
-			(double)s->stop_timeout_ns / 1e9);
-		kill(s->pid, SIGKILL);
-		int st;
-		waitpid(s->pid, &st, 0);
-		s->exited = true;
+	if (!s->exited || group_alive(s)) {
+		ap_warn("llama-server (pid %d) ignored SIGTERM for %.0f s; killing its process group",
+			(int)s->pid, (double)s->stop_timeout_ns / 1e9);
+		kill(-s->pid, SIGKILL);
+		if (!s->exited) {
+			waitpid(s->pid, &s->exit_status, 0);
+			s->exited = true;
+		}
+		for (int i = 0; i < 100 && group_alive(s); i++)
+			ap_sleep_ns(10000000ull);
 	}
 }
 

@@ -513,7 +513,9 @@ static int table_parse(struct task *t, const struct jv_ctx *x, const cJSON *arr)
 			return -EINVAL;
 		}
 		const cJSON *args = cJSON_GetObjectItemCaseSensitive(e, "args");
-		if (args && (rc = jv_object(x, args, jv_path(g, sizeof(g), f, "args"))))
+		/* A repeated key would be matched on one of its values, silently. */
+		if (args && ((rc = jv_object(x, args, jv_path(g, sizeof(g), f, "args"))) ||
+			     (rc = jv_unique_keys(x, args, g))))
 			return rc;
 		const cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "result");
 		if (!res) {

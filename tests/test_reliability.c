@@ -134,6 +134,13 @@ static cJSON *meta_of(const char *rdir)
 	return j;
 }
 
+static uint64_t ap_test_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void spec_for(const struct ctx *c, char *buf, size_t n, const char *extra)
 {
 	snprintf(buf, n, "openai:url=http://127.0.0.1:%d/v1,stream=0,retries=0%s", c->s.port,
@@ -596,6 +603,367 @@ static void test_17_folder_locked(void **state)
 	ctx_free(&c);
 }
 
+
+/* ---- managed server through a bin= wrapper script (items 6, 7, 10) ---- */
+
+static const char *tiny_model(void)
+{
+	const char *m = getenv("AGENTPERF_TEST_MODEL");
+	return m && *m ? m : "../shared/models/stories260K.gguf";
+}
+
+#define NEED_MODEL()                                                                     \
+	do {                                                                              \
+		if (access(tiny_model(), R_OK)) {                                         \
+			print_message("SKIPPED: no tiny GGUF model (../shared/models or " \
+				      "$AGENTPERF_TEST_MODEL)\n");                        \
+			skip();                                                           \
+		}                                                                         \
+	} while (0)
+
+/*
+ * A wrapper in the shape of a site's llama-server script: it starts the real
+ * server (here the fake one, on the port agentperf chose) as its child and
+ * waits, instead of exec'ing it. healthy=false: it never answers (a model
+ * that takes forever to load).
+ */
+static void make_wrapper(struct ctx *c, const char *rules, bool healthy, char *bin, size_t n)
+{
+	char text[8192], fake[2048], rp[2048];
+	snprintf(fake, sizeof(fake), "%s/tests/fakeserver", tu_build());
+	if (rules[0] != '/') {
+		char cwd[512];
+		assert_non_null(getcwd(cwd, sizeof(cwd)));
+		snprintf(rp, sizeof(rp), "%.500s/%.1500s", cwd, rules);
+	} else {
+		snprintf(rp, sizeof(rp), "%s", rules);
+	}
+	if (fake[0] != '/') {
+		char cwd[512], tmp[2048];
+		assert_non_null(getcwd(cwd, sizeof(cwd)));
+		snprintf(tmp, sizeof(tmp), "%.500s/%.1500s", cwd, fake);
+		snprintf(fake, sizeof(fake), "%s", tmp);
+	}
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\nport=\nwhile [ $# -gt 0 ]; do [ \"$1\" = --port ] && port=$2; shift; done\n"
+		 "%s --script %s --port %s --max-seconds 60 &\necho $! > %s/child.pid\nwait\n",
+		 healthy ? fake : "sleep", healthy ? rp : "60", healthy ? "\"$port\"" : "", c->dir);
+	if (!healthy)
+		snprintf(text, sizeof(text),
+			 "#!/bin/sh\nsleep 60 &\necho $! > %s/child.pid\nwait\n", c->dir);
+	put(c, "llama-wrapper.sh", text, bin, n);
+	assert_int_equal(chmod(bin, 0755), 0);
+}
+
+/* Whether pid is a live process (a zombie counts as gone). */
+static bool alive(pid_t pid)
+{
+	char p[64], st[512];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return false;
+	size_t n = fread(st, 1, sizeof(st) - 1, f);
+	fclose(f);
+	st[n] = '\0';
+	const char *e = strrchr(st, ')');
+	return e && e[1] == ' ' && e[2] != 'Z' && e[2] != 'X';
+}
+
+static pid_t child_pid(const struct ctx *c)
+{
+	char *t = file_in(c->dir, "child.pid");
+	pid_t p = t ? (pid_t)atoi(t) : 0;
+	free(t);
+	return p;
+}
+
+static void test_07_wrapper_group_stopped(void **state)
+{
+	(void)state;
+	NEED_MODEL();
+	struct ctx c;
+	ctx_init(&c);
+	char bin[400], spec[1200], rdir[400];
+	make_wrapper(&c, "tests/fake/openai-basic.rules", true, bin, sizeof(bin));
+	paris_workload(&c, c.wl, "t", 2);
+	snprintf(spec, sizeof(spec), "llama-server:model=%s,bin=%s,stream=0,stop_timeout=5",
+		 tiny_model(), bin);
+	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
+	const char *args[] = { "record", "-q", "--no-energy", "-w", c.wl, "-b", spec, "-o", c.res,
+			       "--run-id", "r", NULL };
+	int rc = run(&c, args);
+	char *e = stderr_of(&c);
+	if (rc)
+		fail_msg("exit %d: %s", rc, e);
+	free(e);
+	pid_t child = child_pid(&c);
+	assert_true(child > 0);
+	/* agentperf waited for the whole group: the server the wrapper started is gone too. */
+	if (alive(child)) {
+		kill(child, SIGKILL);
+		fail_msg("the server started by the bin= wrapper (pid %d) outlived agentperf", (int)child);
+	}
+	char *t = file_in(rdir, "tasks.csv");
+	assert_int_equal(ru_rows(t, "outcome", "success"), 2);
+	free(t);
+
+	/* 6: a llama-server.log symlink planted in the folder is not followed on --resume. */
+	char log[600], victim[400];
+	snprintf(log, sizeof(log), "%s/llama-server.log", rdir);
+	put(&c, "victim", "precious\n", victim, sizeof(victim));
+	assert_int_equal(unlink(log), 0);
+	assert_int_equal(symlink(victim, log), 0);
+	const char *rargs[] = { "record", "--resume", rdir, "-q", NULL };
+	rc = run(&c, rargs);
+	e = stderr_of(&c);
+	assert_int_not_equal(rc, 0);
+	assert_has(e, "llama-server.log", "stderr");
+	char *v = tu_slurp(victim);
+	assert_non_null(v);
+	assert_string_equal(v, "precious\n");
+	free(v);
+	free(e);
+	ctx_free(&c);
+}
+
+static void test_10_interrupt_during_model_load(void **state)
+{
+	(void)state;
+	NEED_MODEL();
+	struct ctx c;
+	ctx_init(&c);
+	char bin[400], spec[1200], rdir[400];
+	make_wrapper(&c, "", false, bin, sizeof(bin));
+	paris_workload(&c, c.wl, "t", 2);
+	snprintf(spec, sizeof(spec), "llama-server:model=%s,bin=%s,startup_timeout=60,stop_timeout=5",
+		 tiny_model(), bin);
+	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
+	const char *args[] = { "record", "-q", "--no-energy", "-w", c.wl, "-b", spec, "-o", c.res,
+			       "--run-id", "r", NULL };
+	pid_t p = spawn(&c, args);
+	for (int i = 0; i < 400 && !child_pid(&c); i++)
+		ru_sleep_ms(10);
+	ru_sleep_ms(300);
+	uint64_t t0 = ap_test_now_ms();
+	kill(p, SIGINT);
+	int rc = ru_wait(p, NULL);
+	uint64_t took = ap_test_now_ms() - t0;
+	char *e = stderr_of(&c);
+	if (rc != 130)
+		fail_msg("exit %d, expected 130: %s", rc, e);
+	free(e);
+	assert_true(took < 8000);
+	cJSON *m = meta_of(rdir);
+	assert_string_equal(status_of(m), "interrupted");
+	cJSON_Delete(m);
+	char *sum = file_in(rdir, "summary.csv"), *rep = file_in(rdir, "report.txt");
+	assert_non_null(sum);
+	assert_non_null(rep);
+	free(sum);
+	free(rep);
+	assert_false(alive(child_pid(&c)));
+	ctx_free(&c);
+}
+
+static void test_10_interrupt_during_idle_baseline(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	start_rules_file(&c, "tests/fake/openai-basic.rules");
+	paris_workload(&c, c.wl, "t", 2);
+	char spec[256], rdir[400];
+	spec_for(&c, spec, sizeof(spec), NULL);
+	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
+	const char *args[] = { "record", "-q", "--idle", "20", "-w", c.wl, "-b", spec, "-o", c.res,
+			       "--run-id", "r", NULL };
+	pid_t p = spawn(&c, args);
+	/* meta.json is written before the baseline starts. */
+	char mp[500];
+	snprintf(mp, sizeof(mp), "%s/meta.json", rdir);
+	for (int i = 0; i < 500 && access(mp, R_OK); i++)
+		ru_sleep_ms(10);
+	ru_sleep_ms(500);
+	uint64_t t0 = ap_test_now_ms();
+	kill(p, SIGINT);
+	int rc = ru_wait(p, NULL);
+	uint64_t took = ap_test_now_ms() - t0;
+	char *e = stderr_of(&c);
+	if (rc != 130)
+		fail_msg("exit %d, expected 130: %s", rc, e);
+	free(e);
+	if (took > 3000)
+		fail_msg("Ctrl-C during a 20 s idle baseline took %llu ms", (unsigned long long)took);
+	cJSON *m = meta_of(rdir);
+	assert_string_equal(status_of(m), "interrupted");
+	cJSON_Delete(m);
+	char *sum = file_in(rdir, "summary.csv"), *rep = file_in(rdir, "report.txt");
+	assert_non_null(sum);
+	assert_non_null(rep);
+	free(sum);
+	free(rep);
+	ctx_free(&c);
+}
+
+/* ---- 8: CSVs stay valid UTF-8 whatever the server sends ---- */
+
+static bool valid_utf8_text(const char *s, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; p[i];) {
+		unsigned char b = p[i];
+		size_t len = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3
+			     : (b & 0xf8) == 0xf0 ? 4 : 0;
+		if (!len || (b < 0x20 && b != '\n') || b == 0x7f)
+			return *bad = i, false;
+		for (size_t k = 1; k < len; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return *bad = i, false;
+		i += len;
+	}
+	return true;
+}
+
+static void test_08_csv_valid_utf8(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	/* An error message of 300 two-byte characters (cut at 200 bytes by the
+	 * client: mid-character unless cut on a boundary), an ESC and a raw 0xff. */
+	char rules[4096];
+	int n = snprintf(rules, sizeof(rules),
+			 "rule bad-bytes\nmatch_path /v1/chat/completions\nstatus 400\n"
+			 "body {\"error\":{\"message\":\"x\x1b[31mred\xff ");
+	for (int i = 0; i < 300; i++)
+		n += snprintf(rules + n, sizeof(rules) - (size_t)n, "\xc3\xa9");
+	snprintf(rules + n, sizeof(rules) - (size_t)n, "\"}}\nend\n");
+	start_server(&c, rules);
+	paris_workload(&c, c.wl, "t", 1);
+	char spec[256], rdir[400];
+	spec_for(&c, spec, sizeof(spec), NULL);
+	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
+	const char *args[] = { "record", "-q", "--no-energy", "-w", c.wl, "-b", spec, "-o", c.res,
+			       "--run-id", "r", NULL };
+	run(&c, args);
+	const char *files[] = { "calls.csv", "attempts.csv", "tasks.csv" };
+	for (size_t i = 0; i < 3; i++) {
+		char *t = file_in(rdir, files[i]);
+		assert_non_null(t);
+		size_t bad = 0;
+		if (!valid_utf8_text(t, &bad))
+			fail_msg("%s: not valid UTF-8 text at byte %zu: %s", files[i], bad, t + bad);
+		free(t);
+	}
+	char *calls = file_in(rdir, "calls.csv");
+	/* What the bytes were is kept, escaped. */
+	assert_has(calls, "x\\x1b[31mred\\xff", "calls.csv");
+	assert_has(calls, "\xc3\xa9\xc3\xa9", "calls.csv");
+	free(calls);
+	ctx_free(&c);
+}
+
+/* ---- 16 (the rest): filters, probes, tool-table args ---- */
+
+static void test_16_filters_probes_args(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	paris_workload(&c, c.wl, "t", 2);
+	/* --tasks that matches nothing: exit 2, no results folder. */
+	const char *a1[] = { "record", "-q", "--no-energy", "-w", c.wl, "-b",
+			     "openai:url=http://127.0.0.1:9/v1", "-t", "nomatch*", "-o", c.res, NULL };
+	assert_int_equal(run(&c, a1), 2);
+	char *e = stderr_of(&c);
+	assert_has(e, "no task matches --tasks 'nomatch*'", "stderr");
+	free(e);
+	struct stat sb;
+	assert_int_not_equal(stat(c.res, &sb), 0);
+	/* --probes with an unknown name. */
+	const char *a2[] = { "stat", "-q", "-w", c.wl, "-b", "openai:url=http://127.0.0.1:9/v1",
+			     "--probes", "procfs,nosuch", NULL };
+	assert_int_equal(run(&c, a2), 2);
+	e = stderr_of(&c);
+	assert_has(e, "unknown probe 'nosuch'", "stderr");
+	free(e);
+	/* A key twice in tool_table[].args. */
+	char p[400];
+	put(&c, "dup.jsonl",
+	    "{\"agentperf_workload\":1,\"name\":\"d\",\"version\":\"1\",\"source\":\"t\",\"license\":"
+	    "\"x\"}\n{\"id\":\"a\",\"prompt\":\"p\",\"tools\":[{\"type\":\"function\",\"function\":"
+	    "{\"name\":\"f\"}}],\"tool_table\":[{\"name\":\"f\",\"args\":{\"city\":\"Paris\","
+	    "\"city\":\"Rome\"},\"result\":\"r\"}],\"check\":{\"kind\":\"contains\",\"value\":\"x\"}}\n",
+	    p, sizeof(p));
+	const char *a3[] = { "stat", "-q", "--no-energy", "-w", p, "-b",
+			     "openai:url=http://127.0.0.1:9/v1", NULL };
+	assert_int_equal(run(&c, a3), 2);
+	e = stderr_of(&c);
+	assert_has(e, "dup.jsonl:2: tool_table[0].args.city: duplicate key", "stderr");
+	free(e);
+	ctx_free(&c);
+}
+
+/* ---- 16: garbage usage counts, sparse and too many tool-call indexes ---- */
+
+static void test_16_usage_and_tool_indexes(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	char rules[8192];
+	int n = snprintf(rules, sizeof(rules),
+		 "rule usage\nmatch_path /v1/chat/completions\nmatch_body usage-garbage\n"
+		 "body {\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":"
+		 "{\"role\":\"assistant\",\"content\":\"Paris.\"},\"finish_reason\":\"stop\"}],"
+		 "\"usage\":{\"prompt_tokens\":1e30,\"completion_tokens\":-5}}\nend\n"
+		 "rule sparse\nmatch_path /v1/chat/completions\nmatch_body sparse-index\n"
+		 "sse data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":200,\"id\":"
+		 "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n"
+		 "sse data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n"
+		 "sse data: [DONE]\nend\n"
+		 "rule many\nmatch_path /v1/chat/completions\nmatch_body many-calls\n"
+		 "sse data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":300,\"id\":"
+		 "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n"
+		 "sse data: [DONE]\nend\n");
+	(void)n;
+	start_server(&c, rules);
+	char p[400];
+	put(&c, "w2.jsonl",
+	    "{\"agentperf_workload\":1,\"name\":\"u\",\"version\":\"1\",\"source\":\"t\",\"license\":"
+	    "\"x\",\"defaults\":{\"max_steps\":1}}\n"
+	    "{\"id\":\"usage\",\"prompt\":\"usage-garbage\",\"check\":{\"kind\":\"contains\",\"value\":\"Paris\"}}\n"
+	    "{\"id\":\"sparse\",\"prompt\":\"sparse-index\",\"tools\":[{\"type\":\"function\",\"function\":"
+	    "{\"name\":\"f\"}}],\"tool_table\":[{\"name\":\"f\",\"result\":\"r\"}],\"check\":{\"kind\":"
+	    "\"tool_call\",\"name\":\"f\"}}\n"
+	    "{\"id\":\"many\",\"prompt\":\"many-calls\",\"check\":{\"kind\":\"contains\",\"value\":\"x\"}}\n",
+	    p, sizeof(p));
+	char spec[256], rdir[400];
+	snprintf(spec, sizeof(spec), "openai:url=http://127.0.0.1:%d/v1,retries=0", c.s.port);
+	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
+	const char *args[] = { "record", "-q", "--no-energy", "-w", p, "-b", spec, "-o", c.res,
+			       "--run-id", "r", NULL };
+	run(&c, args);
+	char *calls = file_in(rdir, "calls.csv"), f[300];
+	assert_non_null(calls);
+	assert_true(ru_get(calls, "usage", "usage_reported", f, sizeof(f)));
+	assert_string_equal(f, "0");
+	assert_true(ru_get(calls, "usage", "prompt_tokens", f, sizeof(f)));
+	assert_string_equal(f, "0");
+	assert_true(ru_get(calls, "usage", "error", f, sizeof(f)));
+	assert_has(f, "usage not reported: prompt_tokens", "usage error");
+	assert_true(ru_get(calls, "sparse", "tool_calls", f, sizeof(f)));
+	assert_string_equal(f, "1");
+	assert_true(ru_get(calls, "many", "status", f, sizeof(f)));
+	assert_string_equal(f, "malformed");
+	assert_true(ru_get(calls, "many", "error", f, sizeof(f)));
+	assert_has(f, "tool-call index", "many error");
+	assert_has(f, "out of range", "many error");
+	free(calls);
+	ctx_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +977,12 @@ int main(void)
 		cmocka_unit_test(test_15_sub_ms_timeouts_refused),
 		cmocka_unit_test(test_16_validation_items),
 		cmocka_unit_test(test_17_folder_locked),
+		cmocka_unit_test(test_07_wrapper_group_stopped),
+		cmocka_unit_test(test_10_interrupt_during_model_load),
+		cmocka_unit_test(test_10_interrupt_during_idle_baseline),
+		cmocka_unit_test(test_08_csv_valid_utf8),
+		cmocka_unit_test(test_16_filters_probes_args),
+		cmocka_unit_test(test_16_usage_and_tool_indexes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,6 +70,32 @@ void call_result_reset(struct call_result *r)
 	r->srv_prompt_tps = r->srv_gen_tps = NAN;
 }
 
+long call_usage_num(struct call_result *r, const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	if (!v)
+		return 0;
+	/* Garbage (1e30, -5, 2.5, "8"): casting it to long would be undefined, and 0
+	 * would pass for a real count; the call's usage counts as not reported. */
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15 &&
+	    v->valuedouble == (double)(long)v->valuedouble)
+		return (long)v->valuedouble;
+	if (!r->usage_invalid)
+		snprintf(r->usage_why, sizeof(r->usage_why), "usage not reported: %s is %s%.6g%s",
+			 k, cJSON_IsNumber(v) ? "" : "not a number (", cJSON_IsNumber(v) ? v->valuedouble : 0,
+			 cJSON_IsNumber(v) ? ", out of range" : ")");
+	r->usage_invalid = true;
+	return 0;
+}
+
+void call_usage_settle(struct call_result *r)
+{
+	if (!r->usage_invalid)
+		return;
+	r->usage_reported = false;
+	r->prompt_tokens = r->completion_tokens = r->cached_tokens = 0;
+}
+
 static int append_str(char **dst, const char *frag)
 {
 	if (!frag || !*frag)
@@ -88,17 +114,22 @@ int call_result_tool_delta(struct call_result *r, size_t index, const char *id,
 {
 	/* Streams address tool calls by index; a bound keeps garbage indexes from
 	 * allocating unbounded memory. */
-	if (index > 255)
+	if (index >= AP_ARRAY_SIZE(r->slot_of)) {
+		snprintf(r->error, sizeof(r->error),
+			 "tool-call index %zu out of range (at most %zu tool calls per answer)", index,
+			 AP_ARRAY_SIZE(r->slot_of));
 		return -EPROTO;
-	if (index >= r->n_calls) {
-		struct tool_call *c = realloc(r->calls, (index + 1) * sizeof(*c));
+	}
+	/* Indexes name calls, they need not be dense: index 200 alone is one call. */
+	if (!r->slot_of[index]) {
+		struct tool_call *c = realloc(r->calls, (r->n_calls + 1) * sizeof(*c));
 		if (!c)
 			return -ENOMEM;
-		memset(c + r->n_calls, 0, (index + 1 - r->n_calls) * sizeof(*c));
+		memset(c + r->n_calls, 0, sizeof(*c));
 		r->calls = c;
-		r->n_calls = index + 1;
+		r->slot_of[index] = (uint16_t)++r->n_calls;
 	}
-	struct tool_call *c = &r->calls[index];
+	struct tool_call *c = &r->calls[r->slot_of[index] - 1];
 	if (id && *id && !c->id && !(c->id = strdup(id)))
 		return -ENOMEM;
 	if (append_str(&c->name, name) || append_str(&c->arguments, args_frag))

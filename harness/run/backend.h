@@ -48,7 +48,9 @@ struct call_result {
 	int http_status;
 	char error[256];          /* detail for a failed call; never holds secrets */
 	long prompt_tokens, completion_tokens, cached_tokens;
-	bool usage_reported;      /* the server sent token counts */
+	bool usage_reported;      /* the server sent token counts (all in range) */
+	bool usage_invalid;       /* a count was out of range: usage_why says which */
+	char usage_why[96];
 	uint64_t t_start;         /* first try began (energy window start) */
 	uint64_t t_send;          /* the final try was sent */
 	uint64_t t_first;         /* first content token (stream) or first body byte */
@@ -60,6 +62,7 @@ struct call_result {
 	struct sbuf text;
 	struct tool_call *calls;
 	size_t n_calls;
+	uint16_t slot_of[256];    /* stream tool-call index -> 1 + slot in calls; 0: none yet */
 	int transport_retries;
 	char retry_error[160];    /* why the last retried try failed (class: detail) */
 	/* llama-server's own "timings", NAN when absent */
@@ -68,6 +71,13 @@ struct call_result {
 };
 void call_result_reset(struct call_result *r);
 void call_result_free(struct call_result *r);
+/*
+ * A token count k of usage object o: 0 when absent; out of range or not an
+ * integer marks r->usage_invalid (with usage_why). call_usage_settle then
+ * makes the call's usage "not reported" (counts 0, usage_reported false).
+ */
+long call_usage_num(struct call_result *r, const cJSON *o, const char *k);
+void call_usage_settle(struct call_result *r);
 /* Appends text or tool-call fragments while parsing (stream index = slot). */
 int call_result_tool_delta(struct call_result *r, size_t index, const char *id,
 			   const char *name, const char *args_frag);

@@ -381,6 +381,9 @@ static int run_attempt(struct worker *w, struct task_run *tr, const struct attem
 				 r->retry_error);
 		else
 			ap_scopy(c->error, sizeof(c->error), r->error);
+		/* Out-of-range token counts are recorded as not reported, with the reason. */
+		if (r->usage_invalid && !c->error[0])
+			ap_scopy(c->error, sizeof(c->error), r->usage_why);
 
 		a->calls++;
 		a->steps = step;
@@ -656,6 +659,14 @@ static int survey(const struct run_opts *o, struct run_state *st, struct ap_erro
 		task_free(t);
 	}
 	return rc < 0 ? rc : 0;
+}
+
+int run_count_selected(const struct run_opts *o, long *n, struct ap_error *err)
+{
+	struct run_state st = { 0 };
+	int rc = survey(o, &st, err);
+	*n = st.selected;
+	return rc;
 }
 
 int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error *err)

@@ -52,5 +52,7 @@ struct run_state {
 /* Runs everything; 0 even if calls failed (they are recorded), -errno on setup errors. */
 int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error *err);
 void run_state_free(struct run_state *st);
+/* Tasks of o->wl that o's filters (-t, --category) select, counted before anything runs. */
+int run_count_selected(const struct run_opts *o, long *n, struct ap_error *err);
 
 #endif

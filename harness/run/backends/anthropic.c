@@ -195,12 +195,13 @@ static void take_usage(struct call_result *r, const cJSON *u, bool input_side)
 		return;
 	r->usage_reported = true;
 	if (input_side || cJSON_GetObjectItemCaseSensitive(u, "input_tokens")) {
-		long cached = num(u, "cache_read_input_tokens");
-		r->prompt_tokens = num(u, "input_tokens") + cached + num(u, "cache_creation_input_tokens");
+		long cached = call_usage_num(r, u, "cache_read_input_tokens");
+		r->prompt_tokens = call_usage_num(r, u, "input_tokens") + cached + call_usage_num(r, u, "cache_creation_input_tokens");
 		r->cached_tokens = cached;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(u, "output_tokens"))
-		r->completion_tokens = num(u, "output_tokens");
+		r->completion_tokens = call_usage_num(r, u, "output_tokens");
+	call_usage_settle(r);
 }
 
 static int anthropic_parse_body(const char *body, size_t len, struct call_result *r)

@@ -86,25 +86,17 @@ static int openai_headers(const struct backend *b, const char *key, struct curl_
 	return 0;
 }
 
-static long num(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	/* A token count out of range (1e39, -5) is garbage, and casting it to long
-	 * would be undefined: count it as not reported. */
-	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15
-		       ? (long)v->valuedouble
-		       : 0;
-}
 
 static void take_usage(struct call_result *r, const cJSON *root)
 {
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
 	if (cJSON_IsObject(u)) {
 		r->usage_reported = true;
-		r->prompt_tokens = num(u, "prompt_tokens");
-		r->completion_tokens = num(u, "completion_tokens");
+		r->prompt_tokens = call_usage_num(r, u, "prompt_tokens");
+		r->completion_tokens = call_usage_num(r, u, "completion_tokens");
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens_details");
-		r->cached_tokens = cJSON_IsObject(d) ? num(d, "cached_tokens") : 0;
+		r->cached_tokens = cJSON_IsObject(d) ? call_usage_num(r, d, "cached_tokens") : 0;
+		call_usage_settle(r);
 	}
 	/* llama-server adds its own timings: kept to set beside ours. */
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "timings");
