@@ -1,4 +1,5 @@
 #include "check.h"
+#include "judge.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,7 +29,7 @@ static const char *const kind_names[] = {
 	[CHECK_CONTAINS] = "contains", [CHECK_REGEX] = "regex",
 	[CHECK_JSON_FIELD] = "json_field", [CHECK_NUMERIC] = "numeric",
 	[CHECK_TOOL_CALL] = "tool_call", [CHECK_ALL] = "all",
-	[CHECK_ANY] = "any",
+	[CHECK_ANY] = "any", [CHECK_REFERENCE] = "reference",
 };
 
 const char *check_kind_name(enum check_kind k)
@@ -129,7 +130,8 @@ static int parse_kind(enum check_kind *k, const cJSON *j, const struct jv_ctx *x
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < AP_ARRAY_SIZE(kind_names); i++) {
-		if (kind_names[i] && !strcmp(kind_names[i], name)) {
+		/* A reference comes from a capture, never from a workload file. */
+		if (kind_names[i] && i != CHECK_REFERENCE && !strcmp(kind_names[i], name)) {
 			*k = (enum check_kind)i;
 			return 0;
 		}
@@ -383,6 +385,9 @@ static int parse_rec(struct check *c, const cJSON *j, const struct jv_ctx *x, co
 	case CHECK_ANY:
 		if (!(rc = jv_keys(x, j, pre, c->kind == CHECK_ALL ? keys_all : keys_any)))
 			rc = parse_combo(c, j, x, pre, depth);
+		break;
+	case CHECK_REFERENCE: /* parse_kind never gives it */
+		rc = -EINVAL;
 		break;
 	}
 	return rc;
@@ -982,6 +987,14 @@ static bool check_eval_w(const struct check *c, const struct episode_output *o, 
 	switch (c->kind) {
 	case CHECK_NONE:
 		return true;
+	case CHECK_REFERENCE: {
+		char why[256];
+		if (judge_eval((enum judge_mode)c->judge, c->expect, o, why, sizeof(why)))
+			return true;
+		wb_addf(w, "judge %s: %s",
+			judge_mode_name(judge_resolve((enum judge_mode)c->judge, c->expect)), why);
+		return false;
+	}
 	case CHECK_EXACT:
 		if (exact_match(text, c->value, c->ignore_case))
 			return true;

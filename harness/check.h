@@ -21,6 +21,8 @@ enum check_kind {
 	CHECK_TOOL_CALL,  /* some tool call of the episode has name tool and acceptable args */
 	CHECK_ALL,        /* every sub-check passes */
 	CHECK_ANY,        /* at least one sub-check passes */
+	CHECK_REFERENCE,  /* agrees with a captured reply (expect), judged by judge.h's mode
+			   * `judge`; built by the capture importer only, never parsed */
 };
 
 struct check {
@@ -38,6 +40,7 @@ struct check {
 	bool last;        /* numeric: take the last number in the text, not the first */
 	bool exact_calls; /* all: the tool_call sub-checks match distinct calls, one
 			   * each, and the episode made no other tool call */
+	int judge;        /* reference: enum judge_mode */
 	struct check *sub;
 	size_t n_sub;
 	pcre2_code *re;   /* compiled regex when kind == CHECK_REGEX */

@@ -1,4 +1,5 @@
 #include "compare.h"
+#include "capshare.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -373,14 +374,55 @@ static FILE *open_out(const char *path)
 	return f;
 }
 
+/*
+ * The capture-replay options of `report` (capshare.h), taken out of argv
+ * before the other options are parsed: --agree X, --capture-profile NAME.
+ * Returns the new argc, or -1 on a bad value.
+ */
+struct share_opts {
+	double agree;
+	const char *cap_profile;
+	bool any;
+};
+
+static int take_share_opts(int argc, char **argv, struct share_opts *so)
+{
+	int n = 1;
+	so->agree = 0.9;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool mine = !strcmp(a, "--agree") || !strcmp(a, "--capture-profile");
+		if (!mine) {
+			argv[n++] = argv[i];
+			continue;
+		}
+		if (i + 1 >= argc)
+			return ap_err("%s needs a value", a), -1;
+		const char *v = argv[++i];
+		so->any = true;
+		if (!strcmp(a, "--agree")) {
+			if (ap_parse_double(v, &so->agree) || so->agree < 0 || so->agree > 1)
+				return ap_err("--agree %s: expected a share in [0, 1]", v), -1;
+		} else {
+			so->cap_profile = v;
+		}
+	}
+	argv[n] = NULL;
+	return n;
+}
+
 int report_main(int argc, char **argv)
 {
 	struct profile_cli pc = { 0 };
 	struct out_opts oo = { 0 };
+	struct share_opts so = { 0 };
+	if ((argc = take_share_opts(argc, argv, &so)) < 0)
+		return 2;
 	int first = parse_profile_opts(argc, argv, &pc, &oo, false);
 	if (first < 0 || argc - first != 1) {
 		ap_err("usage: agentperf report DIR [--profile FILE] [--pue X --utilization U ...] "
-		       "[--sensitivity FILE] [--json FILE] [--csv DIR] [--percentiles LIST]");
+		       "[--sensitivity FILE] [--json FILE] [--csv DIR] [--percentiles LIST] "
+		       "[capture replays: --agree X --capture-profile NAME]");
 		return 2;
 	}
 	struct run_data d;
@@ -413,6 +455,21 @@ int report_main(int argc, char **argv)
 	}
 	if (!rc && oo.csv && report_csv_dir(oo.csv, d.meta, &d.agg, &d.c))
 		rc = 1;
+	/* A replay of a capture: the replaceable share, per kind (kinds.csv in --csv DIR). */
+	if (!rc) {
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(d.meta, "workload");
+		char kp[4200];
+		if (oo.csv)
+			snprintf(kp, sizeof(kp), "%s/kinds.csv", oo.csv);
+		if (!strcmp(jv_str_or(w, "format", ""), "capture"))
+			rc = capshare_report(stdout, d.dir, d.meta, &d.c, &d.agg, so.cap_profile, so.agree,
+					     oo.csv ? kp : NULL);
+		else if (so.any) {
+			ap_err("--agree and --capture-profile are for replays of a capture "
+			       "(-w capture:FILE); %s is not one", d.dir);
+			rc = 2;
+		}
+	}
 	run_data_free(&d);
 	return rc;
 }

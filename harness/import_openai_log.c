@@ -33,7 +33,7 @@ static const char *const wrap_keys[] = { "request", "response", "id", "metadata"
 static const char *const batch_keys[] = { "custom_id", "method", "url", "body", NULL };
 
 /* Copies what the report may show: system prompt, other messages, tools. */
-static int request_fields(struct task *t, const struct jv_ctx *x, const cJSON *req,
+int wl_log_request_fields(struct task *t, const struct jv_ctx *x, const cJSON *req,
 			  const char *field)
 {
 	char f[JV_PATH_MAX], g[JV_PATH_MAX];
@@ -185,7 +185,7 @@ static int log_parse(struct workload *wl, const cJSON *j, size_t line, struct ta
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = request_fields(t, &x, req, rfield)))
+	if ((rc = wl_log_request_fields(t, &x, req, rfield)))
 		goto out;
 	if (resp && !cJSON_IsNull(resp) && (rc = response_check(t, &x, resp)))
 		goto out;

@@ -19,6 +19,7 @@
 #include "cost.h"
 #include "meta.h"
 #include "proxy.h"
+#include "capture.h"
 #include "report.h"
 #include "results.h"
 #include "resume.h"
@@ -57,6 +58,9 @@ static void usage(FILE *f)
 		"  -w, --workload FILE    workload (native .jsonl, BFCL questions, or logged OpenAI\n"
 		"                         requests; prefix bfcl: / openai-log: to force); repeatable\n"
 		"      --answers FILE     BFCL possible_answer file (default: possible_answer/<name>)\n"
+		"      --judge MODE       capture: replays (-w capture:FILE, from agentperf proxy):\n"
+		"                         judge each reply against the captured one by tools,\n"
+		"                         json, exact or auto (default)\n"
 		"  -b, --backend SPEC     kind:key=value,... e.g. openai:url=http://127.0.0.1:8080/v1\n"
 		"                         (keys: url model key_env stream timeout connect_timeout\n"
 		"                         retries retry_wait_max insecure max_body label); repeatable\n"
@@ -161,10 +165,11 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 {
 	enum { O_ANSWERS = 256, O_WARMUP, O_FORM, O_CATEGORY, O_SEED, O_TEMP, O_RUNID, O_NOENERGY,
 	       O_PROBES, O_IDLE, O_WATCH, O_WPC, O_IDLEW, O_RESUME, O_PROFILE, O_CONTEXT,
-	       O_PROFOPT, O_MAXATT, O_RETRY, O_MAXSTEPS, O_SHARD };
+	       O_PROFOPT, O_MAXATT, O_RETRY, O_MAXSTEPS, O_SHARD, O_JUDGE };
 	static const struct option opts[] = {
 		{ "workload", required_argument, 0, 'w' },
 		{ "answers", required_argument, 0, O_ANSWERS },
+		{ "judge", required_argument, 0, O_JUDGE },
 		{ "backend", required_argument, 0, 'b' },
 		{ "repeat", required_argument, 0, 'r' },
 		{ "concurrency", required_argument, 0, 'c' },
@@ -216,6 +221,14 @@ static int parse_run_args(int argc, char **argv, struct cli *c)
 			c->workloads[c->n_workloads++] = optarg;
 			break;
 		case O_ANSWERS: c->answers = optarg; break;
+		case O_JUDGE: {
+			int m = judge_mode_parse(optarg);
+			if (m < 0)
+				return ap_err("--judge %s: expected tools, json, exact or auto", optarg),
+				       -EINVAL;
+			capture_set_judge((enum judge_mode)m);
+			break;
+		}
 		case 'b':
 			if (c->n_backends >= 32)
 				return ap_err("too many backends"), -EINVAL;

@@ -25,6 +25,7 @@ static const struct wl_format *const formats[] = {
 	[WL_NATIVE] = &wl_native_format,
 	[WL_BFCL] = &wl_bfcl_format,
 	[WL_OPENAI_LOG] = &wl_openai_log_format,
+	[WL_CAPTURE] = &wl_capture_format,
 };
 
 const char *workload_format_name(enum workload_format f)
@@ -359,15 +360,18 @@ static int parse_task_line(struct workload *wl, struct task **out, struct ap_err
 	struct wl_stream *st = wl_stream(wl);
 	char *s;
 	size_t n;
-	int rc = wl_read_line(&st->rd, &s, &n, err);
-	if (rc)
-		return rc;
-	struct jv_ctx x = { wl->path, st->rd.line, err };
-	cJSON *j = jv_parse_line(&x, s, n);
-	if (!j)
-		return -EINVAL;
-	rc = st->fmt->parse(wl, j, st->rd.line, out, err);
-	cJSON_Delete(j);
+	int rc;
+	/* A format may leave a line out (a capture's failed calls): 0 and no task. */
+	do {
+		if ((rc = wl_read_line(&st->rd, &s, &n, err)))
+			return rc;
+		struct jv_ctx x = { wl->path, st->rd.line, err };
+		cJSON *j = jv_parse_line(&x, s, n);
+		if (!j)
+			return -EINVAL;
+		rc = st->fmt->parse(wl, j, st->rd.line, out, err);
+		cJSON_Delete(j);
+	} while (!rc && !*out);
 	if (!rc)
 		policy_apply(&(*out)->policy, &wl->ov);
 	/* The formats leave running out of memory to be reported here, once. */
@@ -395,6 +399,8 @@ static int detect_format(struct wl_reader *r, enum workload_format *f, struct ap
 	rc = 0;
 	if (cJSON_HasObjectItem(j, "agentperf_workload"))
 		*f = WL_NATIVE;
+	else if (cJSON_HasObjectItem(j, "agentperf_capture"))
+		*f = WL_CAPTURE;
 	else if (cJSON_HasObjectItem(j, "question") && cJSON_HasObjectItem(j, "function"))
 		*f = WL_BFCL;
 	else if (cJSON_HasObjectItem(j, "messages") || cJSON_HasObjectItem(j, "request") ||
@@ -405,8 +411,8 @@ static int detect_format(struct wl_reader *r, enum workload_format *f, struct ap
 			     "cannot tell the workload format: expected a native header "
 			     "{\"agentperf_workload\": 1, ...}, a BFCL question line "
 			     "{\"id\", \"question\", \"function\"} or a logged chat-completion "
-			     "request {\"messages\", ...} (or force one with a native:, bfcl: "
-			     "or openai-log: prefix)");
+			     "request {\"messages\", ...} or an agentperf proxy capture line (or "
+			     "force one with a native:, bfcl:, openai-log: or capture: prefix)");
 		rc = -EINVAL;
 	}
 	cJSON_Delete(j);
@@ -420,7 +426,8 @@ static const char *strip_prefix(const char *path, int *forced)
 		enum workload_format f;
 	} pre[] = { { "native:", WL_NATIVE },
 		    { "bfcl:", WL_BFCL },
-		    { "openai-log:", WL_OPENAI_LOG } };
+		    { "openai-log:", WL_OPENAI_LOG },
+		    { "capture:", WL_CAPTURE } };
 	*forced = -1;
 	for (size_t i = 0; i < AP_ARRAY_SIZE(pre); i++) {
 		size_t n = strlen(pre[i].prefix);

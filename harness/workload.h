@@ -22,7 +22,7 @@
 
 enum retry_mode { RETRY_PLAIN = 0, RETRY_REPAIR };
 
-enum workload_format { WL_NATIVE = 0, WL_BFCL, WL_OPENAI_LOG };
+enum workload_format { WL_NATIVE = 0, WL_BFCL, WL_OPENAI_LOG, WL_CAPTURE };
 
 /* A canned tool result: answers a call of name whose arguments equal args. */
 struct tool_answer {

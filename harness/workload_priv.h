@@ -73,6 +73,15 @@ static inline struct wl_stream *wl_stream(struct workload *wl)
 extern const struct wl_format wl_native_format;
 extern const struct wl_format wl_bfcl_format;
 extern const struct wl_format wl_openai_log_format;
+extern const struct wl_format wl_capture_format;
+
+/*
+ * A logged chat-completion request (field names where it sits) into t:
+ * system_prompt, messages, tools, max_tokens for the report, and the body
+ * itself as raw_request (import_openai_log.c; the capture importer too).
+ */
+int wl_log_request_fields(struct task *t, const struct jv_ctx *x, const cJSON *req,
+			  const char *field);
 
 /* A zeroed task with the workload's default policy; NULL on ENOMEM. */
 struct task *wl_task_new(const struct workload *wl, size_t line);

@@ -496,6 +496,87 @@ static void test_upstream_down(void **state)
 	tu_rmrf(p.dir);
 }
 
+/*
+ * The loop end to end: capture an episode through the proxy, replay it on a
+ * server that answers the same (all kinds agree) and on one that answers
+ * otherwise (none do), and the report's replaceable share says so.
+ */
+static int replay(const char *cap, int port, const char *dir, const char *id, const char *csv,
+		  char **report)
+{
+	char w[400], b[96], out[400];
+	snprintf(w, sizeof(w), "capture:%s", cap);
+	snprintf(b, sizeof(b), "openai:url=http://127.0.0.1:%d/v1,stream=0", port);
+	char *rec[] = { (char *)tu_agentperf(), "record", "-w", w, "-b", b, "--no-energy", "--idle",
+			"0", "-o", (char *)dir, "--run-id", (char *)id, "-q", NULL };
+	int rc = tu_run(rec, "/dev/null", "/dev/null");
+	if (rc)
+		return rc;
+	char run[400];
+	snprintf(run, sizeof(run), "%s/%s", dir, id);
+	snprintf(out, sizeof(out), "%s/%s.report", dir, id);
+	char *rep[] = { (char *)tu_agentperf(), "report", run, "--agree", "0.9", "--capture-profile",
+			"gpt-4o", "--csv", (char *)csv, NULL }; /* writes csv/kinds.csv */
+	rc = tu_run(rep, out, "/dev/null");
+	*report = tu_slurp(out);
+	return rc;
+}
+
+static void test_capture_replay_report(void **state)
+{
+	(void)state;
+	struct px p;
+	assert_int_equal(px_start(&p, "tests/fake/openai-tools.rules", "openai", false), 0);
+	struct resp r;
+	for (int i = 0; i < 3; i++) {
+		post(p.port, "/v1/chat/completions", tools_body, NULL, &r);
+		free(r.body.s);
+	}
+	post(p.port, "/v1/chat/completions",
+	     "{\"model\":\"big\",\"messages\":[{\"role\":\"system\",\"content\":\"You are a weather "
+	     "bot.\"},{\"role\":\"user\",\"content\":\"Weather in Paris?\"},{\"role\":\"tool\","
+	     "\"tool_call_id\":\"call_fake1\",\"content\":\"18 C\"}],\"tools\":[{\"type\":"
+	     "\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":"
+	     "\"object\"}}}]}",
+	     NULL, &r);
+	free(r.body.s);
+	tu_fake_stop(&p.fs); /* the upstream goes away: a failed captured call */
+	post(p.port, "/v1/chat/completions", tools_body, NULL, &r);
+	assert_int_equal(r.status, 502);
+	free(r.body.s);
+	assert_int_equal(px_stop(&p), 0);
+	char csv[400], kinds[420], *rep = NULL;
+	snprintf(csv, sizeof(csv), "%s/csv", p.dir);
+	snprintf(kinds, sizeof(kinds), "%s/kinds.csv", csv);
+	/* the same answers again: every kind agrees */
+	struct tu_server same;
+	assert_int_equal(tu_fake_start(&same, "tests/fake/openai-tools.rules"), 0);
+	assert_int_equal(replay(p.cap, same.port, p.dir, "same", csv, &rep), 0);
+	tu_fake_stop(&same);
+	assert_non_null(strstr(rep, "4 calls"));
+	assert_non_null(strstr(rep, "1 failed captured calls left out"));
+	assert_non_null(strstr(rep, "tool:get_weather"));
+	assert_non_null(strstr(rep, "text:You are a weather bot."));
+	assert_non_null(strstr(rep, "100.0 %  of calls"));
+	assert_non_null(strstr(rep, "MODELED from its reported usage with gpt-4o"));
+	free(rep);
+	char *c = tu_slurp(kinds);
+	assert_non_null(c);
+	assert_int_equal(tu_count(c, "\n"), 3); /* header + 2 kinds */
+	assert_non_null(strstr(c, "1,tool:get_weather,"));
+	free(c);
+	/* a server that always says something else: none agrees */
+	struct tu_server other;
+	assert_int_equal(tu_fake_start(&other, "tests/fake/openai-basic.rules"), 0);
+	assert_int_equal(replay(p.cap, other.port, p.dir, "other", csv, &rep), 0);
+	assert_non_null(strstr(rep, "0/3"));
+	assert_non_null(strstr(rep, "0.0 %  of calls"));
+	assert_non_null(strstr(rep, "0.0 %  of joules"));
+	free(rep);
+	tu_fake_stop(&other);
+	px_free(&p);
+}
+
 static void test_bad_options(void **state)
 {
 	(void)state;
@@ -517,7 +598,8 @@ int main(void)
 		cmocka_unit_test(test_tools_both_ways),   cmocka_unit_test(test_stream_not_buffered),
 		cmocka_unit_test(test_concurrent_clients), cmocka_unit_test(test_upstream_failures),
 		cmocka_unit_test(test_anthropic),         cmocka_unit_test(test_ctrl_c),
-		cmocka_unit_test(test_upstream_down),     cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_upstream_down),     cmocka_unit_test(test_capture_replay_report),
+		cmocka_unit_test(test_bad_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

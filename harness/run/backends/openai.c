@@ -39,6 +39,9 @@ static int openai_build_body(const struct backend *b, const struct call_input *i
 		cJSON_DeleteItemFromObjectCaseSensitive(req, "stream");
 		cJSON_DeleteItemFromObjectCaseSensitive(req, "stream_options");
 		cJSON_AddStringToObject(req, "model", b->model);
+		/* Its sampling settings stay, but for what the command line overrides. */
+		if (in->sampling && (rc = add_sampling(req, in->sampling)))
+			goto out;
 	} else {
 		req = cJSON_CreateObject();
 		if (!req)

@@ -1,0 +1,69 @@
+/*
+ * Captures (agentperf proxy's JSONL, workloads/SCHEMA.md "Captures") as a
+ * workload and as data: the kinds of call, and the index the replaceable
+ * share is computed from.
+ *
+ * Kind of call: the signature (SHA-256 of the system prompt, the sorted tool
+ * names offered, the captured reply's kind: tool, json or text). A kind is
+ * named "<reply kind>:<its most frequent tool>" for tool replies, else
+ * "<reply kind>:<first words of the system prompt>" ("no system prompt" when
+ * none), made unique with "#2", "#3" in file order.
+ */
+#ifndef AP_CAPTURE_H
+#define AP_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "judge.h"
+#include "util.h"
+
+#define CAPTURE_KIND_NAME 64
+
+struct capture_kind {
+	char name[CAPTURE_KIND_NAME];
+	char sys_hash[17];     /* first 16 hex digits of SHA-256(system prompt), "" if none */
+	char *tools;           /* sorted tool names, comma-separated ("" if none) */
+	char *sys_words;       /* first words of the system prompt */
+	enum reply_kind rk;
+	long calls;            /* captured calls that succeeded */
+	long prompt_tokens, completion_tokens, cached_tokens;
+	long calls_no_usage;   /* calls whose upstream reported no usage */
+};
+
+/* One successful captured call (the ones a replay runs), by line. */
+struct capture_call {
+	size_t line;
+	int kind;
+	long prompt_tokens, completion_tokens, cached_tokens;
+	bool usage;
+	double e2e_s;
+};
+
+struct capture_index {
+	struct capture_kind *kinds;
+	size_t n_kinds;
+	struct capture_call *calls; /* in line order */
+	size_t n_calls;
+	size_t n_failed;            /* captured calls that failed: left out of a replay */
+	size_t n_lines;
+	char model[128];            /* most frequent reply model */
+	char protocol[16];
+};
+
+/*
+ * Reads a capture whole into ix (kinds named, calls indexed). Returns 0, or
+ * -errno with err ("file:line: field: message"): a line that is not a
+ * capture line, a protocol this version cannot replay (anthropic), or no
+ * successful call at all.
+ */
+int capture_index_load(const char *path, struct capture_index *ix, struct ap_error *err);
+void capture_index_free(struct capture_index *ix);
+/* The call of line, or NULL. */
+const struct capture_call *capture_index_find(const struct capture_index *ix, size_t line);
+
+/* How `-w capture:FILE` judges its replies; set once by the CLI before workloads open. */
+void capture_set_judge(enum judge_mode m);
+enum judge_mode capture_judge(void);
+
+#endif
