@@ -75,7 +75,7 @@ int capshare_compute(const struct capture_index *ix, const struct casc_task *t, 
 			s->rep_j = s->rep_usd = 0;
 		s->replayed++;
 		s->agreed += t[i].success;
-		add(&s->rep_j, t[i].cum_j[a]);
+		add(&s->rep_j, t[i].device_j);
 		add(&s->rep_usd, t[i].cum_usd[a]);
 	}
 	double ts_calls = 0, ts_tokens = 0, ts_j = 0, ts_usd = 0;
@@ -166,7 +166,8 @@ void capshare_print(FILE *f, const struct share_result *r, const char *cap_profi
 	}
 	fprintf(f, "\n   cap: the captured model, J and $ MODELED from its reported usage with %s\n",
 		cap_profile ? cap_profile : "no profile (add --capture-profile NAME to count them)");
-	fprintf(f, "   rep: the replay, J as the run measured it (%s), $ with the run's profile\n",
+	fprintf(f, "   rep: the replay, device J as the run measured it (%s), $ with the run's "
+		   "profile\n",
 		rep_provenance && *rep_provenance ? rep_provenance : "no energy source");
 	fprintf(f, "\n   replaceable share at agreement >= %.2f (kinds marked above):\n\n", r->agree);
 	fmt_pct(a, sizeof(a), r->share_calls);

@@ -32,7 +32,8 @@ struct share_kind {
 	long replayed, agreed;   /* replay tasks of this kind (all repeats), and agreeing */
 	double agreement;        /* agreed / replayed, NAN when none replayed */
 	double cap_j, cap_usd;   /* captured side, totals over its calls; NAN: not counted */
-	double rep_j, rep_usd;   /* replay side, totals over its tasks; NAN: not counted */
+	double rep_j, rep_usd;   /* replay side, totals over its tasks: device J (tasks.csv), $ with
+				  * the run's profile; NAN: not counted */
 	bool replaceable;
 };
 
@@ -49,8 +50,8 @@ struct share_result {
 };
 
 /*
- * ix: the capture; t: the replay's tasks (casc_load: id "line-N", cum_j[1],
- * cum_usd[1]); cap: cost context of the captured side (remote profile) or
+ * ix: the capture; t: the replay's tasks (casc_load: id "line-N", device_j,
+ * cum_usd[attempts]); cap: cost context of the captured side (remote profile) or
  * NULL. Returns 0 or -ENOMEM.
  */
 int capshare_compute(const struct capture_index *ix, const struct casc_task *t, size_t nt,

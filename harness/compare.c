@@ -205,6 +205,8 @@ int casc_load(const char *dir, const struct cost_ctx *c, const struct run_agg *a
 		t->success = atoi(csv_get(&r, "success")) != 0;
 		t->k_success = atoi(csv_get(&r, "k_success"));
 		t->attempts = atoi(csv_get(&r, "attempts"));
+		const char *ej = csv_get(&r, "energy_j");
+		t->device_j = *ej ? strtod(ej, NULL) : NAN;
 	}
 	csv_close(&r);
 	if (rc < 0)

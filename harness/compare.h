@@ -24,6 +24,7 @@ struct casc_task {
 	int k_success, attempts;
 	double cum_j[MAX_K + 1];   /* [i]: energy of its first i attempts (facility, J) */
 	double cum_usd[MAX_K + 1]; /* [i]: dollars of its first i attempts */
+	double device_j;           /* tasks.csv energy_j: device energy, measured or estimated; NAN */
 };
 
 struct casc_row {

@@ -410,9 +410,10 @@ static int detect_format(struct wl_reader *r, enum workload_format *f, struct ap
 		ap_error_set(err, r->path, r->line, NULL,
 			     "cannot tell the workload format: expected a native header "
 			     "{\"agentperf_workload\": 1, ...}, a BFCL question line "
-			     "{\"id\", \"question\", \"function\"} or a logged chat-completion "
-			     "request {\"messages\", ...} or an agentperf proxy capture line (or "
-			     "force one with a native:, bfcl:, openai-log: or capture: prefix)");
+			     "{\"id\", \"question\", \"function\"}, a logged chat-completion "
+			     "request {\"messages\", ...} or an agentperf proxy capture line "
+			     "{\"agentperf_capture\": 1, ...} (or force one with a native:, bfcl:, "
+			     "openai-log: or capture: prefix)");
 		rc = -EINVAL;
 	}
 	cJSON_Delete(j);

@@ -15,7 +15,8 @@
 #   PERF_SLM_MODEL=F   model of its second pass, as costly per token as a real
 #                      small model (default: made by tools/mkmodel.c, 768x12,
 #                      cached in ~/.cache/agentperf/; PERF_SLM_TASKS, default 60)
-#   PERF_SKIP="a b"    sections to leave out: clients sampler scale llama llama-slm
+#   PERF_PROXY_CALLS=N calls of the proxy section (default 2000)
+#   PERF_SKIP="a b"    sections to leave out: clients sampler scale llama llama-slm proxy
 #
 # Figures are whole-process: CPU is user+sys of the client process from
 # /usr/bin/time (getrusage of the child), peak RSS its maximum resident set;
@@ -318,5 +319,61 @@ if [[ $skip != *" llama-slm "* ]]; then
     else
         printf '== 4b. llama-server on an SLM-sized model: skipped (tools/mkmodel.c needs the llama.cpp source build: make llama-server) ==\n\n'
     fi
+fi
+# ---- 5. agentperf proxy: the latency it adds and its CPU per call ----
+# The same calls from agentperf to the null endpoint, straight and through the
+# proxy; added latency = the proxy run's e2e (ttft) percentile minus the
+# direct run's (calls.csv, as the client sees them). CPU is the proxy
+# process's user+sys from /usr/bin/time over the calls it captured.
+pctl() { # CSV COLUMN P: the P-th percentile of a calls.csv column, in ms
+    awk -F, -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+        $c != "" { print $c * 1000 }' "$1" | sort -g |
+        awk -v p="$3" '{ v[NR] = $1 } END { if (!NR) { print "nan"; exit }
+            i = int(p / 100 * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.3f", v[i] }'
+}
+if [[ $skip != *" proxy "* ]]; then
+    np=${PERF_PROXY_CALLS:-2000}
+    gen_workload "$np" "$tmp/wproxy.jsonl"
+    printf '== 5. agentperf proxy: latency added and CPU per call (%s calls to the null endpoint, straight and through the proxy) ==\n' "$np"
+    printf '%-10s %4s | %-23s | %-23s | %-23s | %-14s\n' mode conc "e2e p50 ms (+added)" \
+        "e2e p99 ms (+added)" "ttft p50 ms (+added)" "proxy CPU us/call"
+    for stream in false true; do
+        mode=non-stream path=/v1
+        [ "$stream" = true ] && mode=stream path=/stream/v1
+        for c in 1 16; do
+            for r in $(seq "$runs"); do
+                id=d-$stream-$c-$r
+                "$AP" record -q --no-energy --idle 0 -c "$c" -o "$tmp/px" --run-id "$id" \
+                    -w "$tmp/wproxy.jsonl" -b "openai:url=$url$path,stream=$stream" > "$tmp/px.out" 2>&1 ||
+                    { cat "$tmp/px.out" >&2; die "direct run failed"; }
+                pf=$tmp/proxy.port cap=$tmp/cap-$id.jsonl
+                rm -f "$pf"
+                "$TIME" -f '%e %U %S %M' -o "$tmp/tp" "$AP" proxy -q --listen 127.0.0.1:0 \
+                    --port-file "$pf" --upstream "$url$path" -o "$cap" 2> "$tmp/proxy.err" &
+                tpid=$!
+                for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
+                [ -s "$pf" ] || { cat "$tmp/proxy.err" >&2; die "proxy did not start"; }
+                "$AP" record -q --no-energy --idle 0 -c "$c" -o "$tmp/px" --run-id "p$id" \
+                    -w "$tmp/wproxy.jsonl" -b "openai:url=http://127.0.0.1:$(cat "$pf")/v1,stream=$stream" \
+                    > "$tmp/px.out" 2>&1 || { cat "$tmp/px.out" >&2; die "run through the proxy failed"; }
+                # SIGINT to the proxy itself (time's child, by pid), as Ctrl-C would
+                kill -INT "$(pgrep -P "$tpid")" 2>/dev/null || true
+                wait "$tpid" || die "proxy exited with an error"
+                ncap=$(wc -l < "$cap")
+                [ "$ncap" = "$np" ] || die "the capture has $ncap lines, expected $np"
+                line=""
+                for col in e2e_s:50 e2e_s:99 ttft_s:50; do
+                    a=$(pctl "$tmp/px/$id/calls.csv" "${col%%:*}" "${col##*:}")
+                    b=$(pctl "$tmp/px/p$id/calls.csv" "${col%%:*}" "${col##*:}")
+                    line+=$(printf '| %-23s ' "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f (%+.3f)", b, b - a }')")
+                done
+                cpu=$(awk -v n="$ncap" '{ printf "%.1f", 1e6 * ($2 + $3) / n }' "$tmp/tp")
+                printf '%-10s %4s %s| %-14s\n' "$mode" "$c" "$line" "$cpu"
+                rm -rf "${tmp:?}/px/$id" "${tmp:?}/px/p$id" "$cap"
+            done
+        done
+    done
+    printf '(e2e/ttft through the proxy, in brackets what it adds over the direct run; one row per run)\n'
+    printf 'target: adds <= 1 ms at p50 and <= 5 ms at p99 at concurrency 16; <= 200 us CPU per call\n\n'
 fi
 printf 'load average at end: %s\nsaved: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$report"

@@ -234,9 +234,9 @@ static void test_bad_capture(void **state)
 
 static struct casc_task task(const char *id, bool ok, double j, double usd)
 {
-	struct casc_task t = { .repeat = 1, .success = ok, .attempts = 1 };
+	struct casc_task t = { .repeat = 1, .success = ok, .attempts = 1, .device_j = j };
 	snprintf(t.id, sizeof(t.id), "%s", id);
-	t.cum_j[1] = j;
+	t.cum_j[1] = 1000 * j; /* facility J with a profile: the share uses device J */
 	t.cum_usd[1] = usd;
 	return t;
 }

@@ -327,8 +327,8 @@ static void test_concurrent_clients(void **state)
 		free(r[i].body.s);
 	}
 	curl_multi_cleanup(m);
-	/* one after the other would take 9.6 s */
-	assert_true(wall < 4.0);
+	/* one after the other would take 9.6 s (under a memory checker the proxy is slower) */
+	assert_true(wall < (getenv("AP_SANITIZER") ? 8.0 : 4.0));
 	assert_int_equal(px_stop(&p), 0);
 	cJSON *L = lines(p.cap);
 	assert_int_equal(cJSON_GetArraySize(L), N);

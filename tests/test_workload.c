@@ -266,8 +266,9 @@ static void test_errors(void **state)
 		{ "{\"hello\":1}\n",
 		  "w.jsonl:1: cannot tell the workload format: expected a native header "
 		  "{\"agentperf_workload\": 1, ...}, a BFCL question line {\"id\", \"question\", "
-		  "\"function\"} or a logged chat-completion request {\"messages\", ...} (or force "
-		  "one with a native:, bfcl: or openai-log: prefix)" },
+		  "\"function\"}, a logged chat-completion request {\"messages\", ...} or an "
+		  "agentperf proxy capture line {\"agentperf_capture\": 1, ...} (or force one with "
+		  "a native:, bfcl:, openai-log: or capture: prefix)" },
 		{ "{\"agentperf_workload\":2}\n",
 		  "w.jsonl:1: agentperf_workload: unsupported format version 2 (this agentperf "
 		  "reads 1)" },

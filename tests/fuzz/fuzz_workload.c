@@ -9,20 +9,15 @@
 #include <unistd.h>
 
 #include "workload.h"
+#include "fuzzutil.h"
 
 static char path[64];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!path[0])
-		snprintf(path, sizeof(path), "/tmp/fuzz-workload-%d.jsonl", (int)getpid());
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return 0;
-	fwrite(data, 1, size, f);
-	fclose(f);
 	char forced[80];
-	snprintf(forced, sizeof(forced), "native:%s", path);
+	if (fuzz_to_file(data, size, "workload", "native", path, sizeof(path), forced, sizeof(forced)))
+		return 0;
 	struct workload *wl = NULL;
 	struct ap_error err = { { 0 } };
 	if (!workload_open(&wl, forced, NULL, &err)) {
