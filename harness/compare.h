@@ -55,11 +55,30 @@ struct breakeven breakeven_compute(double a_total, long a_tasks, long a_attempts
 int casc_load(const char *dir, const struct cost_ctx *c, const struct run_agg *agg,
 	      struct casc_task **out, size_t *n, char *err, size_t errlen);
 
+/* A CSV number field: %.6g, empty for NAN (no comma written). */
+void csv_num(FILE *f, double v);
+
 /* Sensitivity rows of one run over utilization x PUE (header when header is true). */
 void sensitivity_csv(FILE *f, bool header, const char *run, const struct profile_set *ps,
 		     const struct cost_ctx *c, const struct run_agg *a);
 
-int report_main(int argc, char **argv);
-int diff_main(int argc, char **argv);
+/* One results folder loaded for report and diff, with its profiles settled. */
+struct run_data {
+	const char *dir;
+	struct run_agg agg;
+	cJSON *meta;
+	struct profile_set ps;
+	struct cost_ctx c;
+	char label[200];
+	bool loaded;
+};
+/*
+ * Loads a folder and settles its profiles: --profile files replace the
+ * stored ones (resolved for this run's model and URL), overrides apply on
+ * top, and the result is written into the in-memory meta.json so the report
+ * prints what was used. Returns 0 or -errno with the error printed.
+ */
+int run_data_load(struct run_data *d, const char *dir, const struct profile_cli *pc);
+void run_data_free(struct run_data *d);
 
 #endif

@@ -355,14 +355,6 @@ int profile_cli_add(struct profile_cli *pc, const char *file, char *err, size_t 
 	return 0;
 }
 
-void profile_cli_usage(FILE *f)
-{
-	fprintf(f, "      --profile FILE     cost/energy profile: a local deployment and/or remote\n"
-		   "                         models (NAME = workloads/profiles/NAME.json); repeatable\n");
-	for (const struct profile_option *o = profile_options; o->name; o++)
-		fprintf(f, "      --%-24s %s\n", o->name, o->help);
-}
-
 static bool url_is_local(const char *url)
 {
 	static const char *const local[] = { "http://127.", "http://localhost", "http://[::1]",

@@ -78,6 +78,8 @@ struct profile_overrides {
 	struct prof_value remote[PP_COUNT];
 	bool any;
 };
+/* The override options: the command line's table (harness/cmd/options.c)
+ * takes these for every command that accounts cost and energy. */
 struct profile_option {
 	const char *name;  /* long option without "--" */
 	int kind;          /* which profile it changes */
@@ -96,16 +98,6 @@ struct profile_set {
 	struct profile local, remote;
 };
 
-/* getopt_long entries for every override, all returning code `val`: the
- * option's name (opts[longindex].name) says which. */
-#define PROFILE_GETOPT_ENTRIES(val)                                                            \
-	{ "pue", 1, 0, val }, { "utilization", 1, 0, val }, { "psu-efficiency", 1, 0, val },    \
-	{ "electricity-price", 1, 0, val }, { "carbon-intensity", 1, 0, val },                  \
-	{ "capex", 1, 0, val }, { "lifetime-years", 1, 0, val }, { "idle-power", 1, 0, val },   \
-	{ "price-input", 1, 0, val }, { "price-output", 1, 0, val },                            \
-	{ "price-cached", 1, 0, val }, { "provider-pue", 1, 0, val },                           \
-	{ "provider-carbon-intensity", 1, 0, val }
-
 /* What the command line says about profiles: --profile FILE (repeatable) and overrides. */
 struct profile_cli {
 	const char *files[16];
@@ -113,8 +105,6 @@ struct profile_cli {
 	struct profile_overrides ov;
 };
 int profile_cli_add(struct profile_cli *pc, const char *file, char *err, size_t n);
-/* Usage text of --profile and the overrides. */
-void profile_cli_usage(FILE *f);
 /*
  * The profiles for one backend: the local profile given (at most one), and
  * the remote profile whose "models" name the backend's model. With profiles

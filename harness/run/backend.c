@@ -3,15 +3,21 @@
 #include "managed.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-const struct backend_ops *const backend_table[] = {
-	&openai_backend_ops,
-	&anthropic_backend_ops,
-	NULL,
+const struct backend_kind backend_kinds[] = {
+	{ "openai", BK_OPENAI, &openai_backend_ops, false,
+	  "OpenAI-compatible chat completions (llama-server, Ollama /v1, vLLM, OpenAI)" },
+	{ "anthropic", BK_ANTHROPIC, &anthropic_backend_ops, false,
+	  "Anthropic Messages API (tool use, streaming and not)" },
+	{ "llama-server", BK_LLAMA, &openai_backend_ops, true,
+	  "a llama-server agentperf starts on a free port and stops (openai protocol)" },
+	{ NULL },
 };
 
 static const char *const status_names[CALL_STATUS_COUNT] = {
@@ -137,13 +143,16 @@ int call_result_tool_delta(struct call_result *r, size_t index, const char *id,
 	return 0;
 }
 
-static const struct backend_ops *find_ops(const char *kind, size_t n)
+static const struct backend_kind *find_kind(const char *kind, size_t n)
 {
-	for (size_t i = 0; backend_table[i]; i++)
-		if (strlen(backend_table[i]->name) == n && !strncmp(backend_table[i]->name, kind, n))
-			return backend_table[i];
+	for (const struct backend_kind *k = backend_kinds; k->name; k++)
+		if (strlen(k->name) == n && !strncmp(k->name, kind, n))
+			return k;
 	return NULL;
 }
+
+#define BFIELD(b, k, type) ((type *)((char *)(b) + (k)->off))
+#define BOFF(f) offsetof(struct backend, f)
 
 static int set_str(char **dst, const char *v)
 {
@@ -152,108 +161,158 @@ static int set_str(char **dst, const char *v)
 	return *dst ? 0 : -ENOMEM;
 }
 
-static int parse_bool(const char *v, bool *out)
+/* The error of key k, its field named "backend KEY". Returns -EINVAL. */
+AP_PRINTF(3, 4)
+static int key_error(struct ap_error *err, const struct backend_key *k, const char *fmt, ...)
 {
-	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) {
-		*out = true;
-		return 0;
-	}
-	if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) {
-		*out = false;
-		return 0;
-	}
+	char field[64], msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(field, sizeof(field), "backend %s", k->name);
+	ap_error_set(err, NULL, 0, field, "%s", msg);
 	return -EINVAL;
 }
 
-static int apply_option(struct backend *b, const char *k, const char *v, struct ap_error *err)
+static int key_str(struct backend *b, const struct backend_key *k, const char *v,
+		   struct ap_error *err)
+{
+	(void)err;
+	return set_str(BFIELD(b, k, char *), v);
+}
+
+static int key_label(struct backend *b, const struct backend_key *k, const char *v,
+		     struct ap_error *err)
+{
+	b->label_given = true;
+	return key_str(b, k, v, err);
+}
+
+static int key_bool(struct backend *b, const struct backend_key *k, const char *v,
+		    struct ap_error *err)
+{
+	bool *out = BFIELD(b, k, bool);
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"))
+		*out = true;
+	else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no"))
+		*out = false;
+	else
+		return key_error(err, k, "expected 0 or 1, got '%s'", v);
+	return 0;
+}
+
+static int key_seconds(struct backend *b, const struct backend_key *k, const char *v,
+		       struct ap_error *err)
 {
 	double d;
+	/* curl takes milliseconds and reads 0 as "no limit": a value that rounds
+	 * below 1 ms would turn a tight timeout into none. */
+	if (ap_parse_double(v, &d) || d < k->lo || d > k->hi) {
+		return key_error(err, k, "expected seconds in [%g, %g], got '%s'", k->lo, k->hi, v);
+	}
+	*BFIELD(b, k, double) = d;
+	return 0;
+}
+
+static int key_long(struct backend *b, const struct backend_key *k, const char *v,
+		    struct ap_error *err)
+{
 	long l;
-	if (b->managed) {
-		/* Its model= is a GGUF path, and url= is the server it starts. */
-		int r = !strcmp(k, "url") ? (ap_error_set(err, NULL, 0, "backend llama-server",
-							  "url is chosen when the server starts"),
-					     -EINVAL)
-					  : managed_cfg_option(b->managed, k, v, err);
-		if (r <= 0)
-			return r;
+	if (ap_parse_long(v, &l) || l < (long)k->lo || l > (long)k->hi) {
+		return key_error(err, k, "expected %ld..%ld, got '%s'", (long)k->lo, (long)k->hi, v);
 	}
-	if (!strcmp(k, "url"))
-		return set_str(&b->url, v);
-	if (!strcmp(k, "model"))
-		return set_str(&b->model, v);
-	if (!strcmp(k, "label"))
-		return set_str(&b->label, v);
-	if (!strcmp(k, "anthropic_version")) {
-		/* It becomes a header value: CR, LF or other control bytes would inject headers. */
-		for (const char *p = v; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-				ap_error_set(err, NULL, 0, "backend anthropic_version",
-					     "holds a control byte (CR, LF ...): not a header value");
-				return -EINVAL;
-			}
-		return set_str(&b->anthropic_version, v);
-	}
-	if (!strcmp(k, "key_env")) {
-		/* Only a variable name is accepted here, so a key pasted into the
-		 * spec by mistake is refused instead of being written to meta.json. */
-		for (const char *p = v; *p; p++)
-			if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			      (p != v && *p >= '0' && *p <= '9'))) {
-				ap_error_set(err, NULL, 0, "backend key_env",
-					     "must name an environment variable (letters, digits, _), "
-					     "not hold the key itself");
-				return -EINVAL;
-			}
-		return set_str(&b->key_env, v);
-	}
-	if (!strcmp(k, "stream"))
-		return parse_bool(v, &b->stream) ? (ap_error_set(err, NULL, 0, "backend stream",
-								 "expected 0 or 1, got '%s'", v),
-						    -EINVAL)
-						 : 0;
-	if (!strcmp(k, "insecure"))
-		return parse_bool(v, &b->insecure) ? (ap_error_set(err, NULL, 0, "backend insecure",
-								   "expected 0 or 1, got '%s'", v),
-						      -EINVAL)
-						   : 0;
-	if (!strcmp(k, "timeout") || !strcmp(k, "connect_timeout") || !strcmp(k, "retry_wait_max")) {
-		/* curl takes milliseconds and reads 0 as "no limit": a value that rounds
-		 * below 1 ms would turn a tight timeout into none. */
-		if (ap_parse_double(v, &d) || d < 0.001 || d > 86400) {
-			ap_error_set(err, NULL, 0, k, "expected seconds in [0.001, 86400], got '%s'",
-				     v);
-			return -EINVAL;
-		}
-		if (!strcmp(k, "timeout"))
-			b->timeout_s = d;
-		else if (!strcmp(k, "connect_timeout"))
-			b->connect_timeout_s = d;
-		else
-			b->max_retry_wait_s = d;
-		return 0;
-	}
-	if (!strcmp(k, "retries")) {
-		if (ap_parse_long(v, &l) || l > 100) {
-			ap_error_set(err, NULL, 0, "backend retries", "expected 0..100, got '%s'", v);
-			return -EINVAL;
-		}
+	if (k->off == BOFF(max_retries))
 		b->max_retries = (int)l;
-		return 0;
-	}
-	if (!strcmp(k, "max_body")) {
-		if (ap_parse_long(v, &l) || l < 1024) {
-			ap_error_set(err, NULL, 0, "backend max_body", "expected bytes >= 1024, got '%s'", v);
+	else
+		*BFIELD(b, k, long) = l;
+	return 0;
+}
+
+static int key_env(struct backend *b, const struct backend_key *k, const char *v,
+		   struct ap_error *err)
+{
+	/* Only a variable name is accepted here, so a key pasted into the
+	 * spec by mistake is refused instead of being written to meta.json. */
+	for (const char *p = v; *p; p++)
+		if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (p != v && *p >= '0' && *p <= '9'))) {
+			ap_error_set(err, NULL, 0, "backend key_env",
+				     "must name an environment variable (letters, digits, _), "
+				     "not hold the key itself");
 			return -EINVAL;
 		}
-		b->max_body = l;
-		return 0;
-	}
-	ap_error_set(err, NULL, 0, "backend",
-		     "unknown option '%s' (known: url, model, key_env, stream, timeout, "
-		     "connect_timeout, retries, retry_wait_max, insecure, max_body, label, "
-		     "anthropic_version)",
-		     k);
+	return key_str(b, k, v, err);
+}
+
+/* It becomes a header value: CR, LF or other control bytes would inject headers. */
+static int key_header(struct backend *b, const struct backend_key *k, const char *v,
+		      struct ap_error *err)
+{
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return key_error(err, k, "holds a control byte (CR, LF ...): not a header value");
+	return key_str(b, k, v, err);
+}
+
+/* llama-server's own keys: managed.c knows its configuration. */
+static int key_managed(struct backend *b, const struct backend_key *k, const char *v,
+		       struct ap_error *err)
+{
+	return managed_cfg_option(b->managed, k->name, v, err);
+}
+
+#define BK_REMOTE (BK_OPENAI | BK_ANTHROPIC)
+#define BK_ALL (BK_OPENAI | BK_ANTHROPIC | BK_LLAMA)
+const struct backend_key backend_keys[] = {
+	{ "url", BK_REMOTE, "URL", "base URL (the kind's default in `agentperf list`)", key_str,
+	  BOFF(url) },
+	{ "model", BK_REMOTE, "NAME", "model name sent in each request (default: default)", key_str,
+	  BOFF(model) },
+	{ "model", BK_LLAMA, "PATH", "the GGUF file the server loads (required)", key_managed },
+	{ "label", BK_ALL, "NAME", "name in reports and run folders (default kind:model@host)",
+	  key_label, BOFF(label) },
+	{ "key_env", BK_REMOTE, "VAR", "environment variable holding the API key", key_env,
+	  BOFF(key_env) },
+	{ "stream", BK_ALL, "0|1", "stream the answer (default 1)", key_bool, BOFF(stream) },
+	{ "timeout", BK_ALL, "S", "seconds for one whole call (default 600)", key_seconds,
+	  BOFF(timeout_s), 0.001, 86400 },
+	{ "connect_timeout", BK_ALL, "S", "seconds to connect (default 10)", key_seconds,
+	  BOFF(connect_timeout_s), 0.001, 86400 },
+	{ "retries", BK_ALL, "N", "transport retries per call (default 3)", key_long,
+	  BOFF(max_retries), 0, 100 },
+	{ "retry_wait_max", BK_ALL, "S", "longest wait between retries (default 60)", key_seconds,
+	  BOFF(max_retry_wait_s), 0.001, 86400 },
+	{ "insecure", BK_REMOTE, "0|1", "1: no TLS verification (reported everywhere)", key_bool,
+	  BOFF(insecure) },
+	{ "max_body", BK_ALL, "BYTES", "largest answer accepted (default 64 MiB)", key_long,
+	  BOFF(max_body), 1024, 9.2e18 },
+	{ "anthropic_version", BK_ANTHROPIC, "DATE", "anthropic-version header (default 2023-06-01)",
+	  key_header, BOFF(anthropic_version) },
+	{ "bin", BK_LLAMA, "PATH", "llama-server binary (default: $LLAMA_SERVER, PATH, the cache)",
+	  key_managed },
+	{ "threads", BK_LLAMA, "N", "-t of the server (default: online CPUs)", key_managed },
+	{ "ctx", BK_LLAMA, "TOKENS", "-c of the server (default: the model's own)", key_managed },
+	{ "np", BK_LLAMA, "N", "parallel slots of the server (default: --concurrency)", key_managed },
+	{ "startup_timeout", BK_LLAMA, "S", "seconds from start to healthy (default 300)",
+	  key_managed },
+	{ "stop_timeout", BK_LLAMA, "S", "seconds from SIGTERM to SIGKILL (default 10)", key_managed },
+	{ NULL },
+};
+
+static int apply_option(struct backend *b, const struct backend_kind *kind, const char *k,
+			const char *v, struct ap_error *err)
+{
+	for (const struct backend_key *bk = backend_keys; bk->name; bk++)
+		if ((bk->kinds & kind->bit) && !strcmp(bk->name, k))
+			return bk->set(b, bk, v, err);
+	char known[600] = "";
+	for (const struct backend_key *bk = backend_keys; bk->name; bk++)
+		if (bk->kinds & kind->bit)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 known[0] ? ", " : "", bk->name);
+	ap_error_set(err, NULL, 0, "backend", "unknown option '%s' for %s (known: %s)", k, kind->name,
+		     known);
 	return -EINVAL;
 }
 
@@ -266,9 +325,20 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 		return -ENOMEM;
 	const char *colon = strchr(spec, ':');
 	size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
-	b->ops = find_ops(spec, klen);
-	if (!b->ops && klen == 12 && !strncmp(spec, "llama-server", 12)) {
-		b->ops = &openai_backend_ops;
+	const struct backend_kind *kind = find_kind(spec, klen);
+	if (!kind) {
+		char known[200] = "";
+		for (const struct backend_kind *k = backend_kinds; k->name; k++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 known[0] ? ", " : "", k->name);
+		ap_error_set(err, NULL, 0, "backend", "unknown kind '%.*s' (known: %s)", (int)klen,
+			     spec, known);
+		rc = -EINVAL;
+		goto out;
+	}
+	b->ops = kind->ops;
+	b->kind = kind;
+	if (kind->managed) {
 		b->managed = calloc(1, sizeof(*b->managed));
 		if (!b->managed) {
 			rc = -ENOMEM;
@@ -276,13 +346,6 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 		}
 		b->managed->startup_timeout_s = 300;
 		b->managed->stop_timeout_s = 10;
-	}
-	if (!b->ops) {
-		ap_error_set(err, NULL, 0, "backend",
-			     "unknown kind '%.*s' (known: openai, anthropic, llama-server)",
-			     (int)klen, spec);
-		rc = -EINVAL;
-		goto out;
 	}
 	/* What is written (meta.json, reports) carries no URL credentials; they
 	 * are masked wherever the server echoes them. */
@@ -328,7 +391,7 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err)
 				}
 			if (n_seen < 64)
 				seen[n_seen++] = kv;
-			rc = apply_option(b, kv, eq + 1, err);
+			rc = apply_option(b, kind, kv, eq + 1, err);
 			if (rc)
 				goto out;
 		}
@@ -416,7 +479,7 @@ cJSON *backend_meta_json(const struct backend *b)
 	cJSON *j = cJSON_CreateObject();
 	if (!j)
 		return NULL;
-	cJSON_AddStringToObject(j, "kind", b->managed ? "llama-server" : b->ops->name);
+	cJSON_AddStringToObject(j, "kind", b->kind->name);
 	if (b->managed)
 		cJSON_AddItemToObject(j, "managed", managed_cfg_json(b->managed));
 	cJSON_AddStringToObject(j, "label", b->label);

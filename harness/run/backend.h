@@ -126,19 +126,41 @@ struct backend {
 	char *anthropic_version;
 	/* kind llama-server: agentperf starts the server (managed.h); url set once it runs */
 	struct managed_cfg *managed;
+	const struct backend_kind *kind;
+	bool label_given;    /* label= was in the spec (run folders are then named by it) */
 };
 
 extern const struct backend_ops openai_backend_ops;
 extern const struct backend_ops anthropic_backend_ops;
-extern const struct backend_ops *const backend_table[];
 
 /*
- * Parses "kind:key=value,key=value" (kinds: openai, anthropic). Keys: url,
- * model, key_env, stream (0/1), timeout, connect_timeout, retries,
- * retry_wait_max, insecure (0/1), max_body, label, anthropic_version.
- * Kind llama-server takes model=PATH (a GGUF), threads, ctx, bin,
- * startup_timeout, stop_timeout too and speaks the openai protocol.
+ * The backend kinds (-b KIND:...) and the keys each takes: the single
+ * source of truth for parsing, `--help` and `agentperf list`. A key's
+ * `kinds` holds the bits of the kinds that take it; one name may have an
+ * entry per kind (llama-server's model= is a GGUF path).
  */
+enum { BK_OPENAI = 1, BK_ANTHROPIC = 2, BK_LLAMA = 4 };
+struct backend_kind {
+	const char *name;
+	unsigned bit;
+	const struct backend_ops *ops; /* the protocol it speaks */
+	bool managed;                  /* agentperf starts and stops the server */
+	const char *desc;
+};
+extern const struct backend_kind backend_kinds[]; /* NULL-name terminated */
+struct backend_key {
+	const char *name;
+	unsigned kinds;
+	const char *arg;  /* metavar of the value */
+	const char *help;
+	int (*set)(struct backend *b, const struct backend_key *k, const char *v,
+		   struct ap_error *err);
+	size_t off;       /* field of struct backend for the generic setters */
+	double lo, hi;    /* range of the number setters */
+};
+extern const struct backend_key backend_keys[]; /* NULL-name terminated */
+
+/* Parses "kind:key=value,key=value" with backend_kinds and backend_keys. */
 int backend_parse(struct backend **out, const char *spec, struct ap_error *err);
 void backend_free(struct backend *b);
 cJSON *backend_meta_json(const struct backend *b);
