@@ -98,7 +98,7 @@ static void test_did_you_mean(void **state)
 	free(out), free(err);
 	/* An option of another command says whose it is. */
 	assert_int_equal(run_ap(&out, &err, "stat", "--csv", "d", NULL), 2);
-	assert_non_null(strstr(err, "it is for: diff"));
+	assert_non_null(strstr(err, "it is for: report, diff"));
 	free(out), free(err);
 	assert_int_equal(run_ap(&out, &err, "report", NULL), 2);
 	assert_non_null(strstr(err, "report: expected DIR"));
