@@ -261,6 +261,10 @@ const struct cli_opt cli_options[] = {
 	  OFF(s.o.repeats), 1, 100000 },
 	{ "concurrency", 'c', "N", SC_RUN, "parallel episodes (default 1)", opt_int,
 	  OFF(s.o.concurrency), 1, 4096 },
+	{ "threads", 0, "N", SC_RUN,
+	  "event-loop threads running the episodes (default: one per 256 episodes,\n"
+	  "at most the CPUs)",
+	  opt_int, OFF(s.o.threads), 1, 256 },
 	{ "warmup", 0, "N", SC_RUN, "run N tasks first, not counted (default 0)", opt_int,
 	  OFF(s.o.warmup), 0, 1000000 },
 	{ "form", 0, "F", SC_RUN | CMDBIT(CMD_DIFF),

@@ -74,6 +74,7 @@ void call_result_reset(struct call_result *r)
 	r->text = keep;
 	sbuf_reset(&r->text);
 	r->srv_prompt_tps = r->srv_gen_tps = NAN;
+	r->retry_after_s = -1;
 }
 
 long call_usage_num(struct call_result *r, const cJSON *o, const char *k)

@@ -63,8 +63,7 @@ struct call_result {
 	struct tool_call *calls;
 	size_t n_calls;
 	uint16_t slot_of[256];    /* stream tool-call index -> 1 + slot in calls; 0: none yet */
-	int transport_retries;
-	char retry_error[160];    /* why the last retried try failed (class: detail) */
+	double retry_after_s;     /* the try's Retry-After header in seconds, or -1 */
 	/* llama-server's own "timings", NAN when absent */
 	double srv_prompt_tps, srv_gen_tps;
 	size_t bytes;
@@ -165,13 +164,36 @@ int backend_parse(struct backend **out, const char *spec, struct ap_error *err);
 void backend_free(struct backend *b);
 cJSON *backend_meta_json(const struct backend *b);
 
-/* A reusable per-worker transport (one curl handle, connection kept alive). */
-struct http_client;
-int http_client_new(struct http_client **out, const struct backend *b);
-void http_client_free(struct http_client *c);
-/* Performs one call with transport retries; never fails the run: the outcome is in r. */
-void http_call(struct http_client *c, const struct backend *b, const struct call_input *in,
-	       struct call_result *r);
+/*
+ * One HTTP try at a time on one curl easy handle (http.c), driven by a curl
+ * multi handle (loop.c): the transfer's callbacks time and parse what
+ * arrives (SSE events as they come, each stamped with the time its bytes
+ * were handed over), and http_xfer_done classifies the outcome into
+ * call_status. Retries are the episode's (episode.h); the transfer only
+ * resends at once, uncounted, a request that got nothing back on a reused
+ * keep-alive connection the server had closed.
+ */
+struct http_xfer;
+/* The protocol's headers (with the key from the environment, if any). */
+int http_headers_new(const struct backend *b, struct curl_slist **out);
+/* headers must outlive the transfer; user is the caller's (http_xfer_user). */
+int http_xfer_new(struct http_xfer **out, const struct backend *b, struct curl_slist *headers,
+		  void *user);
+void *http_xfer_user(struct http_xfer *x);
+void http_xfer_free(struct http_xfer *x);
+CURL *http_xfer_easy(struct http_xfer *x);
+/* Readies a try of body (which must outlive it; NULL: the last try's body again);
+ * fresh: on a new connection. */
+void http_xfer_prepare(struct http_xfer *x, const struct sbuf *body, bool fresh, uint64_t now);
+/*
+ * The transfer ended with cc at now. Returns true when it should be sent
+ * again at once on a fresh connection (the stale keep-alive case); otherwise
+ * the try's outcome is in http_xfer_result.
+ */
+bool http_xfer_done(struct http_xfer *x, CURLcode cc, uint64_t now);
+/* Ends a try that is being abandoned (interrupt) with that status. */
+void http_xfer_abort(struct http_xfer *x, enum call_status st, uint64_t now);
+struct call_result *http_xfer_result(struct http_xfer *x);
 /* Set by signal handlers: in-flight calls end as CALL_ERR_INTERRUPTED. */
 extern volatile int ap_interrupted;
 

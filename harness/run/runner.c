@@ -1,5 +1,15 @@
+/*
+ * The runner: repeats, warm-up and wiring. This (the calling) thread is the
+ * feeder and the sink's consumer: it parses the workload into a bounded
+ * queue of (task, form) work items outside any lock the loops need, wakes
+ * loops that ran dry, and drains the sink every SINK_TICK_MS. Loop threads
+ * take items from the queue (a short critical section), turn them into
+ * episodes and hand the finished ones back through done().
+ */
 #include "runner.h"
-#include "cost.h"
+#include "episode.h"
+#include "loop.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -8,544 +18,139 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
-/* What the model is told when repair mode feeds a failed check back. */
-#define REPAIR_FMT "Your previous answer was not accepted: %s. Please try again."
+/* How often the feeder drains the sink and looks at ap_interrupted. */
+#define SINK_TICK_MS 20
+/* Episodes one loop thread is given before another thread is worth its wake-ups. */
+#define EPISODES_PER_THREAD 256
 
-struct task_run {
-	struct task_rec t;
-	struct attempt_rec *a;
-	size_t na, cap_a;
-	struct call_rec *c;
-	size_t nc, cap_c;
-	struct task_run *next;
+/* One task, shared by the episodes of its forms. */
+struct job {
+	struct task *t;
+	long seq;
+	bool paired;
+	atomic_int refs;
+};
+
+struct item {
+	struct job *j;
+	int form;
 };
 
 struct runner {
 	const struct run_opts *o;
 	struct run_state *st;
-	pthread_mutex_t mu;     /* guards the workload stream and the sink */
+	struct sink *sink;
+	struct loop **loops;
+	int n_loops;
+	atomic_uint_fast64_t next_key;
+	/* the pass being run */
 	int repeat;
-	long next_seq;
 	bool counting;          /* false during warm-up: results are discarded */
 	long warm_left;
-	bool stream_done;
-	struct task_run *head, *tail; /* finished tasks waiting for their energy */
-	atomic_uint_fast64_t next_key;
-	int fatal;              /* first sink error (disk full ...) */
+	long next_seq;
+	bool stream_done;       /* the feeder read the last task */
 	int input_error;        /* the workload could not be read, or changed, mid-run */
+	/* the queue: guarded by mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* the feeder's: queue low, a loop finished */
+	struct item *q;
+	size_t q_cap, q_head, q_len;
+	bool q_closed;          /* nothing more this pass */
+	bool *hungry;           /* [loop]: found the queue empty with room to spare */
+	int loops_running;
+	bool feeder_waiting;
 };
-
-struct worker {
-	struct runner *R;
-	pthread_t th;
-	struct http_client *http;
-	struct call_result res;
-};
-
-static void task_run_free(struct task_run *tr)
-{
-	if (!tr)
-		return;
-	free(tr->a);
-	free(tr->c);
-	free(tr);
-}
-
-static void *grow(void *p, size_t *cap, size_t n, size_t sz)
-{
-	if (n < *cap)
-		return p;
-	/* Start at one: most tasks have one attempt of one call, and a finished task
-	 * waits ~70 ms in the queue for its energy, so at 10k calls/s a few KB
-	 * of unused slots per task came to tens of MB of peak RSS. */
-	size_t nc = *cap ? *cap * 2 : 1;
-	void *q = realloc(p, nc * sz);
-	if (q)
-		*cap = nc;
-	return q;
-}
-
-static struct attempt_rec *push_attempt(struct task_run *tr)
-{
-	struct attempt_rec *a = grow(tr->a, &tr->cap_a, tr->na, sizeof(*a));
-	if (!a)
-		return NULL;
-	tr->a = a;
-	memset(&a[tr->na], 0, sizeof(*a));
-	return &a[tr->na++];
-}
-
-static struct call_rec *push_call(struct task_run *tr)
-{
-	struct call_rec *c = grow(tr->c, &tr->cap_c, tr->nc, sizeof(*c));
-	if (!c)
-		return NULL;
-	tr->c = c;
-	memset(&c[tr->nc], 0, sizeof(*c));
-	return &c[tr->nc++];
-}
-
-/* ---- the sink: energy attribution, CSV rows, aggregates ---- */
-
-static void finalize(struct runner *R, struct task_run *tr)
-{
-	bool have_energy = R->o->energy != NULL;
-	for (size_t i = 0; i < tr->na; i++) {
-		tr->a[i].energy_valid = have_energy;
-		tr->a[i].energy_j = tr->a[i].idle_j = 0;
-	}
-	tr->t.energy_valid = have_energy && tr->nc > 0;
-	tr->t.energy_j = tr->t.idle_j = 0;
-	for (size_t i = 0; i < tr->nc; i++) {
-		struct call_rec *c = &tr->c[i];
-		struct attempt_rec *a = &tr->a[c->aidx];
-		if (!c->energy_valid) {
-			a->energy_valid = false;
-			tr->t.energy_valid = false;
-			continue;
-		}
-		a->energy_j += c->energy_j;
-		a->idle_j += c->idle_j;
-		tr->t.energy_j += c->energy_j;
-		tr->t.idle_j += c->idle_j;
-	}
-	if (R->o->out && !R->fatal) {
-		int rc = results_write_task(R->o->out, &tr->t, tr->a, tr->na, tr->c, tr->nc);
-		if (rc) {
-			R->fatal = rc;
-			ap_err("writing results to %s failed: %s; the run stops", results_dir(R->o->out),
-			       strerror(-rc));
-			ap_interrupted = 1;
-		}
-	}
-	run_agg_task(&R->st->agg, &tr->t);
-	for (size_t i = 0; i < tr->na; i++)
-		run_agg_attempt(&R->st->agg, &tr->a[i]);
-	for (size_t i = 0; i < tr->nc; i++)
-		run_agg_call(&R->st->agg, &tr->c[i]);
-	R->st->tasks_done++;
-}
-
-/* Writes out, in order, the finished tasks whose calls all have their energy. */
-static void flush_pending(struct runner *R, bool final)
-{
-	while (R->head) {
-		struct task_run *tr = R->head;
-		for (size_t i = 0; i < tr->nc; i++) {
-			struct call_rec *c = &tr->c[i];
-			if (c->attributed)
-				continue;
-			if (!R->o->energy) {
-				c->attributed = true;
-				continue;
-			}
-			struct energy_share sh;
-			int rc = energy_attribute(R->o->energy, c->key, &sh);
-			if (rc == -EAGAIN && !final)
-				return;
-			c->attributed = true;
-			c->energy_valid = rc == 0 && sh.valid;
-			c->energy_j = c->energy_valid ? sh.device_j : 0;
-			c->idle_j = c->energy_valid ? sh.idle_j : 0;
-		}
-		R->head = tr->next;
-		if (!R->head)
-			R->tail = NULL;
-		finalize(R, tr);
-		task_run_free(tr);
-	}
-}
-
-static void submit(struct runner *R, struct task_run *tr)
-{
-	pthread_mutex_lock(&R->mu);
-	if (!R->counting) {
-		task_run_free(tr);
-	} else {
-		tr->next = NULL;
-		if (R->tail)
-			R->tail->next = tr;
-		else
-			R->head = tr;
-		R->tail = tr;
-		flush_pending(R, false);
-	}
-	pthread_mutex_unlock(&R->mu);
-}
-
-/* ---- episodes ---- */
 
 static double since(uint64_t t, uint64_t t0)
 {
 	return t >= t0 ? (double)(t - t0) / 1e9 : 0;
 }
 
-static cJSON *base_messages(const struct task *t, const char *user_prompt)
+static void job_put(struct job *j)
 {
-	cJSON *m = cJSON_CreateArray();
-	if (!m)
-		return NULL;
-	if (t->system_prompt && *t->system_prompt) {
-		cJSON *s = cJSON_CreateObject();
-		cJSON_AddStringToObject(s, "role", "system");
-		cJSON_AddStringToObject(s, "content", t->system_prompt);
-		cJSON_AddItemToArray(m, s);
+	if (atomic_fetch_sub(&j->refs, 1) == 1) {
+		task_free(j->t);
+		free(j);
 	}
-	if (user_prompt) {
-		cJSON *u = cJSON_CreateObject();
-		cJSON_AddStringToObject(u, "role", "user");
-		cJSON_AddStringToObject(u, "content", user_prompt);
-		cJSON_AddItemToArray(m, u);
+}
+
+static int loop_index(struct runner *R, struct loop *l)
+{
+	for (int i = 0; i < R->n_loops; i++)
+		if (R->loops[i] == l)
+			return i;
+	return 0;
+}
+
+/* ---- the loops' side of the queue (loop_src) ---- */
+
+static struct episode *src_next(void *ctx, struct loop *l, void **user, uint64_t *start_at,
+				bool *more)
+{
+	struct runner *R = ctx;
+	struct item it = { 0 };
+	bool have = false;
+	*start_at = 0;
+	pthread_mutex_lock(&R->mu);
+	if (R->q_len) {
+		it = R->q[R->q_head];
+		R->q_head = (R->q_head + 1) % R->q_cap;
+		R->q_len--;
+		have = true;
+		if (R->q_len <= R->q_cap / 2 && !R->q_closed && R->feeder_waiting)
+			pthread_cond_signal(&R->cv);
+	} else if (R->q_closed || ap_interrupted) {
+		*more = false;
 	} else {
-		const cJSON *x;
-		cJSON_ArrayForEach(x, t->messages)
-			cJSON_AddItemToArray(m, cJSON_Duplicate(x, 1));
+		R->hungry[loop_index(R, l)] = true;
+		if (R->feeder_waiting)
+			pthread_cond_signal(&R->cv);
 	}
-	return m;
-}
-
-static void add_message(cJSON *conv, const char *role, const char *content)
-{
-	cJSON *u = cJSON_CreateObject();
-	cJSON_AddStringToObject(u, "role", role);
-	cJSON_AddStringToObject(u, "content", content);
-	cJSON_AddItemToArray(conv, u);
-}
-
-struct episode {
-	struct sbuf text;          /* final assistant text */
-	struct tool_call *calls;   /* every tool call of the episode */
-	size_t n_calls, cap_calls;
-};
-
-static void episode_free(struct episode *e)
-{
-	sbuf_free(&e->text);
-	for (size_t i = 0; i < e->n_calls; i++) {
-		free(e->calls[i].id);
-		free(e->calls[i].name);
-		free(e->calls[i].arguments);
-	}
-	free(e->calls);
-	memset(e, 0, sizeof(*e));
-}
-
-/*
- * Appends the assistant turn and, where the tool table has answers for every
- * call, the tool results. Returns true when the episode goes on.
- */
-static bool answer_tools(const struct task *t, cJSON *conv, struct call_result *r, int step,
-			 struct episode *ep)
-{
-	cJSON *msg = cJSON_CreateObject();
-	cJSON_AddStringToObject(msg, "role", "assistant");
-	if (r->text.len || !r->n_calls)
-		cJSON_AddStringToObject(msg, "content", r->text.s ? r->text.s : "");
-	else
-		cJSON_AddNullToObject(msg, "content");
-	bool all_answered = r->n_calls > 0;
-	cJSON *tcs = r->n_calls ? cJSON_AddArrayToObject(msg, "tool_calls") : NULL;
-	for (size_t i = 0; i < r->n_calls; i++) {
-		struct tool_call *c = &r->calls[i];
-		if (!c->id) {
-			char id[48];
-			snprintf(id, sizeof(id), "call_%d_%zu", step, i);
-			c->id = strdup(id);
-		}
-		cJSON *tc = cJSON_CreateObject();
-		cJSON_AddStringToObject(tc, "id", c->id ? c->id : "");
-		cJSON_AddStringToObject(tc, "type", "function");
-		cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-		cJSON_AddStringToObject(fn, "name", c->name ? c->name : "");
-		cJSON_AddStringToObject(fn, "arguments", c->arguments ? c->arguments : "{}");
-		cJSON_AddItemToArray(tcs, tc);
-		if (!task_find_answer(t, c->name ? c->name : "", c->arguments ? c->arguments : "{}"))
-			all_answered = false;
-		/* The check sees every call of the episode, in order. */
-		struct tool_call *nc = grow(ep->calls, &ep->cap_calls, ep->n_calls, sizeof(*nc));
-		if (nc) {
-			ep->calls = nc;
-			nc[ep->n_calls].id = ap_strdup(c->id);
-			nc[ep->n_calls].name = ap_strdup(c->name ? c->name : "");
-			nc[ep->n_calls].arguments = ap_strdup(c->arguments ? c->arguments : "{}");
-			ep->n_calls++;
-		}
-	}
-	cJSON_AddItemToArray(conv, msg);
-	for (size_t i = 0; i < r->n_calls; i++) {
-		struct tool_call *c = &r->calls[i];
-		const struct tool_answer *ans =
-			task_find_answer(t, c->name ? c->name : "", c->arguments ? c->arguments : "{}");
-		cJSON *tm = cJSON_CreateObject();
-		cJSON_AddStringToObject(tm, "role", "tool");
-		cJSON_AddStringToObject(tm, "tool_call_id", c->id ? c->id : "");
-		cJSON_AddStringToObject(tm, "content",
-					ans ? ans->result : "{\"error\": \"no result for this call\"}");
-		cJSON_AddItemToArray(conv, tm);
-	}
-	sbuf_reset(&ep->text);
-	sbuf_adds(&ep->text, r->text.s ? r->text.s : "");
-	return all_answered;
-}
-
-struct attempt_ctx {
-	const struct task *t;
-	long seq;
-	int form, sub;
-	const char *sub_id;
-	const struct check *check;
-	int attempt;
-	const cJSON *sampling;
-};
-
-/* One attempt = one episode. Returns 1 success, 0 failure, -EINTR interrupted. */
-static int run_attempt(struct worker *w, struct task_run *tr, const struct attempt_ctx *ax,
-		       cJSON *conv, struct episode *ep, char *why, size_t whylen)
-{
-	struct runner *R = w->R;
-	const struct run_opts *o = R->o;
-	const struct task *t = ax->t;
-	struct attempt_rec *a = push_attempt(tr);
-	if (!a)
-		return -ENOMEM;
-	int aidx = (int)(a - tr->a);
-	a->repeat = R->repeat;
-	a->seq = ax->seq;
-	snprintf(a->task_id, sizeof(a->task_id), "%s", t->id);
-	snprintf(a->category, sizeof(a->category), "%s", t->category ? t->category : "");
-	a->form = ax->form;
-	a->sub = ax->sub;
-	snprintf(a->sub_id, sizeof(a->sub_id), "%s", ax->sub_id ? ax->sub_id : "");
-	a->attempt = ax->attempt;
-	uint64_t a0 = ap_now_ns();
-	a->t_start_s = since(a0, R->st->t0_ns);
-	episode_free(ep);
-	why[0] = '\0';
-	int result = 0;
-	bool call_failed = false;
-	/* Warm-up calls are not measured: the sampler may not even be running. */
-	struct energy *E = R->counting ? o->energy : NULL;
-	int max_steps = t->raw_request ? 1 : t->policy.max_steps;
-	for (int step = 1; step <= max_steps; step++) {
-		struct call_input in = {
-			.messages = conv,
-			.tools = t->tools,
-			.sampling = ax->sampling,
-			.max_tokens = t->max_tokens,
-			.raw = t->raw_request,
-		};
-		uint64_t key = atomic_fetch_add(&R->next_key, 1) + 1;
-		if (E)
-			energy_call_begin(E, key, ap_now_ns());
-		http_call(w->http, o->be, &in, &w->res);
-		struct call_result *r = &w->res;
-		if (E)
-			energy_call_end(E, key, r->t_end);
-		struct call_rec *c = push_call(tr);
-		if (!c)
-			return -ENOMEM;
-		a = &tr->a[aidx]; /* push_call does not move attempts, but keep it obvious */
-		c->key = key;
-		c->aidx = aidx;
-		c->repeat = R->repeat;
-		c->seq = ax->seq;
-		snprintf(c->task_id, sizeof(c->task_id), "%s", t->id);
-		c->form = ax->form;
-		c->paired = tr->t.paired;
-		c->sub = ax->sub;
-		c->attempt = ax->attempt;
-		c->step = step;
-		c->t_start_s = since(r->t_start, R->st->t0_ns);
-		c->e2e_s = since(r->t_end, r->t_send);
-		c->ttft_s = r->t_first ? since(r->t_first, r->t_send) : NAN;
-		c->itl_s = r->n_chunks > 1 ? r->gap_sum_s / (double)(r->n_chunks - 1) : NAN;
-		double gen = o->be->stream && !isnan(c->ttft_s) ? c->e2e_s - c->ttft_s : c->e2e_s;
-		c->out_tps = r->status == CALL_OK && r->completion_tokens > 0 && gen > 0
-				     ? (double)r->completion_tokens / gen
-				     : NAN;
-		c->prompt_tokens = r->prompt_tokens;
-		c->completion_tokens = r->completion_tokens;
-		c->cached_tokens = r->cached_tokens;
-		c->usage = r->usage_reported;
-		c->http_status = r->http_status;
-		c->status = r->status;
-		c->retries = r->transport_retries;
-		snprintf(c->finish, sizeof(c->finish), "%s", r->finish_reason);
-		c->n_tool_calls = (int)r->n_calls;
-		c->srv_prompt_tps = r->srv_prompt_tps;
-		c->srv_gen_tps = r->srv_gen_tps;
-		if (r->status == CALL_OK && r->transport_retries)
-			snprintf(c->error, sizeof(c->error), "recovered by transport retries; last: %.120s",
-				 r->retry_error);
-		else
-			ap_scopy(c->error, sizeof(c->error), r->error);
-		/* Out-of-range token counts are recorded as not reported, with the reason. */
-		if (r->usage_invalid && !c->error[0])
-			ap_scopy(c->error, sizeof(c->error), r->usage_why);
-
-		a->calls++;
-		a->steps = step;
-		a->prompt_tokens += r->prompt_tokens;
-		a->completion_tokens += r->completion_tokens;
-		a->cached_tokens += r->cached_tokens;
-		if (r->status != CALL_OK) {
-			a->status = r->status;
-			snprintf(why, whylen, "call failed (%s): %s", call_status_name(r->status), r->error);
-			call_failed = true;
-			result = r->status == CALL_ERR_INTERRUPTED ? -EINTR : 0;
-			break;
-		}
-		bool more = answer_tools(t, conv, r, step, ep);
-		if (!more)
-			break;
-		if (step == max_steps)
-			snprintf(why, whylen, "max_steps (%d) reached with tool calls pending", max_steps);
-	}
-	if (!call_failed) {
-		struct episode_output out = {
-			.text = ep->text.s ? ep->text.s : "",
-			.calls = ep->calls,
-			.n_calls = ep->n_calls,
-		};
-		char cwhy[512];
-		bool ok = check_eval(ax->check, &out, cwhy, sizeof(cwhy));
-		if (ok)
-			result = 1;
-		else if (!why[0])
-			ap_scopy(why, whylen, cwhy);
-		else if (strlen(why) + 2 < whylen) {
-			strcat(why, "; ");
-			ap_scopy(why + strlen(why), whylen - strlen(why), cwhy);
-		}
-	}
-	a->success = result == 1;
-	a->duration_s = since(ap_now_ns(), a0);
-	ap_scopy(a->why, sizeof(a->why), a->success ? "" : why);
-	return result;
-}
-
-/* Attempts of one check (the whole task, or one sub-call): 1 success, 0 failed, -EINTR. */
-static int run_attempts(struct worker *w, struct task_run *tr, struct attempt_ctx *ax,
-			const char *user_prompt, struct episode *ep, int *k_success)
-{
-	const struct task *t = ax->t;
-	cJSON *conv = NULL;
-	char why[512];
-	int rc = 0;
-	for (int att = 1; att <= t->policy.max_attempts; att++) {
-		if (!conv || t->policy.retry == RETRY_PLAIN) {
-			cJSON_Delete(conv);
-			conv = base_messages(t, user_prompt);
-			if (!conv) {
-				rc = -ENOMEM;
-				break;
-			}
-		} else {
-			char msg[700];
-			snprintf(msg, sizeof(msg), REPAIR_FMT, why);
-			add_message(conv, "user", msg);
-		}
-		ax->attempt = att;
-		rc = run_attempt(w, tr, ax, conv, ep, why, sizeof(why));
-		tr->t.attempts++;
-		if (rc == 1) {
-			*k_success = att;
-			break;
-		}
-		if (rc < 0 || ap_interrupted)
-			break;
-	}
-	cJSON_Delete(conv);
-	return rc;
-}
-
-static cJSON *merged_sampling(const struct run_opts *o, const struct task *t)
-{
-	cJSON *s = t->sampling ? cJSON_Duplicate(t->sampling, 1) : cJSON_CreateObject();
-	if (!s)
+	pthread_mutex_unlock(&R->mu);
+	if (!have)
 		return NULL;
-	if (o->temp_set) {
-		cJSON_DeleteItemFromObjectCaseSensitive(s, "temperature");
-		cJSON_AddNumberToObject(s, "temperature", o->temperature);
+	struct ep_cfg cfg = {
+		.task = it.j->t,
+		.be = R->o->be,
+		.seq = it.j->seq,
+		.repeat = R->repeat,
+		.form = it.form,
+		.paired = it.j->paired,
+		.t0_ns = R->st->t0_ns,
+		.seed_set = R->o->seed_set,
+		.temp_set = R->o->temp_set,
+		.seed = R->o->seed,
+		.temperature = R->o->temperature,
+	};
+	struct episode *e = NULL;
+	if (episode_new(&e, &cfg)) {
+		ap_err("out of memory starting task %s", it.j->t->id);
+		job_put(it.j);
+		ap_interrupted = 1;
+		*more = false;
+		return NULL;
 	}
-	if (o->seed_set) {
-		cJSON_DeleteItemFromObjectCaseSensitive(s, "seed");
-		cJSON_AddNumberToObject(s, "seed", (double)o->seed);
-	}
-	return s;
+	*user = it.j;
+	return e;
 }
 
-static void run_form(struct worker *w, const struct task *t, long seq, int form, bool paired)
+static void src_done(void *ctx, struct episode *e, void *user)
 {
-	struct runner *R = w->R;
-	struct task_run *tr = calloc(1, sizeof(*tr));
-	if (!tr)
-		return;
-	struct task_rec *tk = &tr->t;
-	tk->repeat = R->repeat;
-	tk->seq = seq;
-	snprintf(tk->task_id, sizeof(tk->task_id), "%s", t->id);
-	snprintf(tk->category, sizeof(tk->category), "%s", t->category ? t->category : "");
-	tk->form = form;
-	tk->paired = paired;
-	/* Once per task, before its clock starts: what every call repeats. */
-	tk->ctx_tokens_est = cost_context_tokens_est(t->system_prompt, t->tools, t->raw_request);
-	uint64_t t0 = ap_now_ns();
-	tk->t_start_s = since(t0, R->st->t0_ns);
-	cJSON *sampling = merged_sampling(R->o, t);
-	struct episode ep = { 0 };
-	struct attempt_ctx ax = { .t = t, .seq = seq, .form = form, .sampling = sampling };
-	int rc = 0;
-	if (form == FORM_MONO) {
-		ax.sub = -1;
-		ax.check = &t->check;
-		rc = run_attempts(w, tr, &ax, NULL, &ep, &tk->k_success);
-	} else {
-		char **outs = calloc(t->n_subs, sizeof(*outs));
-		struct sbuf prompt = { 0 };
-		int kmax = 0;
-		rc = outs ? 1 : -ENOMEM;
-		for (size_t s = 0; outs && s < t->n_subs && rc == 1; s++) {
-			int k = 0;
-			subcall_render(t, s, (const char *const *)outs, &prompt);
-			ax.sub = (int)s;
-			ax.sub_id = t->subs[s].id;
-			ax.check = &t->subs[s].check;
-			rc = run_attempts(w, tr, &ax, prompt.s ? prompt.s : "", &ep, &k);
-			if (rc == 1) {
-				outs[s] = strdup(ep.text.s ? ep.text.s : "");
-				kmax = k > kmax ? k : kmax;
-			}
-		}
-		/* Errors compound: the decomposed form succeeds only if every sub-call does. */
-		tk->k_success = rc == 1 ? kmax : 0;
-		for (size_t s = 0; outs && s < t->n_subs; s++)
-			free(outs[s]);
-		free(outs);
-		sbuf_free(&prompt);
-	}
-	episode_free(&ep);
-	cJSON_Delete(sampling);
-	tk->success = rc == 1;
-	if (rc == -EINTR || (ap_interrupted && rc != 1))
-		snprintf(tk->outcome, sizeof(tk->outcome), "interrupted");
-	else if (rc < 0)
-		snprintf(tk->outcome, sizeof(tk->outcome), "error");
+	struct runner *R = ctx;
+	struct task_run *tr = episode_started(e) ? episode_take(e) : NULL;
+	episode_free(e);
+	if (tr && R->counting)
+		sink_push(R->sink, tr);
 	else
-		snprintf(tk->outcome, sizeof(tk->outcome), "%s", rc == 1 ? "success" : "failed");
-	if (!tk->success)
-		tk->k_success = 0;
-	for (size_t i = 0; i < tr->na; i++) {
-		tk->calls += tr->a[i].calls;
-		tk->prompt_tokens += tr->a[i].prompt_tokens;
-		tk->completion_tokens += tr->a[i].completion_tokens;
-		tk->cached_tokens += tr->a[i].cached_tokens;
-	}
-	tk->duration_s = since(ap_now_ns(), t0);
-	submit(R, tr);
+		task_run_free(tr);
+	job_put(user);
 }
+
+/* ---- the feeder ---- */
 
 static bool selected(const struct run_opts *o, const struct task *t)
 {
@@ -556,16 +161,18 @@ static bool selected(const struct run_opts *o, const struct task *t)
 	return true;
 }
 
-/* Next selected task under the lock; NULL at the end. */
-static struct task *next_task(struct runner *R, long *seq)
+/* Reads the next selected task into at most FORM_COUNT items; 0 at the end. */
+static int read_items(struct runner *R, struct item *out)
 {
-	struct task *t = NULL;
+	const struct run_opts *o = R->o;
 	struct ap_error err = { { 0 } };
-	pthread_mutex_lock(&R->mu);
-	while (!R->stream_done && !ap_interrupted && !R->fatal && !R->input_error) {
-		if (!R->counting && R->warm_left <= 0)
+	while (!R->stream_done && !ap_interrupted) {
+		struct task *t = NULL;
+		if (!R->counting && R->warm_left <= 0) {
+			R->stream_done = true;
 			break;
-		int rc = workload_next(R->o->wl, &t, &err);
+		}
+		int rc = workload_next(o->wl, &t, &err);
 		if (rc) {
 			/* A read error or a changed workload mid-run fails the run. */
 			if (rc < 0) {
@@ -573,74 +180,218 @@ static struct task *next_task(struct runner *R, long *seq)
 				R->input_error = rc;
 			}
 			R->stream_done = true;
-			t = NULL;
 			break;
 		}
-		if (selected(R->o, t)) {
-			*seq = R->next_seq++;
-			/* seq counts every selected task, so a shard's rows keep the
-			 * unsharded run's (repeat, seq) and merge needs no renumbering. */
-			if (R->counting && !shard_has(R->o->shard, t->id, R->repeat)) {
-				task_free(t);
-				t = NULL;
-				continue;
-			}
-			if (!R->counting)
-				R->warm_left--;
-			break;
+		if (!selected(o, t)) {
+			task_free(t);
+			continue;
 		}
-		task_free(t);
-		t = NULL;
-	}
-	pthread_mutex_unlock(&R->mu);
-	return t;
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct runner *R = w->R;
-	long seq;
-	struct task *t;
-	while ((t = next_task(R, &seq))) {
-		bool paired = R->o->forms[FORM_MONO] && R->o->forms[FORM_DECOMP] && t->n_subs > 0;
-		for (int f = 0; f < FORM_COUNT && !ap_interrupted; f++) {
-			if (!R->o->forms[f] || (f == FORM_DECOMP && !t->n_subs))
+		long seq = R->next_seq++;
+		/* seq counts every selected task, so a shard's rows keep the
+		 * unsharded run's (repeat, seq) and merge needs no renumbering. */
+		if (R->counting && !shard_has(o->shard, t->id, R->repeat)) {
+			task_free(t);
+			continue;
+		}
+		if (!R->counting)
+			R->warm_left--;
+		int n = 0;
+		bool paired = o->forms[FORM_MONO] && o->forms[FORM_DECOMP] && t->n_subs > 0;
+		for (int f = 0; f < FORM_COUNT; f++) {
+			if (!o->forms[f] || (f == FORM_DECOMP && !t->n_subs))
 				continue;
 			if (!R->counting && f != FORM_MONO)
 				continue;
 			/* Resumed run: seq is the task's place among the selected ones, stable
 			 * for an unchanged workload and filter, so this skips exactly what is on disk. */
-			if (R->counting && resume_done(R->o->skip, R->repeat, seq, f))
+			if (R->counting && resume_done(o->skip, R->repeat, seq, f))
 				continue;
-			run_form(w, t, seq, f, paired);
+			out[n++].form = f;
 		}
-		task_free(t);
-		if (R->counting && !R->o->quiet && isatty(STDERR_FILENO)) {
-			pthread_mutex_lock(&R->mu);
-			fprintf(stderr, "\r[repeat %d/%d] %ld tasks done ", R->repeat, R->o->repeats,
-				R->st->tasks_done);
-			pthread_mutex_unlock(&R->mu);
+		if (!n) {
+			task_free(t);
+			continue;
 		}
+		struct job *j = calloc(1, sizeof(*j));
+		if (!j) {
+			task_free(t);
+			ap_err("out of memory reading the workload");
+			ap_interrupted = 1;
+			break;
+		}
+		j->t = t;
+		j->seq = seq;
+		j->paired = paired;
+		atomic_init(&j->refs, n);
+		for (int i = 0; i < n; i++)
+			out[i].j = j;
+		return n;
 	}
+	return 0;
+}
+
+static void progress(struct runner *R, long *shown)
+{
+	long done = sink_tasks_done(R->sink);
+	if (!R->counting || R->o->quiet || done == *shown || !isatty(STDERR_FILENO))
+		return;
+	*shown = done;
+	fprintf(stderr, "\r[repeat %d/%d] %ld tasks done ", R->repeat, R->o->repeats, done);
+}
+
+struct loop_thread {
+	struct runner *R;
+	struct loop *l;
+	struct loop_pass pass;
+	pthread_t th;
+	int rc;
+};
+
+static void *loop_main(void *arg)
+{
+	struct loop_thread *lt = arg;
+	struct runner *R = lt->R;
+	lt->rc = loop_run(lt->l, &lt->pass);
+	pthread_mutex_lock(&R->mu);
+	R->loops_running--;
+	pthread_cond_signal(&R->cv);
+	pthread_mutex_unlock(&R->mu);
 	return NULL;
 }
 
-static int run_pass(struct runner *R, struct worker *ws, int n)
+static void wake_all(struct runner *R)
 {
-	int started = 0, rc = 0;
+	for (int i = 0; i < R->n_loops; i++)
+		loop_wake(R->loops[i]);
+}
+
+/* One pass over the workload: a repeat, or the warm-up. */
+static int run_pass(struct runner *R)
+{
+	int rc = 0;
+	struct loop_thread *lts = calloc((size_t)R->n_loops, sizeof(*lts));
+	if (!lts)
+		return -ENOMEM;
 	R->stream_done = false;
 	R->next_seq = 0;
-	if ((rc = workload_rewind(R->o->wl)))
+	R->q_head = R->q_len = 0;
+	R->q_closed = false;
+	memset(R->hungry, 0, (size_t)R->n_loops * sizeof(*R->hungry));
+	if ((rc = workload_rewind(R->o->wl))) {
+		free(lts);
 		return rc;
-	for (; started < n; started++) {
-		if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started])) {
+	}
+	R->loops_running = 0;
+	for (int i = 0; i < R->n_loops; i++) {
+		lts[i] = (struct loop_thread){
+			.R = R,
+			.l = R->loops[i],
+			.pass = { .src = { .next = src_next, .done = src_done, .ctx = R },
+				  .energy = R->counting ? R->o->energy : NULL,
+				  .next_key = &R->next_key },
+		};
+		if (pthread_create(&lts[i].th, NULL, loop_main, &lts[i])) {
 			rc = -EAGAIN;
 			break;
 		}
+		pthread_mutex_lock(&R->mu);
+		R->loops_running++;
+		pthread_mutex_unlock(&R->mu);
 	}
-	for (int i = 0; i < started; i++)
-		pthread_join(ws[i].th, NULL);
+	int started = 0;
+	for (int i = 0; i < R->n_loops && lts[i].th; i++)
+		started++;
+	if (rc) {
+		/* Nothing will be fed: the loops that did start see a closed queue. */
+		pthread_mutex_lock(&R->mu);
+		R->q_closed = true;
+		pthread_mutex_unlock(&R->mu);
+		wake_all(R);
+	}
+	struct item batch[64 * FORM_COUNT];
+	long shown = -1;
+	bool woke_for_interrupt = false;
+	uint64_t next_drain = 0;
+	for (;;) {
+		/* Read outside the lock, then append under it. */
+		size_t room;
+		pthread_mutex_lock(&R->mu);
+		room = R->q_closed ? 0 : R->q_cap - R->q_len;
+		pthread_mutex_unlock(&R->mu);
+		size_t nb = 0;
+		while (room >= FORM_COUNT && nb + FORM_COUNT <= sizeof(batch) / sizeof(batch[0])) {
+			int n = read_items(R, batch + nb);
+			if (!n)
+				break;
+			nb += (size_t)n;
+			room -= (size_t)n;
+		}
+		bool wake[R->n_loops > 0 ? R->n_loops : 1];
+		bool any_wake = false;
+		pthread_mutex_lock(&R->mu);
+		for (size_t i = 0; i < nb; i++)
+			R->q[(R->q_head + R->q_len++) % R->q_cap] = batch[i];
+		if (!R->q_closed && (R->stream_done || ap_interrupted))
+			R->q_closed = true;
+		for (int i = 0; i < R->n_loops; i++) {
+			wake[i] = R->hungry[i] && (R->q_len || R->q_closed);
+			if (wake[i])
+				R->hungry[i] = false;
+			any_wake |= wake[i];
+		}
+		bool closed = R->q_closed;
+		pthread_mutex_unlock(&R->mu);
+		if (any_wake)
+			for (int i = 0; i < R->n_loops; i++)
+				if (wake[i])
+					loop_wake(R->loops[i]);
+		if (ap_interrupted && !woke_for_interrupt) {
+			woke_for_interrupt = true;
+			wake_all(R);
+		}
+		uint64_t now = ap_now_ns();
+		if (now >= next_drain) {
+			sink_drain(R->sink, false);
+			progress(R, &shown);
+			next_drain = now + SINK_TICK_MS * 1000000ull;
+		}
+		pthread_mutex_lock(&R->mu);
+		if (!R->loops_running) {
+			pthread_mutex_unlock(&R->mu);
+			break;
+		}
+		/* Sleep unless there is room to fill and something to fill it with. */
+		bool can_feed = !closed && R->q_len <= R->q_cap / 2;
+		bool hungry = false;
+		for (int i = 0; i < R->n_loops; i++)
+			hungry |= R->hungry[i];
+		if (!can_feed && !hungry && (!ap_interrupted || woke_for_interrupt)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += SINK_TICK_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			R->feeder_waiting = true;
+			pthread_cond_timedwait(&R->cv, &R->mu, &ts);
+			R->feeder_waiting = false;
+		}
+		pthread_mutex_unlock(&R->mu);
+	}
+	for (int i = 0; i < started; i++) {
+		pthread_join(lts[i].th, NULL);
+		if (!rc && lts[i].rc)
+			rc = lts[i].rc;
+	}
+	/* Items never taken (interrupted): their tasks are not run. */
+	while (R->q_len) {
+		job_put(R->q[R->q_head].j);
+		R->q_head = (R->q_head + 1) % R->q_cap;
+		R->q_len--;
+	}
+	sink_drain(R->sink, false);
+	free(lts);
 	return rc;
 }
 
@@ -669,16 +420,50 @@ int run_count_selected(const struct run_opts *o, long *n, struct ap_error *err)
 	return rc;
 }
 
+/* --threads, or enough loops for the load: one per EPISODES_PER_THREAD, at most the CPUs. */
+static int loop_count(const struct run_opts *o, int c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = o->threads > 0 ? o->threads : (c + EPISODES_PER_THREAD - 1) / EPISODES_PER_THREAD;
+	if (o->threads <= 0 && cpus > 0 && n > cpus)
+		n = (int)cpus;
+	if (n > c)
+		n = c;
+	return n > 0 ? n : 1;
+}
+
+/* c connections need c descriptors: the soft limit (often 1024) is raised toward the hard one. */
+static void raise_fd_limit(int c)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)c + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		ap_warn("cannot raise the open-file limit to %llu: %s", (unsigned long long)want,
+			strerror(errno));
+}
+
 int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error *err)
 {
-	int rc, n = o->concurrency > 0 ? o->concurrency : 1;
+	int rc, c = o->concurrency > 0 ? o->concurrency : 1;
 	struct runner R = { .o = o, .st = st };
-	struct worker *ws = calloc((size_t)n, sizeof(*ws));
 	memset(st, 0, sizeof(*st));
-	if (!ws)
-		return -ENOMEM;
 	pthread_mutex_init(&R.mu, NULL);
+	pthread_cond_init(&R.cv, NULL);
 	atomic_init(&R.next_key, 0);
+	raise_fd_limit(c);
+	R.n_loops = loop_count(o, c);
+	st->threads = R.n_loops;
+	R.q_cap = (size_t)(2 * c > 64 ? 2 * c : 64) + FORM_COUNT;
+	R.q = calloc(R.q_cap, sizeof(*R.q));
+	R.loops = calloc((size_t)R.n_loops, sizeof(*R.loops));
+	R.hungry = calloc((size_t)R.n_loops, sizeof(*R.hungry));
+	if (!R.q || !R.loops || !R.hungry) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	if ((rc = run_agg_init(&st->agg, o->repeats)))
 		goto out;
 	if ((rc = survey(o, st, err)))
@@ -693,10 +478,13 @@ int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error
 	if (!st->shard_units)
 		ap_warn("shard %d/%d holds none of the %ld units: nothing to run", o->shard->index,
 			o->shard->count, st->selected * o->repeats);
-	for (int i = 0; i < n; i++) {
-		ws[i].R = &R;
-		if ((rc = http_client_new(&ws[i].http, o->be))) {
-			ap_error_set(err, NULL, 0, "backend", "cannot set up the HTTP client");
+	if ((rc = sink_new(&R.sink, o->energy, o->out, &st->agg)))
+		goto out;
+	for (int i = 0; i < R.n_loops; i++) {
+		int share = c / R.n_loops + (i < c % R.n_loops);
+		if ((rc = loop_new(&R.loops[i], o->be, share))) {
+			ap_error_set(err, NULL, 0, "backend", "cannot set up the HTTP client: %s",
+				     strerror(-rc));
 			goto out;
 		}
 	}
@@ -705,15 +493,15 @@ int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error
 		R.warm_left = o->warmup;
 		R.repeat = 0;
 		st->t0_ns = ap_now_ns();
-		run_pass(&R, ws, n);
+		if ((rc = run_pass(&R)))
+			goto out;
 	}
 	R.counting = true;
 	st->t0_ns = ap_now_ns();
-	for (int rep = 1; rep <= o->repeats && !ap_interrupted && !R.fatal && !R.input_error;
-	     rep++) {
+	for (int rep = 1; rep <= o->repeats && !ap_interrupted && !R.input_error; rep++) {
 		R.repeat = rep;
 		uint64_t r0 = ap_now_ns();
-		rc = run_pass(&R, ws, n);
+		rc = run_pass(&R);
 		st->agg.elapsed_s[rep - 1] = since(ap_now_ns(), r0);
 		if (rc)
 			goto out;
@@ -725,22 +513,18 @@ int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error
 	/* Stop the sampler first: attribution of the last calls needs its last sample. */
 	if (o->energy)
 		energy_stop(o->energy);
-	pthread_mutex_lock(&R.mu);
-	flush_pending(&R, true);
-	pthread_mutex_unlock(&R.mu);
+	rc = sink_drain(R.sink, true);
 	st->interrupted = ap_interrupted != 0;
-	rc = R.fatal ? R.fatal : R.input_error;
+	if (!rc)
+		rc = R.input_error;
 out:
-	for (int i = 0; i < n; i++) {
-		http_client_free(ws[i].http);
-		call_result_free(&ws[i].res);
-	}
-	while (R.head) {
-		struct task_run *tr = R.head;
-		R.head = tr->next;
-		task_run_free(tr);
-	}
-	free(ws);
+	for (int i = 0; R.loops && i < R.n_loops; i++)
+		loop_free(R.loops[i]);
+	sink_free(R.sink);
+	free(R.loops);
+	free(R.hungry);
+	free(R.q);
+	pthread_cond_destroy(&R.cv);
 	pthread_mutex_destroy(&R.mu);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /*
  * The runner: repeats x tasks, each task as one or both forms (monolithic,
- * decomposed), each form as attempts, each attempt as an episode of calls
- * answered from the task's tool table. Episodes run in parallel on worker
- * threads; results stream to the sink as tasks finish.
+ * decomposed), each form one episode (episode.h: its attempts, each a
+ * conversation of calls answered from the task's tool table). It wires the
+ * stages: this thread reads the workload into a bounded queue of work and
+ * drains the sink (sink.h); loop threads (loop.h) run the episodes, -c at
+ * once in all, on --threads event loops.
  */
 #ifndef AP_RUNNER_H
 #define AP_RUNNER_H
@@ -22,6 +24,7 @@ struct run_opts {
 	struct backend *be;
 	int repeats;            /* -r */
 	int concurrency;        /* parallel episodes */
+	int threads;            /* loop threads; 0: enough for the load, at most the CPUs */
 	int warmup;             /* tasks run once before measuring, not counted */
 	bool forms[FORM_COUNT]; /* which forms run */
 	const char *filter;     /* fnmatch pattern on task id, or NULL */
@@ -47,6 +50,7 @@ struct run_state {
 	long selected;          /* tasks per repeat after filters */
 	long shard_units;       /* (repeat, task) units of this shard (all of them unsharded) */
 	bool any_decomposed;    /* some selected task has a decomposed form */
+	int threads;            /* loop threads used */
 };
 
 /* Runs everything; 0 even if calls failed (they are recorded), -errno on setup errors. */

@@ -9,6 +9,20 @@ void sse_init(struct sse_parser *p, size_t max_event)
 	p->max_event = max_event ? max_event : (16u << 20);
 }
 
+void sse_reset(struct sse_parser *p)
+{
+	/* A big event's buffers are given back; small ones are kept for the next stream. */
+	if (p->line.cap > (64u << 10))
+		sbuf_free(&p->line);
+	if (p->data.cap > (64u << 10))
+		sbuf_free(&p->data);
+	sbuf_reset(&p->line);
+	sbuf_reset(&p->data);
+	p->event[0] = '\0';
+	p->cr_pending = 0;
+	p->have_data = 0;
+}
+
 void sse_free(struct sse_parser *p)
 {
 	sbuf_free(&p->line);

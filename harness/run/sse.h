@@ -21,6 +21,8 @@ struct sse_parser {
 void sse_init(struct sse_parser *p, size_t max_event);
 /* Feeds bytes; returns 0, the callback's non-zero value, or -E2BIG. */
 int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_cb cb, void *ctx);
+/* Readies p for a new stream (same bound), keeping small buffers. */
+void sse_reset(struct sse_parser *p);
 void sse_free(struct sse_parser *p);
 
 #endif

@@ -1,0 +1,437 @@
+/*
+ * The event loop (loop.h): curl_multi_socket_action on epoll, an eventfd for
+ * wake-ups from other threads, and a binary heap of timers (transport-retry
+ * waits, delayed starts). Every episode lives in a slot until it is done.
+ */
+#include "loop.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+enum slot_state { SLOT_FREE, SLOT_XFER, SLOT_WAIT, SLOT_START };
+
+struct slot {
+	struct episode *e;
+	void *user;
+	struct http_xfer *x;   /* made on first use, kept for the slot's next episodes */
+	uint64_t key;          /* energy key of the call in flight */
+	uint64_t wake_ns;      /* SLOT_WAIT / SLOT_START */
+	int heap_idx;          /* -1: not in the heap */
+	enum slot_state state;
+};
+
+struct loop {
+	const struct backend *be;
+	const struct loop_pass *p;
+	CURLM *multi;
+	struct curl_slist *headers;
+	int epfd, evfd;
+	uint64_t curl_deadline;  /* curl's timer, absolute; 0: none */
+	struct slot *slots;
+	int cap, live;
+	int *free_idx, n_free;   /* stack of free slot indexes */
+	int *heap, n_heap;       /* slot indexes by wake_ns */
+	bool more;               /* the source may have more */
+	bool interrupted;
+};
+
+/* ---- timers ---- */
+
+static bool heap_less(struct loop *l, int a, int b)
+{
+	return l->slots[l->heap[a]].wake_ns < l->slots[l->heap[b]].wake_ns;
+}
+
+static void heap_swap(struct loop *l, int a, int b)
+{
+	int t = l->heap[a];
+	l->heap[a] = l->heap[b];
+	l->heap[b] = t;
+	l->slots[l->heap[a]].heap_idx = a;
+	l->slots[l->heap[b]].heap_idx = b;
+}
+
+static void heap_up(struct loop *l, int i)
+{
+	while (i > 0 && heap_less(l, i, (i - 1) / 2)) {
+		heap_swap(l, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct loop *l, int i)
+{
+	for (;;) {
+		int m = i, a = 2 * i + 1, b = a + 1;
+		if (a < l->n_heap && heap_less(l, a, m))
+			m = a;
+		if (b < l->n_heap && heap_less(l, b, m))
+			m = b;
+		if (m == i)
+			return;
+		heap_swap(l, i, m);
+		i = m;
+	}
+}
+
+static void heap_push(struct loop *l, int si, uint64_t when)
+{
+	l->slots[si].wake_ns = when;
+	l->slots[si].heap_idx = l->n_heap;
+	l->heap[l->n_heap++] = si;
+	heap_up(l, l->n_heap - 1);
+}
+
+static void heap_remove(struct loop *l, int si)
+{
+	int i = l->slots[si].heap_idx;
+	if (i < 0)
+		return;
+	l->slots[si].heap_idx = -1;
+	if (i != --l->n_heap) {
+		l->heap[i] = l->heap[l->n_heap];
+		l->slots[l->heap[i]].heap_idx = i;
+		heap_down(l, i);
+		heap_up(l, i);
+	}
+}
+
+/* ---- curl's callbacks ---- */
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
+{
+	(void)easy;
+	struct loop *l = ud;
+	struct epoll_event ev = { .data.fd = fd };
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		curl_multi_assign(l->multi, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (sockp) {
+		epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+	} else {
+		/* A socket curl reopened under a number epoll still knows: MOD it. */
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST)
+			epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+		curl_multi_assign(l->multi, fd, l);
+	}
+	return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *ud)
+{
+	(void)m;
+	struct loop *l = ud;
+	l->curl_deadline = timeout_ms < 0 ? 0 : ap_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	if (timeout_ms == 0)
+		l->curl_deadline = 1; /* as soon as possible */
+	return 0;
+}
+
+int loop_new(struct loop **out, const struct backend *be, int capacity)
+{
+	int rc = -ENOMEM;
+	struct loop *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->be = be;
+	l->cap = capacity > 0 ? capacity : 1;
+	l->epfd = l->evfd = -1;
+	l->slots = calloc((size_t)l->cap, sizeof(*l->slots));
+	l->free_idx = calloc((size_t)l->cap, sizeof(*l->free_idx));
+	l->heap = calloc((size_t)l->cap, sizeof(*l->heap));
+	if (!l->slots || !l->free_idx || !l->heap)
+		goto fail;
+	for (int i = 0; i < l->cap; i++) {
+		l->slots[i].heap_idx = -1;
+		l->free_idx[l->n_free++] = l->cap - 1 - i;
+	}
+	if ((rc = http_headers_new(be, &l->headers)))
+		goto fail;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->epfd < 0 || l->evfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l->evfd };
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev)) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = -ENOMEM;
+	if (!(l->multi = curl_multi_init()))
+		goto fail;
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)l->cap);
+	curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, (long)l->cap);
+	*out = l;
+	return 0;
+fail:
+	loop_free(l);
+	return rc;
+}
+
+void loop_free(struct loop *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < l->cap && l->slots; i++) {
+		if (l->slots[i].state == SLOT_XFER)
+			curl_multi_remove_handle(l->multi, http_xfer_easy(l->slots[i].x));
+		http_xfer_free(l->slots[i].x);
+	}
+	if (l->multi)
+		curl_multi_cleanup(l->multi);
+	curl_slist_free_all(l->headers);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->evfd >= 0)
+		close(l->evfd);
+	free(l->slots);
+	free(l->free_idx);
+	free(l->heap);
+	free(l);
+}
+
+void loop_wake(struct loop *l)
+{
+	uint64_t one = 1;
+	ssize_t n = write(l->evfd, &one, sizeof(one));
+	(void)n; /* EAGAIN: the counter is already non-zero, so the loop wakes anyway */
+}
+
+/* ---- driving episodes ---- */
+
+static void release(struct loop *l, int si)
+{
+	struct slot *s = &l->slots[si];
+	l->p->src.done(l->p->src.ctx, s->e, s->user);
+	s->e = NULL;
+	s->user = NULL;
+	s->state = SLOT_FREE;
+	l->free_idx[l->n_free++] = si;
+	l->live--;
+}
+
+/* Carries out req for slot si, and what follows from it, until the episode waits on I/O. */
+static void drive(struct loop *l, int si, struct ep_req *req, uint64_t now)
+{
+	struct slot *s = &l->slots[si];
+	struct energy *E = l->p->energy;
+	for (;;) {
+		if (req->ended && E)
+			energy_call_end(E, req->ended_key, req->ended_t_end);
+		switch (req->kind) {
+		case EP_SEND:
+			if (req->new_call) {
+				s->key = atomic_fetch_add(l->p->next_key, 1) + 1;
+				if (E)
+					energy_call_begin(E, s->key, now);
+			}
+			if (!s->x && http_xfer_new(&s->x, l->be, l->headers, (void *)(intptr_t)si)) {
+				/* No handle for the try: the episode still gets an outcome, and the
+				 * run goes on; a failed calloc here is the machine's, not the server's. */
+				struct call_result r;
+				memset(&r, 0, sizeof(r));
+				r.status = CALL_ERR_TRANSPORT;
+				r.retry_after_s = -1;
+				r.t_start = r.t_send = r.t_end = now;
+				snprintf(r.error, sizeof(r.error), "out of memory for a transfer");
+				episode_feed(s->e, &r, s->key, now, req);
+				continue;
+			}
+			http_xfer_prepare(s->x, req->body, false, now);
+			if (l->interrupted) {
+				http_xfer_abort(s->x, CALL_ERR_INTERRUPTED, now);
+				episode_feed(s->e, http_xfer_result(s->x), s->key, now, req);
+				continue;
+			}
+			s->state = SLOT_XFER;
+			curl_multi_add_handle(l->multi, http_xfer_easy(s->x));
+			return;
+		case EP_WAIT:
+			if (s->x) {
+				const struct call_result *r = http_xfer_result(s->x);
+				ap_debug("call to %s failed (%s: %s), transport retry in %.2f s", l->be->label,
+					 call_status_name(r->status), r->error,
+					 req->wake_ns > now ? (double)(req->wake_ns - now) / 1e9 : 0.0);
+			}
+			if (l->interrupted) {
+				episode_timer(s->e, now, req);
+				continue;
+			}
+			s->state = SLOT_WAIT;
+			heap_push(l, si, req->wake_ns);
+			return;
+		case EP_DONE:
+			release(l, si);
+			return;
+		}
+	}
+}
+
+static void start(struct loop *l, int si, uint64_t now)
+{
+	struct ep_req req;
+	struct slot *s = &l->slots[si];
+	if (l->interrupted)
+		episode_interrupt(s->e);
+	episode_start(s->e, now, &req);
+	drive(l, si, &req, now);
+}
+
+/* Takes episodes from the source while there are free slots. */
+static void fill(struct loop *l)
+{
+	while (l->n_free && l->more && !l->interrupted) {
+		void *user = NULL;
+		uint64_t at = 0;
+		struct episode *e = l->p->src.next(l->p->src.ctx, l, &user, &at, &l->more);
+		if (!e)
+			return;
+		int si = l->free_idx[--l->n_free];
+		struct slot *s = &l->slots[si];
+		s->e = e;
+		s->user = user;
+		l->live++;
+		uint64_t now = ap_now_ns();
+		if (at > now) {
+			s->state = SLOT_START;
+			heap_push(l, si, at);
+		} else {
+			start(l, si, now);
+		}
+	}
+}
+
+static void fire(struct loop *l, int si, uint64_t now)
+{
+	struct slot *s = &l->slots[si];
+	struct ep_req req;
+	heap_remove(l, si);
+	if (s->state == SLOT_START) {
+		start(l, si, now);
+		return;
+	}
+	episode_timer(s->e, now, &req);
+	drive(l, si, &req, now);
+}
+
+static void reap(struct loop *l)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(l->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		CURL *easy = m->easy_handle;
+		CURLcode cc = m->data.result;
+		struct http_xfer *x = NULL;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+		curl_multi_remove_handle(l->multi, easy);
+		if (!x)
+			continue;
+		int si = (int)(intptr_t)http_xfer_user(x);
+		struct slot *s = &l->slots[si];
+		uint64_t now = ap_now_ns();
+		if (http_xfer_done(x, cc, now)) {
+			/* Stale keep-alive connection: the same try again at once, fresh. */
+			http_xfer_prepare(x, NULL, true, now);
+			curl_multi_add_handle(l->multi, easy);
+			continue;
+		}
+		struct ep_req req;
+		if (l->interrupted)
+			episode_interrupt(s->e);
+		episode_feed(s->e, http_xfer_result(x), s->key, now, &req);
+		drive(l, si, &req, now);
+	}
+}
+
+/* Every call in flight ends as interrupted; every wait fires now. */
+static void interrupt_all(struct loop *l)
+{
+	l->interrupted = true;
+	uint64_t now = ap_now_ns();
+	for (int si = 0; si < l->cap; si++) {
+		struct slot *s = &l->slots[si];
+		if (s->state == SLOT_FREE)
+			continue;
+		if (s->state == SLOT_START) {
+			/* Never started: handed back as it is, the source records nothing. */
+			heap_remove(l, si);
+			release(l, si);
+			continue;
+		}
+		episode_interrupt(s->e);
+		struct ep_req req;
+		if (s->state == SLOT_XFER) {
+			curl_multi_remove_handle(l->multi, http_xfer_easy(s->x));
+			http_xfer_abort(s->x, CALL_ERR_INTERRUPTED, now);
+			episode_feed(s->e, http_xfer_result(s->x), s->key, now, &req);
+			drive(l, si, &req, now);
+		} else {
+			fire(l, si, now);
+		}
+	}
+}
+
+int loop_run(struct loop *l, const struct loop_pass *p)
+{
+	struct epoll_event evs[64];
+	int running = 0;
+	l->p = p;
+	l->more = true;
+	l->interrupted = false;
+	for (;;) {
+		if (ap_interrupted && !l->interrupted)
+			interrupt_all(l);
+		fill(l);
+		if (!l->live && (!l->more || l->interrupted))
+			break;
+		uint64_t now = ap_now_ns();
+		uint64_t next = l->curl_deadline;
+		if (l->n_heap && (!next || l->slots[l->heap[0]].wake_ns < next))
+			next = l->slots[l->heap[0]].wake_ns;
+		int timeout = -1;
+		if (next)
+			timeout = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+		int n = epoll_wait(l->epfd, evs, 64, timeout);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == l->evfd) {
+				uint64_t v;
+				ssize_t r = read(l->evfd, &v, sizeof(v));
+				(void)r;
+				continue;
+			}
+			int what = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+				   (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+				   (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+			curl_multi_socket_action(l->multi, evs[i].data.fd, what, &running);
+		}
+		now = ap_now_ns();
+		if (l->curl_deadline && l->curl_deadline <= now) {
+			l->curl_deadline = 0;
+			curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
+		reap(l);
+		now = ap_now_ns();
+		while (l->n_heap && l->slots[l->heap[0]].wake_ns <= now)
+			fire(l, l->heap[0], now);
+	}
+	l->p = NULL;
+	return 0;
+}
