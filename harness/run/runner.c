@@ -384,6 +384,19 @@ static int run_pass(struct runner *R)
 		if (!rc && lts[i].rc)
 			rc = lts[i].rc;
 	}
+	/* The feeder reads ahead, so its end-of-file check (a workload changed
+	 * mid-run fails the run) may have come before the change: look again now
+	 * that the pass has run, as a reader that kept pace with the calls would. */
+	if (R->stream_done && !R->input_error && !ap_interrupted) {
+		struct task *t = NULL;
+		struct ap_error err = { { 0 } };
+		int wrc = workload_next(R->o->wl, &t, &err);
+		task_free(t);
+		if (wrc < 0) {
+			ap_err("%s", err.msg);
+			R->input_error = wrc;
+		}
+	}
 	/* Items never taken (interrupted): their tasks are not run. */
 	while (R->q_len) {
 		job_put(R->q[R->q_head].j);
