@@ -16,7 +16,7 @@
 #                      small model (default: made by tools/mkmodel.c, 768x12,
 #                      cached in ~/.cache/agentperf/; PERF_SLM_TASKS, default 60)
 #   PERF_PROXY_CALLS=N calls of the proxy section (default 2000)
-#   PERF_MANY=N        section 5's concurrent streaming episodes (default 1000),
+#   PERF_MANY=N        section 3b's concurrent streaming episodes (default 1000),
 #   PERF_MANY_TASKS=N  its tasks (default 4 x PERF_MANY), PERF_DELAY_S its
 #                      server delay per reply (default 0.5)
 #   PERF_SKIP="a b"    sections to leave out: clients sampler scale many llama llama-slm proxy
@@ -264,11 +264,11 @@ if [[ $skip != *" scale "* ]]; then
         "$(ratio "${rss_mean[100000]}" "${rss_mean[10000]}")"
 fi
 
-# ---- 5. many concurrent streaming episodes on a few threads ----
+# ---- 3b. many concurrent streaming episodes on a few threads ----
 if [[ $skip != *" many "* ]]; then
     many=${PERF_MANY:-1000}
     many_tasks=${PERF_MANY_TASKS:-$((4 * many))}
-    printf '== 5. %s concurrent streaming episodes (stream after %s s per reply, %s tasks, record -q --no-energy) ==\n' \
+    printf '== 3b. %s concurrent streaming episodes (stream after %s s per reply, %s tasks, record -q --no-energy) ==\n' \
         "$many" "$delay_s" "$many_tasks"
     if [ -z "$echo_so" ]; then
         printf 'skipped: nginx has no echo module (nginx-light ships it: make deps)\n\n'
