@@ -587,7 +587,17 @@ static void test_resume_keeps_shard(void **state)
 	pid_t pid = ru_spawn(argv, M.out, M.err);
 	unsetenv("SLURM_ARRAY_TASK_ID");
 	unsetenv("SLURM_ARRAY_TASK_COUNT");
-	ru_sleep_ms(900);
+	/* Killed as soon as its first task is on disk (others are in flight: 300 ms a call). */
+	char tasks[450];
+	snprintf(tasks, sizeof(tasks), "%s/tasks.csv", dir);
+	for (int i = 0; i < 3000; i++) {
+		char *txt = tu_slurp(tasks);
+		int rows = txt ? tu_count(txt, "\n") : 0;
+		free(txt);
+		if (rows >= 2)
+			break;
+		ru_sleep_ms(10);
+	}
 	kill(pid, SIGKILL);
 	assert_int_equal(ru_wait(pid, NULL), 128 + SIGKILL);
 	struct totals t;
