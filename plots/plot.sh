@@ -106,6 +106,8 @@ for r in "$@"; do
         prov=$(meta .energy.device_provenance "$r"); [ -n "$prov" ] || prov="see meta.json energy"
         awk -F, -v c="$(col "$r/samples.csv" channel)" 'NR == 1 || $c == "device:power"' "$r/samples.csv" > "$tmp/power.csv"
         gp power.gp "$out/power" "power='$tmp/power.csv'" "calls='$r/calls.csv'" "label='$label'" "prov='$(gpstr "$prov")'"
+    elif [ -d "$r/shards" ]; then
+        echo "skipped: $r power over time: a merged run has one clock per shard; each shard's samples are in shards/<index>/samples.csv"
     else
         echo "skipped: $r power over time: needs device:power rows in samples.csv (run without --no-energy)"
     fi
