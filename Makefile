@@ -4,17 +4,32 @@
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
+# User flags (make CFLAGS=-O0, CPPFLAGS=..., LDFLAGS=...) only add to or replace
+# these; what the build needs is in AP_CFLAGS and is always there.
 CFLAGS  ?= -O2 -g
-VERSION := 0.1.0
-CFLAGS  += -DAGENTPERF_VERSION=\"$(VERSION)\" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wno-missing-field-initializers \
-           -Iharness -Iharness/run -Iprobes -pthread
-LDFLAGS += -pthread
 BUILD   ?= build
 # Sanitizer and fuzz builds (make asan/valgrind/fuzz: scripts/sanitize.sh, scripts/fuzz.sh)
 # pass SANFLAGS and a BUILD folder of their own, which then holds their agentperf too.
 SANFLAGS ?=
-CFLAGS  += $(SANFLAGS)
-LDFLAGS += $(SANFLAGS)
+# make install: PREFIX/bin/agentperf, PREFIX/share/agentperf (workloads, profiles),
+# PREFIX/share/man/man1/agentperf.1; DESTDIR stages (packaging).
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/agentperf
+MANDIR  ?= $(PREFIX)/share/man
+# The version: `git describe` in a checkout (the commit meta.json records), the
+# fallback below in a tarball.
+VERSION_FALLBACK := 0.1.0
+GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+GIT_TAGGED := $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
+GIT_SHORT := $(shell git describe --always --dirty 2>/dev/null)
+VERSION := $(if $(GIT_TAGGED),$(patsubst v%,%,$(GIT_TAGGED)),$(if $(GIT_SHORT),$(VERSION_FALLBACK)-g$(GIT_SHORT),$(VERSION_FALLBACK)))
+# V=1 prints every command.
+Q := $(if $(filter 1,$(V)),,@)
+say = $(if $(Q),@printf '  %-6s %s\n' $(1) $(2);)
+AP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wno-missing-field-initializers \
+             -Iharness -Iharness/run -Iprobes -I$(BUILD) -pthread -MMD -MP
+AP_LDFLAGS := -pthread
 AGENTPERF_BIN := $(if $(filter build,$(BUILD)),agentperf,$(BUILD)/agentperf)
 
 PKGS := libcurl libcjson libcrypto libpcre2-8 libmicrohttpd
@@ -23,7 +38,7 @@ ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) && echo yes),yes)
 $(error missing libraries ($(PKGS)): run 'make deps' first)
 endif
 endif
-CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+AP_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -ldl
 
 # Optional libraries: the probes that need them still register and say why
@@ -31,11 +46,11 @@ LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -ldl
 have_lib = $(shell printf '#include <$(1)>\nint main(void){return 0;}\n' | \
              $(CC) -x c - -o /dev/null $(2) >/dev/null 2>&1 && echo 1)
 ifeq ($(call have_lib,perfmon/pfmlib_perf_event.h,-lpfm),1)
-CFLAGS += -DHAVE_LIBPFM=1
+AP_CFLAGS += -DHAVE_LIBPFM=1
 LIBS   += -lpfm
 endif
 ifeq ($(call have_lib,sensors/sensors.h,-lsensors),1)
-CFLAGS += -DHAVE_LIBSENSORS=1
+AP_CFLAGS += -DHAVE_LIBSENSORS=1
 LIBS   += -lsensors
 endif
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -46,31 +61,46 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit-tests deps llama-server run clean check-deps perf model smoke-model bench
+# Every flag a compile or link gets: the build's own, then the user's.
+ALL_CFLAGS  = $(AP_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS)
+ALL_LDFLAGS = $(AP_LDFLAGS) $(LDFLAGS) $(SANFLAGS)
+
+.PHONY: all test check deps llama-server run clean perf model smoke-model bench install \
+        uninstall FORCE
 all: agentperf
 
 agentperf $(filter-out agentperf,$(AGENTPERF_BIN)): $(BUILD)/harness/main.o $(BUILD)/libagentperf.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/libagentperf.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard harness/*.h harness/*/*.h probes/*.h)
+# config.h: version, commit and data folder; rewritten only when they change, so
+# only the files that include it are rebuilt (-MMD knows which).
+$(BUILD)/config.h: FORCE
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@printf '/* written by make */\n#define AGENTPERF_VERSION "%s"\n#define AGENTPERF_COMMIT "%s"\n#define AGENTPERF_DATADIR "%s"\n' \
+	  '$(VERSION)' '$(if $(GIT_COMMIT),$(GIT_COMMIT),unknown (not built from a git checkout))' '$(DATADIR)' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
 
-$(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libagentperf.a $(wildcard tests/*.h)
+$(BUILD)/%.o: %.c | $(BUILD)/config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests -o $@ $< $(BUILD)/libagentperf.a $(LIBS) $(CMOCKA_LIBS)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libagentperf.a | $(BUILD)/config.h
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests -o $@ $< $(BUILD)/libagentperf.a $(ALL_LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/fakeserver: tests/fakeserver.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -pthread
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
 $(BUILD)/tests/libfakenvml.so: tests/fakenvml.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)
 
 # The test command README.md gives and .ci/run calls. Each test program is a
 # cmocka suite; tests needing what this machine lacks skip with a reason.
@@ -81,6 +111,30 @@ TOOLS := $(if $(wildcard tests/fakeserver.c),$(BUILD)/tests/fakeserver) \
 test: $(AGENTPERF_BIN) $(TEST_BINS) $(TOOLS)
 	@LLAMA_SERVER=$$(scripts/build-llama-server.sh 2>$(BUILD)/llama-server-build.log || true) \
 	 AGENTPERF=$(CURDIR)/$(AGENTPERF_BIN) BUILD=$(CURDIR)/$(BUILD) tests/run-tests.sh $(TEST_BINS)
+
+# The unit tests alone: no llama-server, no build of one, no long runs (each
+# program in well under a minute; the set is CHECK_SLOW's complement).
+CHECK_SLOW := test_agent test_llama test_managed test_bench test_e2e test_faults test_resume test_probes
+CHECK_BINS := $(filter-out $(addprefix $(BUILD)/tests/,$(CHECK_SLOW)),$(TEST_BINS))
+check: $(AGENTPERF_BIN) $(CHECK_BINS) $(TOOLS)
+	@AGENTPERF=$(CURDIR)/$(AGENTPERF_BIN) BUILD=$(CURDIR)/$(BUILD) tests/run-tests.sh $(CHECK_BINS)
+
+# The man page: the help texts themselves (no second copy to drift).
+$(BUILD)/agentperf.1: $(AGENTPERF_BIN) scripts/manpage.sh
+	$(call say,MAN,$@)scripts/manpage.sh $(CURDIR)/$(AGENTPERF_BIN) '$(VERSION)' >$@
+
+install: $(AGENTPERF_BIN) $(BUILD)/agentperf.1
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(DATADIR)/workloads/profiles' \
+	  '$(DESTDIR)$(DATADIR)/workloads/padding' '$(DESTDIR)$(MANDIR)/man1'
+	install -m 755 $(AGENTPERF_BIN) '$(DESTDIR)$(BINDIR)/agentperf'
+	install -m 644 workloads/*.jsonl workloads/SCHEMA.md '$(DESTDIR)$(DATADIR)/workloads/'
+	install -m 644 workloads/profiles/* '$(DESTDIR)$(DATADIR)/workloads/profiles/'
+	install -m 644 workloads/padding/* '$(DESTDIR)$(DATADIR)/workloads/padding/'
+	install -m 644 $(BUILD)/agentperf.1 '$(DESTDIR)$(MANDIR)/man1/agentperf.1'
+
+uninstall:
+	rm -f '$(DESTDIR)$(BINDIR)/agentperf' '$(DESTDIR)$(MANDIR)/man1/agentperf.1'
+	rm -rf '$(DESTDIR)$(DATADIR)'
 
 deps:
 	scripts/deps.sh
@@ -117,7 +171,6 @@ perf: agentperf $(BUILD)/tests/fakeserver
 
 # Plots (gnuplot) of results folders: per-run figures into RUN/plots/, the
 # cross-run ones into results/plots/ (plots/plot.sh says what it skips and why).
-.PHONY: plots
 plots:
 	@test -n "$(RUN)" || { echo 'usage: make plots RUN="results/<run> [results/<run> ...]"' >&2; exit 2; }
 	plots/plot.sh $(RUN)
@@ -130,7 +183,7 @@ clean:
 # CI's pass. asan: the whole suite built with ASan+UBSan in build-asan/;
 # valgrind: the test programs and the agentperf they start under memcheck.
 FUZZ_SECONDS ?= 60
-.PHONY: fuzz fuzz-short asan valgrind
+.PHONY: plots fuzz fuzz-short asan valgrind
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 fuzz-short:
@@ -142,4 +195,4 @@ valgrind:
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libagentperf.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libagentperf.a $(LIBS)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libagentperf.a $(ALL_LDFLAGS) $(LIBS)

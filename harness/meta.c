@@ -2,6 +2,7 @@
 #include "meta.h"
 #include "guard.h"
 #include "load/pad.h"
+#include "config.h" /* written by make: version, commit, data folder */
 
 #include <math.h>
 #include <stdlib.h>
@@ -67,6 +68,8 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 	char ts[32];
 	iso_utc(ts, sizeof(ts), ap_wall_ns());
 	cJSON_AddStringToObject(m, "agentperf_version", AGENTPERF_VERSION);
+	/* The commit that produced this result ("-dirty": with uncommitted changes). */
+	cJSON_AddStringToObject(m, "agentperf_commit", AGENTPERF_COMMIT);
 	cJSON_AddNumberToObject(m, "csv_format", 1);
 	cJSON_AddStringToObject(m, "run_id", run_id ? run_id : "");
 	cJSON_AddStringToObject(m, "status", "running");

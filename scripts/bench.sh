@@ -101,10 +101,10 @@ if [ ${#runs[@]} -eq 0 ]; then
 fi
 diffs=()
 for d in "$base"/diff-*/; do [ -r "$d/cascade.csv" ] && diffs+=("${d%/}"); done
-if grep -q '^plots:' Makefile 2>/dev/null; then
-    make --no-print-directory plots RUN="${runs[*]} ${diffs[*]}" || say "plots failed"
-elif [ -x plots/plot.sh ]; then
-    plots/plot.sh -o "$base/plots" "${runs[@]}" "${diffs[@]}" || say "plots failed"
+# plots/plot.sh is what `make plots` runs (per-run figures into RUN/plots/, the
+# cross-run ones into results/plots/).
+if [ -x plots/plot.sh ]; then
+    plots/plot.sh "${runs[@]}" "${diffs[@]}" || say "plots failed"
 else
     say "no plots/ driver here: plots skipped"
 fi

@@ -8,6 +8,7 @@
 #include "proxy.h"
 #include "table.h"
 #include "util.h"
+#include "config.h" /* written by make: version, commit, data folder */
 
 const struct command commands[] = {
 	{ CMD_LIST, "list", "[WORKLOAD_DIR]", 0, 1,
@@ -75,7 +76,7 @@ int cli_main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(name, "--version")) {
-		printf("agentperf %s\n", AGENTPERF_VERSION);
+		printf("agentperf %s\ncommit %s\n", AGENTPERF_VERSION, AGENTPERF_COMMIT);
 		return 0;
 	}
 	const struct command *cmd = command_find(name);

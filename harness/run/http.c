@@ -14,6 +14,7 @@
 
 #include "backend.h"
 #include "sse.h"
+#include "config.h" /* written by make: version, commit, data folder */
 
 volatile int ap_interrupted;
 
