@@ -113,13 +113,13 @@ static int path_walk(const cJSON *doc, const char *path, const cJSON **out)
 static int parse_rec(struct check *c, const cJSON *j, const struct jv_ctx *x, const char *pre,
 		     int depth);
 
-static const char *const keys_none[] = { "kind", NULL };
-static const char *const keys_text[] = { "kind", "value", "ignore_case", NULL };
-static const char *const keys_json[] = { "kind", "path", "value", NULL };
-static const char *const keys_num[] = { "kind", "value", "tolerance", "path", "which", NULL };
-static const char *const keys_tool[] = { "kind", "name", "args", "strict_args", "match", NULL };
-static const char *const keys_all[] = { "kind", "checks", "exact_calls", NULL };
-static const char *const keys_any[] = { "kind", "checks", NULL };
+static const char *const keys_none[] = { "kind", "runtime", NULL };
+static const char *const keys_text[] = { "kind", "runtime", "value", "ignore_case", NULL };
+static const char *const keys_json[] = { "kind", "runtime", "path", "value", NULL };
+static const char *const keys_num[] = { "kind", "runtime", "value", "tolerance", "path", "which", NULL };
+static const char *const keys_tool[] = { "kind", "runtime", "name", "args", "strict_args", "match", NULL };
+static const char *const keys_all[] = { "kind", "runtime", "checks", "exact_calls", NULL };
+static const char *const keys_any[] = { "kind", "runtime", "checks", NULL };
 
 static int parse_kind(enum check_kind *k, const cJSON *j, const struct jv_ctx *x,
 		      const char *pre)
@@ -358,6 +358,8 @@ static int parse_rec(struct check *c, const cJSON *j, const struct jv_ctx *x, co
 		return -EINVAL;
 	}
 	if ((rc = parse_kind(&c->kind, j, x, pre)))
+		return rc;
+	if ((rc = jv_bool(x, j, pre, "runtime", &c->runtime)))
 		return rc;
 	switch (c->kind) {
 	case CHECK_NONE:
@@ -1072,4 +1074,68 @@ bool check_eval(const struct check *c, const struct episode_output *out, char *w
 	if (why && whylen)
 		why[0] = '\0';
 	return check_eval_w(c, out, &w);
+}
+
+/* ---- what a deployed system can see (diff --escalate-on detectable) ---- */
+
+static bool tool_exists(const cJSON *tools, const char *name)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, tools)
+	{
+		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(fn ? fn : t, "name");
+		if (cJSON_IsString(n) && name && !strcmp(n->valuestring, name))
+			return true;
+	}
+	return false;
+}
+
+/* The check's own failure, visible without the expected value. */
+static bool kind_visible(const struct check *c, const struct episode_output *out)
+{
+	if (c->runtime)
+		return true;
+	switch (c->kind) {
+	case CHECK_JSON_FIELD: {
+		cJSON *j = extract_json(out->text);
+		cJSON_Delete(j);
+		return !j; /* unparseable: no JSON at all */
+	}
+	case CHECK_NUMERIC: {
+		double v;
+		if (c->path) {
+			cJSON *j = extract_json(out->text);
+			cJSON_Delete(j);
+			return !j;
+		}
+		return !find_number(out->text, c->last, &v);
+	}
+	case CHECK_ALL:
+		/* Visible as soon as one failing part is. */
+		for (size_t i = 0; i < c->n_sub; i++) {
+			char why[8];
+			if (!check_eval(&c->sub[i], out, why, sizeof(why)) && kind_visible(&c->sub[i], out))
+				return true;
+		}
+		return false;
+	case CHECK_ANY:
+		for (size_t i = 0; i < c->n_sub; i++)
+			if (!kind_visible(&c->sub[i], out))
+				return false;
+		return c->n_sub > 0;
+	default:
+		return false;
+	}
+}
+
+bool check_failure_visible(const struct check *c, const struct episode_output *out,
+			   const cJSON *tools)
+{
+	if (!*skip_ws(out->text) && !out->n_calls)
+		return true; /* empty answer */
+	for (size_t i = 0; tools && i < out->n_calls; i++)
+		if (!tool_exists(tools, out->calls[i].name))
+			return true; /* a call to a tool that does not exist */
+	return kind_visible(c, out);
 }

@@ -41,6 +41,8 @@ struct check {
 	bool exact_calls; /* all: the tool_call sub-checks match distinct calls, one
 			   * each, and the episode made no other tool call */
 	int judge;        /* reference: enum judge_mode */
+	bool runtime;     /* any kind: the workload marks this check runtime-verifiable (a
+			   * deployed system could run it), so its failure is visible */
 	struct check *sub;
 	size_t n_sub;
 	pcre2_code *re;   /* compiled regex when kind == CHECK_REGEX */
@@ -78,6 +80,16 @@ bool check_eval(const struct check *c, const struct episode_output *out, char *w
 		size_t whylen);
 
 const char *check_kind_name(enum check_kind k);
+
+/*
+ * For a failed check: whether a deployed system, which has no expected
+ * answer, could still see the failure: an empty answer, a call to a tool
+ * not in tools (NULL: not checked), unparseable output where the check wants
+ * JSON or a number, or a check marked "runtime": true. Transport failures
+ * and exhausted steps are the caller's to add.
+ */
+bool check_failure_visible(const struct check *c, const struct episode_output *out,
+			   const cJSON *tools);
 
 /*
  * The value comparison the checks use: numbers by value (5 equals 5.0),

@@ -1,5 +1,6 @@
 /* meta.json: everything needed to reproduce and to re-report a run. */
 #include "meta.h"
+#include "seed.h"
 #include "guard.h"
 #include "load/pad.h"
 #include "config.h" /* written by make: version, commit, data folder */
@@ -137,6 +138,7 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 		cJSON_AddStringToObject(op, "category", o->category);
 	if (o->seed_set)
 		cJSON_AddNumberToObject(op, "seed", (double)o->seed);
+	cJSON_AddStringToObject(op, "seed_policy", seed_policy_name(o->seed_policy));
 	if (o->temp_set)
 		cJSON_AddNumberToObject(op, "temperature", o->temperature);
 	if (o->shard && o->shard->count)

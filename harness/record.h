@@ -40,6 +40,7 @@ struct call_rec {
 	bool energy_valid;
 	double energy_j, idle_j; /* device boundary, gross; idle share */
 	char error[160];
+	long long seed;         /* sent with the call (seed.h), -1: none sent */
 	/* internal: energy attribution key and the attempt this call belongs to */
 	uint64_t key;
 	int aidx;
@@ -62,6 +63,10 @@ struct attempt_rec {
 	double energy_j, idle_j;
 	int status;             /* first failed call's status, or ok */
 	char why[200];          /* check failure reason, or call error */
+	/* A failure a deployed system could see without the ground truth
+	 * (transport, no final answer, check_failure_visible): 1, 0 silent,
+	 * -1 not known (a success, or read from a run that predates it) */
+	int visible;
 };
 
 struct task_rec {

@@ -24,11 +24,11 @@ static const char CALLS_HDR[] =
 	"v,repeat,seq,task_id,form,paired,sub,attempt,step,t_start_s,ttft_s,itl_s,e2e_s,output_tps,"
 	"prompt_tokens,completion_tokens,cached_tokens,usage_reported,http_status,status,"
 	"transport_retries,finish_reason,tool_calls,server_prompt_tps,server_gen_tps,energy_j,"
-	"idle_energy_j,energy_source,error\n";
+	"idle_energy_j,energy_source,error,seed\n";
 static const char ATTEMPTS_HDR[] =
 	"v,repeat,seq,task_id,category,form,sub,sub_id,attempt,success,calls,steps,prompt_tokens,"
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"
-	"status,reason\n";
+	"status,reason,failure_visible\n";
 static const char TASKS_HDR[] =
 	"v,repeat,seq,task_id,category,form,paired,outcome,success,attempts,k_success,calls,prompt_tokens,"
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"
@@ -231,6 +231,10 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 		num(b, x->srv_gen_tps);
 		energy_cols(b, x->energy_valid, x->energy_j, x->idle_j, r->energy_source);
 		text(b, x->error);
+		if (x->seed >= 0)
+			sbuf_addf(b, ",%lld", x->seed);
+		else
+			sbuf_add(b, ",", 1);
 		sbuf_add(b, "\n", 1);
 	}
 	if (b->len && (fwrite(b->s, 1, b->len, r->calls) != b->len || fflush(r->calls)))
@@ -251,6 +255,7 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 		energy_cols(b, x->energy_valid, x->energy_j, x->idle_j, r->energy_source);
 		text(b, call_status_name(x->status));
 		text(b, x->why);
+		sbuf_addf(b, x->visible < 0 ? "," : ",%d", x->visible);
 		sbuf_add(b, "\n", 1);
 	}
 	if (b->len && (fwrite(b->s, 1, b->len, r->attempts) != b->len || fflush(r->attempts)))

@@ -14,6 +14,7 @@
 #include "energy.h"
 #include "load/pad.h"
 #include "report.h"
+#include "seed.h"
 #include "workload.h"
 
 #define FIELD(c, o, type) ((type *)((char *)(c) + (o)->off))
@@ -122,6 +123,16 @@ static int set_seed(struct cli_args *c, const struct cli_opt *o, const char *v)
 {
 	c->s.o.seed_set = true;
 	return opt_long(c, o, v);
+}
+
+static int set_seed_policy(struct cli_args *c, const struct cli_opt *o, const char *v)
+{
+	(void)o;
+	if ((c->s.o.seed_policy = seed_policy_parse(v)) < 0) {
+		ap_err("--seed-policy: expected per-attempt or fixed, got '%s'", v);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int set_temperature(struct cli_args *c, const struct cli_opt *o, const char *v)
@@ -278,8 +289,12 @@ const struct cli_opt cli_options[] = {
 	  "AGENTPERF_SHARDS); join the folders with 'merge'",
 	  opt_str, OFF(shard_opt) },
 	{ "category", 0, "NAME", SC_RUN, "only tasks of this category", opt_str, OFF(s.o.category) },
-	{ "seed", 0, "N", SC_RUN, "seed passed to the backend", set_seed, OFF(s.o.seed), 0,
-	  4294967295.0 },
+	{ "seed", 0, "N", SC_RUN,
+	  "base seed: each repeat and attempt gets its own, derived from it\n"
+	  "(harness/seed.h; recorded per call in calls.csv)",
+	  set_seed, OFF(s.o.seed), 0, 4294967295.0 },
+	{ "seed-policy", 0, "P", SC_RUN, "per-attempt (default) or fixed (N on every call)",
+	  set_seed_policy },
 	{ "temperature", 0, "T", SC_RUN, "temperature passed to the backend", set_temperature,
 	  OFF(s.o.temperature), 0, 10 },
 	{ "max-attempts", 0, "N", SC_RUN, "attempts per task (overrides the workload's own)", opt_int,

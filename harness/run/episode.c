@@ -6,6 +6,7 @@
  */
 #include "episode.h"
 #include "cost.h"
+#include "seed.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,6 +24,7 @@ struct episode {
 	int sub;
 	const struct check *check;
 	int att;                   /* attempt of this check, 1-based */
+	long long seed_base, seed; /* seed.h: the base (-1: none yet), this attempt's (-1: none) */
 	int k_max;                 /* decomposed: largest k over the sub-calls */
 	char **outs;               /* decomposed: outputs of the sub-calls so far */
 	struct sbuf prompt;        /* decomposed: the sub-call's rendered prompt */
@@ -140,6 +142,7 @@ int episode_new(struct episode **out, const struct ep_cfg *cfg)
 	if (!e)
 		return -ENOMEM;
 	e->cfg = *cfg;
+	e->seed_base = e->seed = -1;
 	e->tr = calloc(1, sizeof(*e->tr));
 	e->sampling = merged_sampling(cfg, cfg->task);
 	if (!e->tr || !e->sampling) {
@@ -289,6 +292,10 @@ static void begin_attempt(struct episode *e, uint64_t now, struct ep_req *req)
 	a->sub = e->sub;
 	snprintf(a->sub_id, sizeof(a->sub_id), "%s", e->sub >= 0 ? t->subs[e->sub].id : "");
 	a->attempt = e->att;
+	e->seed = seed_apply(e->sampling, e->cfg.seed_policy, &e->seed_base, e->cfg.repeat, e->cfg.seq,
+			     e->cfg.form, e->sub, e->att);
+	if (e->att > 1 && t->policy.retry == RETRY_PLAIN)
+		seed_warn_plain_retry(e->sampling, e->cfg.seed_policy, e->seed, t->id);
 	e->a0 = now;
 	a->t_start_s = since(now, e->cfg.t0_ns);
 	sbuf_reset(&e->text);
@@ -469,6 +476,7 @@ static void end_call(struct episode *e, const struct call_result *r, enum call_s
 	c->paired = e->cfg.paired;
 	c->sub = e->sub;
 	c->attempt = e->att;
+	c->seed = e->seed;
 	c->step = e->step;
 	c->t_start_s = since(e->call_t0, e->cfg.t0_ns);
 	c->e2e_s = since(r->t_end, r->t_send);
@@ -527,6 +535,8 @@ static void end_attempt(struct episode *e, int result, bool call_failed, uint64_
 {
 	const struct task *t = e->cfg.task;
 	struct attempt_rec *a = &e->tr->a[e->aidx];
+	/* Already set: a failed call, or steps ran out (end_call's why). */
+	bool seen = call_failed || e->why[0];
 	if (!call_failed) {
 		struct episode_output out = {
 			.text = e->text.s ? e->text.s : "",
@@ -535,6 +545,7 @@ static void end_attempt(struct episode *e, int result, bool call_failed, uint64_
 		};
 		char cwhy[512];
 		bool ok = check_eval(e->check, &out, cwhy, sizeof(cwhy));
+		a->visible = ok ? -1 : seen || check_failure_visible(e->check, &out, t->tools);
 		size_t wl = strlen(e->why);
 		if (ok)
 			result = 1;
@@ -545,6 +556,8 @@ static void end_attempt(struct episode *e, int result, bool call_failed, uint64_
 			ap_scopy(e->why + wl + 2, sizeof(e->why) - wl - 2, cwhy);
 		}
 	}
+	if (call_failed)
+		a->visible = 1; /* transport failures and timeouts are seen at once */
 	a->success = result == 1;
 	a->duration_s = since(now, e->a0);
 	ap_scopy(a->why, sizeof(a->why), a->success ? "" : e->why);

@@ -52,6 +52,7 @@ struct ep_cfg {
 	bool seed_set, temp_set;
 	long seed;
 	double temperature;
+	int seed_policy;           /* enum seed_policy (seed.h): per-attempt or fixed */
 };
 
 enum ep_kind {

@@ -125,6 +125,7 @@ static struct episode *src_next(void *ctx, struct loop *l, void **user, uint64_t
 		.temp_set = R->o->temp_set,
 		.seed = R->o->seed,
 		.temperature = R->o->temperature,
+		.seed_policy = R->o->seed_policy,
 	};
 	struct episode *e = NULL;
 	if (episode_new(&e, &cfg)) {

@@ -31,6 +31,7 @@ struct run_opts {
 	const char *category;   /* only this category, or NULL */
 	bool seed_set, temp_set;
 	long seed;
+	int seed_policy;        /* enum seed_policy: per-attempt (default) or fixed */
 	double temperature;
 	struct energy *energy;  /* NULL: no energy measurement */
 	struct results *out;    /* NULL: report only (stat) */
