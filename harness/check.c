@@ -114,12 +114,14 @@ static int parse_rec(struct check *c, const cJSON *j, const struct jv_ctx *x, co
 		     int depth);
 
 static const char *const keys_none[] = { "kind", "runtime", NULL };
-static const char *const keys_text[] = { "kind", "runtime", "value", "ignore_case", NULL };
-static const char *const keys_json[] = { "kind", "runtime", "path", "value", NULL };
-static const char *const keys_num[] = { "kind", "runtime", "value", "tolerance", "path", "which", NULL };
-static const char *const keys_tool[] = { "kind", "runtime", "name", "args", "strict_args", "match", NULL };
-static const char *const keys_all[] = { "kind", "runtime", "checks", "exact_calls", NULL };
-static const char *const keys_any[] = { "kind", "runtime", "checks", NULL };
+static const char *const keys_text[] = { "kind", "value", "ignore_case", "runtime", NULL };
+static const char *const keys_json[] = { "kind", "path", "value", "runtime", NULL };
+static const char *const keys_num[] = { "kind", "value", "tolerance", "path", "which", "runtime",
+					 NULL };
+static const char *const keys_tool[] = { "kind", "name", "args", "strict_args", "match",
+					  "runtime", NULL };
+static const char *const keys_all[] = { "kind", "checks", "exact_calls", "runtime", NULL };
+static const char *const keys_any[] = { "kind", "checks", "runtime", NULL };
 
 static int parse_kind(enum check_kind *k, const cJSON *j, const struct jv_ctx *x,
 		      const char *pre)

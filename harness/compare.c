@@ -28,8 +28,44 @@ static const struct casc_task *find_b(const struct casc_task *a, const struct ca
 	return any;
 }
 
+static const char *const esc_names[] = { "detectable", "oracle" };
+
+int escalate_parse(const char *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (!strcmp(s, esc_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+const char *escalate_name(int e)
+{
+	return e == ESC_ORACLE ? esc_names[1] : esc_names[0];
+}
+
+/*
+ * Walks a task's recorded attempts 1..limit as a deployed system would:
+ * 1 success, 2 silent failure delivered, 0 every one failed visibly.
+ * *used: attempts spent.
+ */
+static int walk(const struct casc_task *t, int limit, int *used)
+{
+	int n = limit < t->attempts ? limit : t->attempts;
+	if (n > MAX_K)
+		n = MAX_K;
+	for (int i = 1; i <= n; i++) {
+		*used = i;
+		if (t->ok[i])
+			return 1;
+		if (t->vis[i] == 0)
+			return 2;
+	}
+	*used = n;
+	return 0;
+}
+
 void cascade_compute(const struct casc_task *a, size_t na, const struct casc_task *b, size_t nb,
-		     int k, const char *category, struct casc_row *row)
+		     int k, const char *category, int escalate, struct casc_row *row)
 {
 	memset(row, 0, sizeof(*row));
 	row->k = k;
@@ -43,24 +79,37 @@ void cascade_compute(const struct casc_task *a, size_t na, const struct casc_tas
 			continue;
 		}
 		row->tasks++;
-		/* The check tells at once whether an attempt succeeded, so the small
-		 * model stops at its first success and escalates only after k failures
-		 * (or when it ran out of recorded attempts). */
-		bool small_ok = t->success && t->k_success >= 1 && t->k_success <= k;
-		int used = small_ok ? t->k_success : (k < t->attempts ? k : t->attempts);
-		if (used > MAX_K)
-			used = MAX_K;
+		int used = 0, out;
+		if (escalate == ESC_ORACLE) {
+			/* The check tells at once whether an attempt succeeded, so the small
+			 * model stops at its first success and escalates only after k failures
+			 * (or when it ran out of recorded attempts). */
+			bool small_ok = t->success && t->k_success >= 1 && t->k_success <= k;
+			used = small_ok ? t->k_success : (k < t->attempts ? k : t->attempts);
+			if (used > MAX_K)
+				used = MAX_K;
+			out = small_ok ? 1 : 0;
+		} else {
+			out = k > 0 ? walk(t, k, &used) : 0;
+		}
 		row->j += t->cum_j[used];
 		row->usd += t->cum_usd[used];
-		if (small_ok) {
+		if (out) {
 			row->small_handled++;
-			row->successes++;
+			row->successes += out == 1;
+			row->silent += out == 2;
 			continue;
 		}
 		int all = big->attempts > MAX_K ? MAX_K : big->attempts;
+		if (escalate == ESC_ORACLE) {
+			row->successes += big->success;
+		} else {
+			int bo = walk(big, all, &all);
+			row->successes += bo == 1;
+			row->silent += bo == 2;
+		}
 		row->j += big->cum_j[all];
 		row->usd += big->cum_usd[all];
-		row->successes += big->success;
 	}
 }
 
@@ -216,6 +265,9 @@ int casc_load(const char *dir, const struct cost_ctx *c, const struct run_agg *a
 				  (rep >= 1 && rep <= agg->repeats ? cost_busy_scale(agg, rep) : 1.0),
 		};
 		slice_cost(c, &s, &v[i].cum_j[att], &v[i].cum_usd[att]);
+		v[i].ok[att] = atoi(csv_get(&r, "success")) != 0;
+		const char *vis = csv_get(&r, "failure_visible");
+		v[i].vis[att] = *vis ? (signed char)(atoi(vis) != 0) : -1;
 	}
 	csv_close(&r);
 	if (rc < 0)

@@ -25,22 +25,39 @@ struct casc_task {
 	double cum_j[MAX_K + 1];   /* [i]: energy of its first i attempts (facility, J) */
 	double cum_usd[MAX_K + 1]; /* [i]: dollars of its first i attempts */
 	double device_j;           /* tasks.csv energy_j: device energy, measured or estimated; NAN */
+	signed char ok[MAX_K + 1];  /* [i]: attempt i succeeded */
+	signed char vis[MAX_K + 1]; /* [i]: attempt i's failure visible at run time: 1, 0, -1 unknown */
 };
+
+/* When the cascade escalates from A to B (diff --escalate-on). */
+enum escalate_on {
+	ESC_DETECTABLE = 0, /* only failures a deployed system can see; silent wrong answers ship */
+	ESC_ORACLE,         /* whenever the ground-truth check fails: an upper bound */
+};
+int escalate_parse(const char *s);
+const char *escalate_name(int e);
 
 struct casc_row {
 	int k;
 	long tasks, successes, small_handled, unmatched;
+	long silent;   /* wrong answers delivered (detectable mode; 0 under the oracle) */
 	double j, usd; /* totals over the tasks */
 };
 
 /*
- * Small model (a) first, up to k attempts; a task it has not solved by then
- * goes to the large model (b), whose recorded outcome and whole cost count.
- * Only tasks of `category` (NULL: all). b's task is the one with the same id
- * and repeat, else the same id in any repeat.
+ * Small model (a) first, up to k attempts, then the large one (b). Only
+ * tasks of `category` (NULL: all). b's task is the one with the same id and
+ * repeat, else the same id in any repeat.
+ *   ESC_ORACLE: a stops at its first success; a task it has not solved
+ *     within k attempts goes to b, whose recorded outcome and whole cost count.
+ *   ESC_DETECTABLE: a stops at its first success or its first silent
+ *     failure (a wrong answer nobody can see: delivered, counted in silent);
+ *     only after k visible failures does the task go to b, which is walked
+ *     the same way through its recorded attempts (a failure whose
+ *     visibility is unknown counts as visible, i.e. as the oracle would).
  */
 void cascade_compute(const struct casc_task *a, size_t na, const struct casc_task *b, size_t nb,
-		     int k, const char *category, struct casc_row *row);
+		     int k, const char *category, int escalate, struct casc_row *row);
 
 /* Breakeven of a against b: success rate and attempts per success at
  * which a's cost per success equals b's, from a's cost per task and per

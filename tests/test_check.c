@@ -351,7 +351,7 @@ static void test_parse_errors(void **state)
 			    "contains, regex, json_field, numeric, tool_call, all, any, none)");
 	assert_string_equal(bad("{\"value\":\"a\"}"), "t.jsonl:3: check.kind: missing required field");
 	assert_string_equal(bad("{\"kind\":\"contains\",\"valu\":\"a\"}"),
-			    "t.jsonl:3: check.valu: unknown key (expected kind, value, ignore_case)");
+			    "t.jsonl:3: check.valu: unknown key (expected kind, value, ignore_case, runtime)");
 	assert_string_equal(bad("{\"kind\":\"contains\",\"value\":\"a\",\"value\":\"b\"}"),
 			    "t.jsonl:3: check.value: duplicate key");
 	assert_string_equal(bad("{\"kind\":\"contains\",\"value\":\"\"}"),

@@ -43,30 +43,30 @@ static void test_cascade_by_hand(void **state)
 				 mk("t3", "y", true, 1, 1, 10) };
 	struct casc_row r;
 	/* k = 0: the large model alone: 30 J, 3 successes, nothing handled small. */
-	cascade_compute(a, 3, b, 3, 0, NULL, &r);
+	cascade_compute(a, 3, b, 3, 0, NULL, ESC_ORACLE, &r);
 	assert_int_equal(r.tasks, 3);
 	assert_int_equal(r.successes, 3);
 	assert_int_equal(r.small_handled, 0);
 	assert_true(fabs(r.j - 30) < 1e-12);
 	/* k = 1: t1 small (1 J); t2 1 J + 10 J; t3 1 J + 10 J = 23 J; one handled small. */
-	cascade_compute(a, 3, b, 3, 1, NULL, &r);
+	cascade_compute(a, 3, b, 3, 1, NULL, ESC_ORACLE, &r);
 	assert_int_equal(r.small_handled, 1);
 	assert_true(fabs(r.j - 23) < 1e-12);
 	assert_true(fabs(r.usd - 0.023) < 1e-12);
 	/* k = 2: t1 1 J; t2 2 J; t3 2 J + 10 J = 15 J; two handled small. */
-	cascade_compute(a, 3, b, 3, 2, NULL, &r);
+	cascade_compute(a, 3, b, 3, 2, NULL, ESC_ORACLE, &r);
 	assert_int_equal(r.small_handled, 2);
 	assert_int_equal(r.successes, 3);
 	assert_true(fabs(r.j - 15) < 1e-12);
 	/* By category, k = 2: x fully small, y not at all. */
-	cascade_compute(a, 3, b, 3, 2, "x", &r);
+	cascade_compute(a, 3, b, 3, 2, "x", ESC_ORACLE, &r);
 	assert_int_equal(r.tasks, 2);
 	assert_int_equal(r.small_handled, 2);
-	cascade_compute(a, 3, b, 3, 2, "y", &r);
+	cascade_compute(a, 3, b, 3, 2, "y", ESC_ORACLE, &r);
 	assert_int_equal(r.tasks, 1);
 	assert_int_equal(r.small_handled, 0);
 	/* A task the large run lacks is left out and counted. */
-	cascade_compute(a, 3, b, 2, 1, NULL, &r);
+	cascade_compute(a, 3, b, 2, 1, NULL, ESC_ORACLE, &r);
 	assert_int_equal(r.unmatched, 1);
 	assert_int_equal(r.tasks, 2);
 }
@@ -87,9 +87,9 @@ static void test_breakeven_by_hand(void **state)
 	assert_true(isnan(be.success_rate));
 }
 
-/* Records one run against a fake server; returns 0 on success. */
-static int record(const char *rules, const char *base, const char *id, const char *model,
-		  const char *extra1, const char *extra2)
+/* Records one run of a workload against a fake server; returns 0 on success. */
+static int record_w(const char *workload, const char *rules, const char *base, const char *id,
+		    const char *model, const char *extra1, const char *extra2)
 {
 	struct tu_server s;
 	if (tu_fake_start(&s, rules))
@@ -97,7 +97,7 @@ static int record(const char *rules, const char *base, const char *id, const cha
 	char spec[256];
 	snprintf(spec, sizeof(spec), "openai:url=http://127.0.0.1:%d/v1,model=%s,stream=0", s.port,
 		 model);
-	char *argv[32] = { (char *)tu_agentperf(), "record", "-q", "-w", "tests/data/cascade.jsonl",
+	char *argv[32] = { (char *)tu_agentperf(), "record", "-q", "-w", (char *)workload,
 			   "-b", spec, "-r", "2", "-o", (char *)base, "--run-id", (char *)id,
 			   "--no-energy", "--profile", "tests/data/profile-local.json" };
 	int n = 16;
@@ -122,6 +122,103 @@ static void file_has(const char *dir, const char *name, const char *want)
 	free(txt);
 }
 
+static int record(const char *rules, const char *base, const char *id, const char *model,
+		  const char *extra1, const char *extra2)
+{
+	return record_w("tests/data/cascade.jsonl", rules, base, id, model, extra1, extra2);
+}
+
+/*
+ * Detectable against oracle by hand: A costs 1 J per attempt, B 10. a1 right
+ * at once; a2 fails twice visibly; a3 fails silently, then is right. k = 2:
+ * detectable: a1 (1 J), a2 to B (2 + 10), a3 delivered wrong (1): 2 successes,
+ * 1 silent, 14 J. Oracle: a3 right at its 2nd attempt (2 J): 3, 0 silent, 15 J.
+ */
+static void test_cascade_detectable_by_hand(void **state)
+{
+	(void)state;
+	struct casc_task a[3] = { mk("a1", "", true, 1, 1, 1), mk("a2", "", false, 0, 2, 1),
+				  mk("a3", "", true, 2, 2, 1) };
+	struct casc_task b[3] = { mk("a1", "", true, 1, 1, 10), mk("a2", "", true, 1, 1, 10),
+				  mk("a3", "", true, 1, 1, 10) };
+	a[0].ok[1] = 1;
+	a[1].vis[1] = a[1].vis[2] = 1;
+	a[2].vis[1] = 0;
+	a[2].ok[2] = 1;
+	for (int i = 0; i < 3; i++)
+		b[i].ok[1] = 1;
+	struct casc_row r;
+	cascade_compute(a, 3, b, 3, 2, NULL, ESC_DETECTABLE, &r);
+	assert_int_equal(r.successes, 2);
+	assert_int_equal(r.silent, 1);
+	assert_int_equal(r.small_handled, 2);
+	assert_true(fabs(r.j - 14) < 1e-12);
+	cascade_compute(a, 3, b, 3, 2, NULL, ESC_ORACLE, &r);
+	assert_int_equal(r.successes, 3);
+	assert_int_equal(r.silent, 0);
+	assert_true(fabs(r.j - 15) < 1e-12);
+	/* Visibility unknown (a run before failure_visible): counted as visible, as the oracle. */
+	a[2].vis[1] = -1;
+	cascade_compute(a, 3, b, 3, 2, NULL, ESC_DETECTABLE, &r);
+	assert_int_equal(r.successes, 3);
+	assert_int_equal(r.silent, 0);
+	assert_int_equal(escalate_parse("oracle"), ESC_ORACLE);
+	assert_true(escalate_parse("truth") < 0);
+}
+
+/*
+ * End to end on a fakeserver whose wrong answers are partly detectable
+ * (tests/fake/cascade-detect-small.rules): of 5 tasks, 1 right, 3 visible
+ * failures (no JSON, empty answer, a runtime-verifiable check) and 1 silent
+ * wrong JSON value. Detectable: 4 of 5 succeed, 1 silent, A handles 2 (its
+ * success and the delivered wrong answer); oracle: 5 of 5, A handles 1.
+ */
+static void test_cascade_detectable_end_to_end(void **state)
+{
+	(void)state;
+	char *d = tu_tmpdir();
+	assert_non_null(d);
+	char base[300], a[400], b[400], csv[400], out[400];
+	snprintf(base, sizeof(base), "%s/results", d);
+	assert_int_equal(record_w("tests/data/cascade-detect.jsonl", "tests/fake/cascade-detect-small.rules",
+				  base, "small", "small", NULL, NULL), 0);
+	assert_int_equal(record_w("tests/data/cascade-detect.jsonl", "tests/fake/cascade-detect-large.rules",
+				  base, "large", "large", NULL, NULL), 0);
+	snprintf(a, sizeof(a), "%s/small", base);
+	snprintf(b, sizeof(b), "%s/large", base);
+	/* attempts.csv: visible 1 on prose/empty/verified, 0 on wrong, empty for the success. */
+	file_has(a, "attempts.csv", ",prose,json,mono,-1,,1,0,");
+	char p[500];
+	snprintf(p, sizeof(p), "%s/attempts.csv", a);
+	char *at = tu_slurp(p);
+	assert_non_null(at);
+	assert_int_equal(tu_count(at, ",1\n"), 2 * 2 * 3); /* 3 tasks x 2 attempts x 2 repeats */
+	assert_int_equal(tu_count(at, ",0\n"), 2 * 2);
+	free(at);
+	snprintf(csv, sizeof(csv), "%s/det", d);
+	snprintf(out, sizeof(out), "%s/det.txt", d);
+	char *argv[] = { (char *)tu_agentperf(), "diff", a, b, "--csv", csv, NULL };
+	assert_int_equal(tu_run(argv, out, NULL), 0);
+	file_has(d, "det.txt", "--escalate-on detectable");
+	file_has(csv, "cascade.csv", "\n1,0,all,10,10,1,0,0,");
+	file_has(csv, "cascade.csv", "\n1,1,all,10,8,0.8,4,0.4,");
+	file_has(csv, "cascade.csv", ",0,2,0.2,detectable\n1,1,json,");
+	file_has(csv, "cascade.csv", "\n1,2,all,10,8,0.8,4,0.4,");
+	snprintf(csv, sizeof(csv), "%s/orc", d);
+	snprintf(out, sizeof(out), "%s/orc.txt", d);
+	char *argv2[] = { (char *)tu_agentperf(), "diff", a, b, "--csv", csv, "--escalate-on",
+			  "oracle", NULL };
+	assert_int_equal(tu_run(argv2, out, NULL), 0);
+	file_has(d, "orc.txt", "UPPER BOUND");
+	file_has(csv, "cascade.csv", "\n1,1,all,10,10,1,2,0.2,");
+	file_has(csv, "cascade.csv", ",0,0,0,oracle\n");
+	char *bad[] = { (char *)tu_agentperf(), "diff", a, b, "--escalate-on", "truth", NULL };
+	assert_int_equal(tu_run(bad, "/dev/null", out), 2);
+	file_has(d, "orc.txt", "--escalate-on: detectable or oracle");
+	tu_rmrf(d);
+	free(d);
+}
+
 static void test_diff_end_to_end(void **state)
 {
 	(void)state;
@@ -136,7 +233,8 @@ static void test_diff_end_to_end(void **state)
 	snprintf(b, sizeof(b), "%s/large", base);
 	snprintf(csv, sizeof(csv), "%s/cmp", d);
 	snprintf(out, sizeof(out), "%s/diff.txt", d);
-	char *argv[] = { (char *)tu_agentperf(), "diff", a, b, "--csv", csv, NULL };
+	char *argv[] = { (char *)tu_agentperf(), "diff", a, b, "--csv", csv, "--escalate-on", "oracle",
+			 NULL };
 	assert_int_equal(tu_run(argv, out, NULL), 0);
 	char *txt = tu_slurp(out);
 	assert_non_null(txt);
@@ -160,7 +258,7 @@ static void test_diff_end_to_end(void **state)
 	assert_non_null(strstr(cc, "\n1,2,logic,4,4,1,2,0.5,"));
 	/* k = 0 is the large model alone: per call (60 x 1 + 40 x 0.5 + 10 x 4) / 1e6 =
 	 * 1.2e-4 $; modeled 3600 x (0.01 + 100 x 1e-4 + 10 x 1e-3) x 1.1 = 118.8 J. */
-	assert_non_null(strstr(cc, "\n1,0,all,8,8,1,0,0,118.8,0.00012,0\n"));
+	assert_non_null(strstr(cc, "\n1,0,all,8,8,1,0,0,118.8,0.00012,0,0,0,oracle\n"));
 	free(cc);
 
 	/* diff.csv: success rates 0.75 (6 of 8) and 1, both without spread. */
@@ -310,6 +408,8 @@ int main(void)
 		cmocka_unit_test(test_cascade_by_hand),
 		cmocka_unit_test(test_breakeven_by_hand),
 		cmocka_unit_test(test_diff_end_to_end),
+		cmocka_unit_test(test_cascade_detectable_by_hand),
+		cmocka_unit_test(test_cascade_detectable_end_to_end),
 	};
 	return cmocka_run_group_tests_name("compare (diff, breakeven, cascade)", tests, NULL, NULL);
 }

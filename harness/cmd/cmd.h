@@ -63,6 +63,7 @@ struct cli_args {
 	struct session_opts s; /* what the life of one run needs (session.h) */
 	/* diff: --form as given (stat/record: s.o.forms) */
 	const char *form_name;
+	int escalate;        /* diff --escalate-on: enum escalate_on (compare.h) */
 	/* report */
 	const char *sensitivity;
 	double agree;        /* --agree: capture replays' agreement threshold */

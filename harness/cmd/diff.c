@@ -171,7 +171,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 static void print_cascade(FILE *f, FILE *csv, const struct casc_task *a, size_t na,
-			  const struct casc_task *b, size_t nb)
+			  const struct casc_task *b, size_t nb, int esc)
 {
 	int kmax = 0;
 	for (size_t i = 0; i < na; i++)
@@ -191,17 +191,26 @@ static void print_cascade(FILE *f, FILE *csv, const struct casc_task *a, size_t 
 	if (cats)
 		qsort(cats, nc, sizeof(*cats), cmp_str);
 	fprintf(f, "\n   cascade what-if: A first, up to k attempts, then B (per-task outcomes joined\n"
-		   "   on task id; energy is A's measured/estimated + B's as its report counts it):\n\n");
-	fprintf(f, "   %3s %8s %12s %16s %16s %14s\n", "k", "tasks", "success %", "J/success",
-		"$/success", "handled by A %");
+		   "   on task id; energy is A's measured/estimated + B's as its report counts it);\n");
+	if (esc == ESC_ORACLE)
+		fprintf(f, "   --escalate-on oracle: escalates whenever the ground-truth check fails, which\n"
+			   "   no deployed system can do: an UPPER BOUND on what a cascade achieves:\n\n");
+	else
+		fprintf(f, "   --escalate-on detectable: escalates only on failures visible at run time\n"
+			   "   (failed calls, timeouts, empty or unparseable answers, unknown tools, no final\n"
+			   "   answer, runtime-verifiable checks); other wrong answers are delivered (silent):\n\n");
+	fprintf(f, "   %3s %8s %12s %10s %16s %16s %14s\n", "k", "tasks", "success %", "silent %",
+		"J/success", "$/success", "handled by A %");
 	if (csv)
 		fputs("v,k,category,tasks,successes,success_rate,small_handled,small_share,"
-		      "energy_j_per_success,usd_per_success,unmatched\n", csv);
+		      "energy_j_per_success,usd_per_success,unmatched,silent_failures,silent_rate,"
+		      "escalate_on\n", csv);
 	for (int k = 0; k <= kmax; k++) {
 		for (size_t ci = 0; ci <= nc; ci++) {
 			const char *cat = ci == 0 ? NULL : cats[ci - 1];
 			struct casc_row r;
-			cascade_compute(a, na, b, nb, k, cat, &r);
+			cascade_compute(a, na, b, nb, k, cat, esc, &r);
+			double silent = r.tasks ? (double)r.silent / (double)r.tasks : NAN;
 			double rate = r.tasks ? (double)r.successes / (double)r.tasks : NAN;
 			double share = r.tasks ? (double)r.small_handled / (double)r.tasks : NAN;
 			double jps = r.successes ? r.j / (double)r.successes : NAN;
@@ -210,8 +219,8 @@ static void print_cascade(FILE *f, FILE *csv, const struct casc_task *a, size_t 
 				char js[32], us[32];
 				snprintf(js, sizeof(js), isnan(jps) ? "<not counted>" : "%.4g", jps);
 				snprintf(us, sizeof(us), isnan(ups) ? "<not counted>" : "%.4g", ups);
-				fprintf(f, "   %3d %8ld %12.2f %16s %16s %14.2f\n", k, r.tasks, 100 * rate, js,
-					us, 100 * share);
+				fprintf(f, "   %3d %8ld %12.2f %10.2f %16s %16s %14.2f\n", k, r.tasks, 100 * rate,
+					100 * silent, js, us, 100 * share);
 			}
 			if (csv) {
 				struct sbuf nm = { 0 };
@@ -224,7 +233,9 @@ static void print_cascade(FILE *f, FILE *csv, const struct casc_task *a, size_t 
 				csv_num(csv, share);
 				csv_num(csv, jps);
 				csv_num(csv, ups);
-				fprintf(csv, ",%ld\n", r.unmatched);
+				fprintf(csv, ",%ld,%ld", r.unmatched, r.silent);
+				csv_num(csv, silent);
+				fprintf(csv, ",%s\n", escalate_name(esc));
 			}
 		}
 	}
@@ -237,7 +248,7 @@ static void print_cascade(FILE *f, FILE *csv, const struct casc_task *a, size_t 
 			fprintf(f, "   %-24s", cats[ci][0] ? cats[ci] : "(none)");
 			for (int k = 0; k <= kmax; k++) {
 				struct casc_row r;
-				cascade_compute(a, na, b, nb, k, cats[ci], &r);
+				cascade_compute(a, na, b, nb, k, cats[ci], esc, &r);
 				fprintf(f, " %7.1f%%", r.tasks ? 100.0 * (double)r.small_handled / (double)r.tasks
 							    : NAN);
 			}
@@ -279,7 +290,8 @@ static void jnum_or_null(cJSON *o, const char *k, double v)
 
 /* diff --json FILE: the rows, the paired tests, the cascade, each run's report JSON. */
 static int diff_json(const char *path, const struct run_data *A, const struct run_data *B, int form,
-		     const struct casc_task *ca, size_t na, const struct casc_task *cb, size_t nb)
+		     const struct casc_task *ca, size_t na, const struct casc_task *cb, size_t nb,
+		     int esc)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "agentperf_json", 1);
@@ -308,15 +320,17 @@ static int diff_json(const char *path, const struct run_data *A, const struct ru
 		int kmax = 0;
 		for (size_t i = 0; i < na; i++)
 			kmax = ca[i].attempts > kmax ? ca[i].attempts : kmax;
+		cJSON_AddStringToObject(o, "escalate_on", escalate_name(esc));
 		cJSON *cs = cJSON_AddArrayToObject(o, "cascade");
 		for (int k = 0; k <= kmax && k <= MAX_K; k++) {
 			struct casc_row r;
-			cascade_compute(ca, na, cb, nb, k, NULL, &r);
+			cascade_compute(ca, na, cb, nb, k, NULL, esc, &r);
 			cJSON *x = cJSON_CreateObject();
 			cJSON_AddNumberToObject(x, "k", k);
 			cJSON_AddNumberToObject(x, "tasks", (double)r.tasks);
 			cJSON_AddNumberToObject(x, "successes", (double)r.successes);
 			cJSON_AddNumberToObject(x, "small_handled", (double)r.small_handled);
+			cJSON_AddNumberToObject(x, "silent_failures", (double)r.silent);
 			jnum_or_null(x, "energy_j_per_success", r.successes ? r.j / (double)r.successes : NAN);
 			jnum_or_null(x, "usd_per_success", r.successes ? r.usd / (double)r.successes : NAN);
 			cJSON_AddItemToArray(cs, x);
@@ -384,7 +398,7 @@ int cmd_diff(struct cli_args *cli)
 			ap_err("%s", err);
 			goto out;
 		}
-		print_cascade(stdout, fc, ca, na, cb, nb);
+		print_cascade(stdout, fc, ca, na, cb, nb, cli->escalate);
 	} else {
 		/* Attempts of a decomposed task are counted per sub-call, so "the small
 		 * model's first k attempts" names no single cut-off to escalate at. */
@@ -397,7 +411,7 @@ int cmd_diff(struct cli_args *cli)
 	}
 	if (csvdir && diff_extra_csv(csvdir, &A, &B, form))
 		goto out;
-	if (cli->json && diff_json(cli->json, &A, &B, form, ca, na, cb, nb))
+	if (cli->json && diff_json(cli->json, &A, &B, form, ca, na, cb, nb, cli->escalate))
 		goto out;
 	printf("\n");
 	if (csvdir)

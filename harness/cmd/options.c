@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "capture.h"
+#include "compare.h"
 #include "energy.h"
 #include "load/pad.h"
 #include "report.h"
@@ -130,6 +131,16 @@ static int set_seed_policy(struct cli_args *c, const struct cli_opt *o, const ch
 	(void)o;
 	if ((c->s.o.seed_policy = seed_policy_parse(v)) < 0) {
 		ap_err("--seed-policy: expected per-attempt or fixed, got '%s'", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_escalate(struct cli_args *c, const struct cli_opt *o, const char *v)
+{
+	(void)o;
+	if ((c->escalate = escalate_parse(v)) < 0) {
+		ap_err("--escalate-on: detectable or oracle (got '%s')", v);
 		return -EINVAL;
 	}
 	return 0;
@@ -352,6 +363,10 @@ const struct cli_opt cli_options[] = {
 	{ "json", 0, "FILE", CMDBIT(CMD_REPORT) | CMDBIT(CMD_DIFF),
 	  "write the report (diff: both runs, rows, paired tests, cascade) as JSON", opt_str,
 	  OFF(json) },
+	{ "escalate-on", 0, "WHEN", CMDBIT(CMD_DIFF),
+	  "cascade: detectable (default: only failures visible at run time escalate;\n"
+	  "silent wrong answers are delivered) or oracle (the ground-truth upper bound)",
+	  set_escalate },
 	{ "percentiles", 0, "LIST", CMDBIT(CMD_REPORT) | CMDBIT(CMD_DIFF),
 	  "latency percentiles to print, e.g. 50,90,99 (default 50,95)", set_percentiles },
 	{ "quiet", 'q', NULL, SC_RUN, "no progress line", opt_flag, OFF(s.o.quiet) },
