@@ -226,6 +226,44 @@ static int health_ok(int port)
 	return ok;
 }
 
+/*
+ * The server's own name for its build: GET /props, "build_info" (llama.cpp
+ * has sent it since 2024). Left empty, and meta.json says so, when the
+ * server sends none; bounded like health_ok.
+ */
+static void props_build_info(int port, char *out, size_t n)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { 2, 0 };
+	enum { CAP = 1 << 20 };
+	char *buf = malloc(CAP);
+	out[0] = '\0';
+	if (fd < 0 || !buf)
+		goto out;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	static const char req[] = "GET /props HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1)
+		goto out;
+	ssize_t got = 0, r;
+	while (got < CAP - 1 && (r = recv(fd, buf + got, (size_t)(CAP - 1 - got), 0)) > 0)
+		got += r;
+	buf[got > 0 ? got : 0] = '\0';
+	const char *body = strstr(buf, "\r\n\r\n");
+	cJSON *j = body ? cJSON_Parse(body + 4) : NULL;
+	const cJSON *bi = cJSON_GetObjectItemCaseSensitive(j, "build_info");
+	if (cJSON_IsString(bi))
+		snprintf(out, n, "%s", bi->valuestring);
+	cJSON_Delete(j);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+}
+
 /* The last lines of the log, joined with " | ", for error messages. */
 static void log_tail(const char *path, char *out, size_t n, int lines)
 {
@@ -406,6 +444,7 @@ int managed_start(struct managed_server **out, const struct managed_cfg *c, int 
 	}
 	s->t_healthy = ap_now_ns();
 	s->load_s = (double)(s->t_healthy - s->t_spawn) / 1e9;
+	props_build_info(s->port, s->build_info, sizeof(s->build_info));
 	ap_info("llama-server pid %d on 127.0.0.1:%d, model %s loaded in %.2f s, log %s", (int)s->pid,
 		s->port, s->model.name, s->load_s, s->log_path);
 out:
@@ -570,6 +609,12 @@ void managed_meta(cJSON *meta, const struct managed_server *s)
 	cJSON_AddStringToObject(v, "url", s->url);
 	cJSON_AddStringToObject(v, "log", s->log_path);
 	cJSON_AddBoolToObject(v, "healthy", s->t_healthy != 0);
+	/* Which llama-server: its /props build_info, null when it sent none. */
+	if (s->build_info[0])
+		cJSON_AddStringToObject(v, "build_info", s->build_info);
+	else
+		cJSON_AddNullToObject(v, "build_info");
+	cJSON_AddStringToObject(v, "build_info_source", "GET /props \"build_info\"");
 	if (s->exited && !s->stopped_by_us && s->pid > 0) {
 		char how[96];
 		describe_exit(s->exit_status, how, sizeof(how));

@@ -57,6 +57,7 @@ struct managed_server {
 	bool log_is_temp;         /* `stat`: no results folder; removed after a clean run */
 	uint64_t t_spawn, t_healthy;
 	double load_s;            /* spawn to healthy */
+	char build_info[128];     /* llama-server's /props "build_info" (e.g. b1-de3ff81), "" if none */
 	double load_j;            /* energy of that window; NAN when not measured */
 	char load_provenance[256];
 	bool load_energy_pending; /* load window registered with the energy side */

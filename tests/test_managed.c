@@ -112,6 +112,11 @@ static void test_healthy_run(void **state)
 	const cJSON *be = cJSON_GetObjectItemCaseSensitive(m, "backend");
 	assert_string_equal(jstr(be, "kind"), "llama-server");
 	assert_true(!strncmp(jstr(be, "url"), "http://127.0.0.1:", 17));
+	/* Provenance: the real server names its build in /props (llama.cpp's "bNNNN-commit"). */
+	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(m, "server");
+	const char *bi = jstr(srv, "build_info");
+	assert_non_null(bi);
+	assert_true(bi[0] == 'b' && strchr(bi, '-') != NULL);
 	if (!strcmp(jstr(md, "sha256"), "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"))
 		assert_non_null(strstr(jstr(m, "model_note"), "smoke-test model"));
 	cJSON_Delete(m);
