@@ -98,6 +98,9 @@ struct tu_server {
  * Starts tests/fakeserver with a rules file on port (0: any free one);
  * returns 0 or -1. With restart, s->dir is kept from the last start (its
  * port file and log stay there) and the server's stderr is silenced.
+ * --max-seconds only reaps a server a crashed test left behind: it is long
+ * enough for the slowest user (test_bench's llama-server run before its
+ * remote calls, several minutes on a loaded 2-core machine or under valgrind).
  */
 static inline int tu_fake_start_on(struct tu_server *s, const char *rules, int port, bool restart)
 {
@@ -123,7 +126,7 @@ static inline int tu_fake_start_on(struct tu_server *s, const char *rules, int p
 		if (restart)
 			dup2(null, 2);
 		execl(exe, exe, "--script", rules, "--port", portstr, "--port-file", portfile, "--log",
-		      s->log, "--max-seconds", "120", (char *)NULL);
+		      s->log, "--max-seconds", "900", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {
