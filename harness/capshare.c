@@ -205,7 +205,7 @@ void capshare_csv(FILE *f, const struct share_result *r)
 		sbuf_reset(&b);
 		sbuf_adds(&b, "1,");
 		csv_field(&b, s->k->name);
-		sbuf_addf(&b, ",%s,", s->k->sys_hash);
+		sbuf_addf(&b, ",%s,", s->k->mixed ? "mixed" : s->k->sys_hash);
 		csv_field(&b, s->k->tools);
 		sbuf_addf(&b, ",%s,%ld,", reply_kind_name(s->k->rk), s->calls);
 		if (isfinite(v[0]))
@@ -225,46 +225,103 @@ void capshare_csv(FILE *f, const struct share_result *r)
 	sbuf_free(&b);
 }
 
+/*
+ * The replay's kinds are its tasks' categories: where they are not the
+ * capture's signature kinds (the replay grouped by --cluster embed:K), the
+ * index is regrouped by them, calls without a replayed task as "not replayed".
+ */
+static int regroup_by_tasks(struct capture_index *ix, const struct casc_task *t, size_t nt)
+{
+	bool differ = false;
+	size_t line;
+	for (size_t i = 0; i < nt && !differ; i++) {
+		const struct capture_call *c =
+			sscanf(t[i].id, "line-%zu", &line) == 1 ? capture_index_find(ix, line) : NULL;
+		differ = c && strcmp(ix->kinds[c->kind].name, t[i].category);
+	}
+	if (!differ)
+		return 0;
+	const char **names = calloc(nt + 1, sizeof(*names));
+	int *assign = calloc(ix->n_calls ? ix->n_calls : 1, sizeof(*assign));
+	int rc = -ENOMEM, n = 0;
+	if (!names || !assign)
+		goto out;
+	for (size_t i = 0; i < ix->n_calls; i++)
+		assign[i] = -1;
+	for (size_t i = 0; i < nt; i++) {
+		if (sscanf(t[i].id, "line-%zu", &line) != 1 || !capture_index_find(ix, line))
+			continue;
+		int g = 0;
+		while (g < n && strcmp(names[g], t[i].category))
+			g++;
+		if (g == n)
+			names[n++] = t[i].category;
+		assign[capture_index_find(ix, line) - ix->calls] = g;
+	}
+	bool rest = false;
+	for (size_t i = 0; i < ix->n_calls; i++)
+		if (assign[i] < 0) {
+			assign[i] = n;
+			rest = true;
+		}
+	if (rest)
+		names[n++] = "not replayed";
+	rc = capture_index_regroup(ix, assign, NULL, names);
+out:
+	free(names);
+	free(assign);
+	return rc;
+}
+
+/* The capture a run replayed (meta.json workload.path) and the captured side's cost context. */
+static int load_side(const char *dir, const cJSON *meta, const char *cap_profile,
+		     struct capture_index *ix, struct profile *prof, struct cost_ctx *cc)
+{
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(meta, "workload");
+	const char *path = jv_str_or(w, "path", NULL);
+	struct ap_error err = { { 0 } };
+	char e[512] = "";
+	memset(cc, 0, sizeof(*cc));
+	if (!path) {
+		ap_err("%s/meta.json: workload.path missing", dir);
+		return -EINVAL;
+	}
+	if (capture_index_load(path, ix, &err)) {
+		ap_err("the capture %s replayed: %s", dir, err.msg);
+		return -EINVAL;
+	}
+	if (!cap_profile)
+		return 0;
+	if (profile_load(prof, cap_profile, e, sizeof(e)) || prof->kind != PROFILE_REMOTE) {
+		ap_err("--capture-profile %s: %s", cap_profile, e[0] ? e : "expected a remote model profile");
+		capture_index_free(ix);
+		return -EINVAL;
+	}
+	cc->remote = prof;
+	cc->idle_w = NAN;
+	return 0;
+}
+
 int capshare_report(FILE *f, const char *dir, const cJSON *meta, const struct cost_ctx *rep,
 		    const struct run_agg *agg, const char *cap_profile, double agree,
 		    const char *csv)
 {
-	const cJSON *w = cJSON_GetObjectItemCaseSensitive(meta, "workload");
-	const char *path = jv_str_or(w, "path", NULL);
 	struct capture_index ix;
-	struct ap_error err = { { 0 } };
 	struct casc_task *t = NULL;
 	size_t nt = 0;
 	struct share_result r = { 0 };
 	struct profile prof = { 0 };
-	struct cost_ctx cc = { 0 };
+	struct cost_ctx cc;
 	char e[512] = "";
 	int rc = 1;
-	if (!path) {
-		ap_err("%s/meta.json: workload.path missing", dir);
+	if (load_side(dir, meta, cap_profile, &ix, &prof, &cc))
 		return 1;
-	}
-	if (capture_index_load(path, &ix, &err)) {
-		ap_err("the capture this run replayed: %s", err.msg);
-		return 1;
-	}
-	if (cap_profile) {
-		if (profile_load(&prof, cap_profile, e, sizeof(e))) {
-			ap_err("--capture-profile: %s", e);
-			goto out;
-		}
-		if (prof.kind != PROFILE_REMOTE) {
-			ap_err("--capture-profile %s: expected a remote model profile", cap_profile);
-			goto out;
-		}
-		cc.remote = &prof;
-		cc.idle_w = NAN;
-	}
 	if (casc_load(dir, rep, agg, &t, &nt, e, sizeof(e))) {
 		ap_err("%s", e);
 		goto out;
 	}
-	if (capshare_compute(&ix, t, nt, cap_profile ? &cc : NULL, agree, &r)) {
+	if (regroup_by_tasks(&ix, t, nt) ||
+	    capshare_compute(&ix, t, nt, cap_profile ? &cc : NULL, agree, &r)) {
 		ap_err("out of memory");
 		goto out;
 	}
@@ -284,6 +341,63 @@ int capshare_report(FILE *f, const char *dir, const cJSON *meta, const struct co
 out:
 	capshare_free(&r);
 	free(t);
+	capture_index_free(&ix);
+	return rc;
+}
+
+int capshare_diff(FILE *f, const char *a_dir, const cJSON *a_meta, const struct casc_task *ta,
+		  size_t na, const char *b_dir, const cJSON *b_meta, const struct casc_task *tb,
+		  size_t nb, const char *cap_profile, double agree)
+{
+	struct capture_index ix;
+	struct profile prof = { 0 };
+	struct cost_ctx cc;
+	struct share_result ra = { 0 }, rb = { 0 };
+	int rc = 1;
+	const char *pa = jv_str_or(cJSON_GetObjectItemCaseSensitive(a_meta, "workload"), "sha256", "a");
+	const char *pb = jv_str_or(cJSON_GetObjectItemCaseSensitive(b_meta, "workload"), "sha256", "b");
+	if (strcmp(pa, pb)) {
+		fprintf(f, "\n   kinds of call: <not compared>: %s and %s replayed different captures\n",
+			a_dir, b_dir);
+		return 0;
+	}
+	if (load_side(a_dir, a_meta, cap_profile, &ix, &prof, &cc))
+		return 1;
+	/* Both sides on A's kinds (B's tasks map to them by line). */
+	if (regroup_by_tasks(&ix, ta, na) ||
+	    capshare_compute(&ix, ta, na, cap_profile ? &cc : NULL, agree, &ra) ||
+	    capshare_compute(&ix, tb, nb, cap_profile ? &cc : NULL, agree, &rb)) {
+		ap_err("out of memory");
+		goto out;
+	}
+	char a1[32], b1[32], c1[32], d1[32], e1[32];
+	fprintf(f, "\n   kinds of call, A and B replaying the same capture (%ld calls; kinds as A grouped them):\n\n",
+		ra.calls);
+	fprintf(f, "   %-34s %7s %11s %11s %11s %11s\n", "kind", "calls%", "agreement A",
+		"agreement B", "rep J/call A", "rep J/call B");
+	for (size_t i = 0; i < ra.n_kinds; i++) {
+		const struct share_kind *x = &ra.kinds[i], *y = &rb.kinds[i];
+		fmt_pct(a1, sizeof(a1), x->call_share);
+		fmt_pct(b1, sizeof(b1), x->agreement);
+		fmt_pct(c1, sizeof(c1), y->agreement);
+		fmt(d1, sizeof(d1), x->replayed ? x->rep_j / (double)x->replayed : NAN, 4);
+		fmt(e1, sizeof(e1), y->replayed ? y->rep_j / (double)y->replayed : NAN, 4);
+		fprintf(f, "   %-34.34s %7s %11s %11s %11s %11s\n", x->k->name, a1, b1, c1, d1, e1);
+	}
+	fprintf(f, "\n   replaceable share at agreement >= %.2f:   %9s %9s\n", agree, "A", "B");
+	const char *what[] = { "of calls", "of tokens", "of joules (captured, modeled)",
+			       "of dollars (captured)" };
+	double va[] = { ra.share_calls, ra.share_tokens, ra.share_j, ra.share_usd };
+	double vb[] = { rb.share_calls, rb.share_tokens, rb.share_j, rb.share_usd };
+	for (int i = 0; i < 4; i++) {
+		fmt_pct(a1, sizeof(a1), va[i]);
+		fmt_pct(b1, sizeof(b1), vb[i]);
+		fprintf(f, "   %-40s %9s %9s\n", what[i], a1, b1);
+	}
+	rc = 0;
+out:
+	capshare_free(&ra);
+	capshare_free(&rb);
 	capture_index_free(&ix);
 	return rc;
 }

@@ -72,6 +72,15 @@ int capshare_report(FILE *f, const char *dir, const cJSON *meta, const struct co
 		    const struct run_agg *agg, const char *cap_profile, double agree,
 		    const char *csv);
 
+/*
+ * `agentperf diff A B` of two replays of the same capture: per kind (A's
+ * kinds), both agreements and replay J per call, and both replaceable shares.
+ * Prints a line instead when the captures differ. 0, or 1 with a message.
+ */
+int capshare_diff(FILE *f, const char *a_dir, const cJSON *a_meta, const struct casc_task *ta,
+		  size_t na, const char *b_dir, const cJSON *b_meta, const struct casc_task *tb,
+		  size_t nb, const char *cap_profile, double agree);
+
 /* The paper's estimates (not measurements) of the share, printed beside ours. */
 struct share_estimate {
 	const char *agent;

@@ -232,6 +232,48 @@ static int find_kind(const struct capture_index *ix, const struct sig *s)
 	return -1;
 }
 
+/* The last user message's text: a string, or its text parts joined (malloc'd). */
+static char *last_user_text(const cJSON *req)
+{
+	const cJSON *m, *last = NULL;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(req, "messages"))
+		if (!strcmp(jv_str_or(m, "role", ""), "user"))
+			last = m;
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(last, "content");
+	if (cJSON_IsString(c))
+		return ap_strdup(c->valuestring);
+	struct sbuf b = { 0 };
+	const cJSON *part;
+	cJSON_ArrayForEach(part, c)
+	{
+		const char *t = jv_str_or(part, "text", NULL);
+		if (t && ((b.len && sbuf_add(&b, "\n", 1)) || sbuf_adds(&b, t))) {
+			sbuf_free(&b);
+			return NULL;
+		}
+	}
+	return b.s ? b.s : ap_strdup("");
+}
+
+/* The tool a reply called most (the first of equals), "" for none. */
+static void reply_tool(const cJSON *rep, char *out, size_t n)
+{
+	const cJSON *a, *b;
+	int best = 0;
+	out[0] = '\0';
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(rep, "tool_calls"))
+	{
+		const char *na = jv_str_or(a, "name", "");
+		int cnt = 0;
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(rep, "tool_calls"))
+			cnt += !strcmp(na, jv_str_or(b, "name", ""));
+		if (*na && cnt > best) {
+			best = cnt;
+			ap_scopy(out, n, na);
+		}
+	}
+}
+
 static long num_or(const cJSON *o, const char *k, long d)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -340,6 +382,8 @@ int capture_index_load(const char *path, struct capture_index *ix, struct ap_err
 		if (ix->n_calls == cap_calls) {
 			size_t nc = cap_calls ? 2 * cap_calls : 64;
 			struct capture_call *c = realloc(ix->calls, nc * sizeof(*c));
+			if (c)
+				memset(c + cap_calls, 0, (nc - cap_calls) * sizeof(*c));
 			if (!c)
 				rc = -ENOMEM;
 			else {
@@ -360,6 +404,13 @@ int capture_index_load(const char *path, struct capture_index *ix, struct ap_err
 		c->completion_tokens = num_or(u, "completion_tokens", 0);
 		c->cached_tokens = num_or(u, "cached_tokens", 0);
 		c->e2e_s = jv_num_or(j, "e2e_s", 0);
+		c->sig = k;
+		reply_tool(rep, c->tool, sizeof(c->tool));
+		if (!(c->last_user = last_user_text(cJSON_GetObjectItemCaseSensitive(j, "request")))) {
+			rc = -ENOMEM;
+			cJSON_Delete(j);
+			break;
+		}
 		kk->calls++;
 		kk->prompt_tokens += c->prompt_tokens;
 		kk->completion_tokens += c->completion_tokens;
@@ -411,6 +462,8 @@ int capture_index_load(const char *path, struct capture_index *ix, struct ap_err
 
 void capture_index_free(struct capture_index *ix)
 {
+	for (size_t i = 0; i < ix->n_calls; i++)
+		free(ix->calls[i].last_user);
 	for (size_t i = 0; i < ix->n_kinds; i++) {
 		free(ix->kinds[i].tools);
 		free(ix->kinds[i].sys_words);
@@ -418,6 +471,126 @@ void capture_index_free(struct capture_index *ix)
 	free(ix->kinds);
 	free(ix->calls);
 	memset(ix, 0, sizeof(*ix));
+}
+
+/* The most frequent signature among the members of group g (ties: the first); *mixed when
+ * there are several. */
+static int most_frequent_sig(const struct capture_index *ix, const int *assign, int g, bool *mixed)
+{
+	long *cnt = calloc(ix->n_kinds ? ix->n_kinds : 1, sizeof(*cnt));
+	int best = -1, nsig = 0;
+	if (!cnt)
+		return -1;
+	for (size_t i = 0; i < ix->n_calls; i++)
+		if (assign[i] == g && ix->calls[i].sig >= 0 && (size_t)ix->calls[i].sig < ix->n_kinds)
+			nsig += !cnt[ix->calls[i].sig]++;
+	for (size_t s = 0; s < ix->n_kinds; s++)
+		if (cnt[s] && (best < 0 || cnt[s] > cnt[best]))
+			best = (int)s;
+	free(cnt);
+	*mixed = nsig > 1;
+	return best;
+}
+
+int capture_index_regroup(struct capture_index *ix, const int *assign, const char *prefix,
+			  const char *const *names)
+{
+	int ng = 0;
+	for (size_t i = 0; i < ix->n_calls; i++)
+		if (assign[i] + 1 > ng)
+			ng = assign[i] + 1;
+	struct capture_kind *nk = calloc(ng ? (size_t)ng : 1, sizeof(*nk));
+	int *map = calloc(ng ? (size_t)ng : 1, sizeof(*map));
+	int rc = 0;
+	if (!nk || !map) {
+		free(nk);
+		free(map);
+		return -ENOMEM;
+	}
+	/* Groups in order of their first call; empty ones dropped. */
+	for (int g = 0; g < ng; g++)
+		map[g] = -1;
+	size_t n = 0;
+	for (size_t i = 0; i < ix->n_calls; i++)
+		if (map[assign[i]] < 0)
+			map[assign[i]] = (int)n++;
+	for (int g = 0; g < ng && !rc; g++) {
+		if (map[g] < 0)
+			continue;
+		struct capture_kind *k = &nk[map[g]];
+		int s = most_frequent_sig(ix, assign, g, &k->mixed);
+		const struct capture_kind *sk = s >= 0 ? &ix->kinds[s] : NULL;
+		if (sk) {
+			memcpy(k->sys_hash, sk->sys_hash, sizeof(k->sys_hash));
+			k->rk = sk->rk;
+		}
+		k->tools = ap_strdup(sk ? sk->tools : "");
+		k->sys_words = ap_strdup(sk ? sk->sys_words : "");
+		if (!k->tools || !k->sys_words)
+			rc = -ENOMEM;
+		/* the most frequent tool among the group's replies */
+		const char *best = NULL;
+		long bn = 0;
+		for (size_t i = 0; i < ix->n_calls; i++) {
+			if (assign[i] != g || !ix->calls[i].tool[0])
+				continue;
+			long c = 0;
+			for (size_t j = 0; j < ix->n_calls; j++)
+				c += assign[j] == g && !strcmp(ix->calls[j].tool, ix->calls[i].tool);
+			if (c > bn) {
+				bn = c;
+				best = ix->calls[i].tool;
+			}
+		}
+		if (names)
+			ap_scopy(k->name, sizeof(k->name), names[g]);
+		else
+			snprintf(k->name, sizeof(k->name), "%.12s:%.50s", prefix,
+				 best ? best : sk && *sk->sys_words ? sk->sys_words : "no system prompt");
+	}
+	if (!names) /* unique names, as for signatures */
+		for (size_t i = 0; i < n; i++) {
+			char base[CAPTURE_KIND_NAME];
+			ap_scopy(base, sizeof(base), nk[i].name);
+			for (int m = 2;; m++) {
+				bool taken = false;
+				for (size_t o = 0; o < i && !taken; o++)
+					taken = !strcmp(nk[o].name, nk[i].name);
+				if (!taken)
+					break;
+				snprintf(nk[i].name, sizeof(nk[i].name), "%.50s#%d", base, m);
+			}
+		}
+	for (size_t i = 0; i < ix->n_calls; i++) {
+		struct capture_call *c = &ix->calls[i];
+		struct capture_kind *k = &nk[map[assign[i]]];
+		c->kind = map[assign[i]];
+		k->calls++;
+		k->prompt_tokens += c->prompt_tokens;
+		k->completion_tokens += c->completion_tokens;
+		k->cached_tokens += c->cached_tokens;
+		k->calls_no_usage += !c->usage;
+	}
+	/* The signature kinds stay reachable through calls[].sig only while ix lives; keep them. */
+	if (rc) {
+		for (size_t i = 0; i < n; i++) {
+			free(nk[i].tools);
+			free(nk[i].sys_words);
+		}
+		free(nk);
+	} else {
+		for (size_t i = 0; i < ix->n_kinds; i++) {
+			free(ix->kinds[i].tools);
+			free(ix->kinds[i].sys_words);
+		}
+		free(ix->kinds);
+		ix->kinds = nk;
+		ix->n_kinds = n;
+		for (size_t i = 0; i < ix->n_calls; i++)
+			ix->calls[i].sig = -1; /* the signature kinds are gone */
+	}
+	free(map);
+	return rc;
 }
 
 const struct capture_call *capture_index_find(const struct capture_index *ix, size_t line)
@@ -447,12 +620,19 @@ static int cap_open(struct workload *wl, const char *answers_path, struct ap_err
 		return rc;
 	}
 	wl_stream(wl)->state = ix;
+	const struct capture_cluster *cl = capture_cluster();
+	if (cl && (rc = capture_cluster_apply(ix, cl, err))) {
+		if (rc == -ENOMEM)
+			ap_error_set(err, wl->path, 0, NULL, "out of memory");
+		return rc;
+	}
 	struct sbuf d = { 0 };
 	sbuf_addf(&d,
 		  "agentperf proxy capture of %s: %zu calls replayed once each and judged against the "
-		  "captured reply (--judge %s); %zu failed captured calls left out; %zu kinds of call",
+		  "captured reply (--judge %s); %zu failed captured calls left out; %zu kinds of call%s",
 		  ix->model[0] ? ix->model : "an unnamed model", ix->n_calls,
-		  judge_mode_name(cap_judge), ix->n_failed, ix->n_kinds);
+		  judge_mode_name(cap_judge), ix->n_failed, ix->n_kinds,
+		  cl ? " (k-means of embeddings, --cluster)" : " (by signature)");
 	wl->name = wl_basename_noext(wl->path);
 	wl->version = ap_strdup("capture-1");
 	wl->source = ap_strdup(wl->path);
@@ -506,7 +686,6 @@ static int cap_parse(struct workload *wl, const cJSON *j, size_t line, struct ta
 	struct jv_ctx x = { wl->path, line, err };
 	const struct capture_index *ix = wl_stream(wl)->state;
 	bool ok = false;
-	struct sig s = { 0 };
 	char id[32];
 	int rc;
 	*out = NULL;
@@ -515,12 +694,11 @@ static int cap_parse(struct workload *wl, const cJSON *j, size_t line, struct ta
 	struct task *t = wl_task_new(wl, line);
 	if (!t)
 		return -ENOMEM;
-	if ((rc = line_sig(j, &s)))
-		goto out;
-	int k = find_kind(ix, &s);
+	/* The kind of this line as the index grouped it (signature or cluster). */
+	const struct capture_call *c = capture_index_find(ix, line);
 	snprintf(id, sizeof(id), "line-%zu", line);
 	if (!(t->id = strdup(id)) ||
-	    !(t->category = strdup(k >= 0 ? ix->kinds[k].name : "unknown"))) {
+	    !(t->category = strdup(c ? ix->kinds[c->kind].name : "unknown"))) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -536,7 +714,6 @@ static int cap_parse(struct workload *wl, const cJSON *j, size_t line, struct ta
 	*out = t;
 	t = NULL;
 out:
-	sig_free(&s);
 	task_free(t);
 	return rc;
 }

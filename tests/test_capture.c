@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 #include "capshare.h"
 #include "capture.h"
 #include "judge.h"
@@ -327,6 +329,71 @@ static void test_share_by_hand(void **state)
 	capture_index_free(&ix);
 }
 
+static void test_kmeans(void **state)
+{
+	(void)state;
+	const float x[] = { 0, 0, 0.1f, 0, 0, 0.1f, 5, 5, 5.1f, 5, 5, 5.2f };
+	int a[6], b[6];
+	assert_int_equal(capture_kmeans(x, 6, 2, 2, 7, a), 0);
+	assert_true(a[0] == a[1] && a[1] == a[2] && a[3] == a[4] && a[4] == a[5] && a[0] != a[3]);
+	assert_int_equal(capture_kmeans(x, 6, 2, 2, 7, b), 0);
+	assert_memory_equal(a, b, sizeof(a)); /* seeded: the same again */
+	assert_int_equal(capture_kmeans(x, 6, 2, 10, 7, b), 0); /* K > n: at most n groups */
+	for (int i = 0; i < 6; i++)
+		assert_true(b[i] >= 0 && b[i] < 6);
+	assert_int_not_equal(capture_kmeans(x, 0, 2, 2, 7, b), 0);
+}
+
+/* --cluster embed:2 against the fake server's /v1/embeddings; a server without them refused. */
+static void test_cluster_embed(void **state)
+{
+	(void)state;
+	struct tu_server fs;
+	assert_int_equal(tu_fake_start(&fs, "tests/fake/embeddings.rules"), 0);
+	char url[64], err[512];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", fs.port);
+	assert_int_not_equal(capture_set_cluster("embed:0", url, NULL, NULL, 1, err, sizeof(err)), 0);
+	assert_int_not_equal(capture_set_cluster("embed:2,color=red", url, NULL, NULL, 1, err,
+						 sizeof(err)), 0);
+	assert_int_not_equal(capture_set_cluster("embed:2", NULL, NULL, NULL, 1, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "url="));
+	assert_int_equal(capture_set_cluster("embed:2", url, "m", NULL, 1, err, sizeof(err)), 0);
+	struct workload *wl;
+	struct ap_error e = { { 0 } };
+	assert_int_equal(workload_open(&wl, cap_path, NULL, &e), 0);
+	assert_non_null(strstr(wl->description, "k-means of embeddings"));
+	const char *want[] = { "embed:search", "embed:search", "embed:search", "embed:search",
+			       "embed:Extract the fields as JSON.", "embed:Extract the fields as JSON." };
+	struct task *t;
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(workload_next(wl, &t, &e), 0);
+		assert_string_equal(t->category, want[i]);
+		task_free(t);
+	}
+	workload_close(wl);
+	/* the report's side: the index regrouped by the replay's categories */
+	struct capture_index ix;
+	assert_int_equal(capture_index_load(cap_path, &ix, &e), 0);
+	int assign[6] = { 0, 0, 0, 0, 1, 1 };
+	const char *names[] = { "embed:search", "embed:Extract the fields as JSON." };
+	assert_int_equal(capture_index_regroup(&ix, assign, NULL, names), 0);
+	assert_int_equal(ix.n_kinds, 2);
+	assert_int_equal(ix.kinds[0].calls, 4);
+	assert_true(ix.kinds[0].mixed); /* tool and text replies under one system prompt */
+	assert_false(ix.kinds[1].mixed);
+	assert_int_equal(ix.kinds[1].prompt_tokens, 40);
+	capture_index_free(&ix);
+	tu_fake_stop(&fs);
+	/* a backend that does not serve embeddings */
+	assert_int_equal(tu_fake_start(&fs, "tests/fake/openai-basic.rules"), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", fs.port);
+	assert_int_equal(capture_set_cluster("embed:2", url, NULL, NULL, 1, err, sizeof(err)), 0);
+	assert_int_not_equal(workload_open(&wl, cap_path, NULL, &e), 0);
+	assert_non_null(strstr(e.msg, "HTTP 404 (the backend must serve /v1/embeddings"));
+	capture_clear_cluster();
+	tu_fake_stop(&fs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +402,8 @@ int main(void)
 		cmocka_unit_test(test_grouping),
 		cmocka_unit_test(test_bad_capture),
 		cmocka_unit_test(test_share_by_hand),
+		cmocka_unit_test(test_kmeans),
+		cmocka_unit_test(test_cluster_embed),
 	};
 	return cmocka_run_group_tests(tests, write_capture, remove_capture);
 }

@@ -54,6 +54,7 @@ struct cli_args {
 	const char *workloads[32];
 	int n_workloads;
 	const char *answers;
+	const char *cluster; /* --cluster embed:K (capture replays) */
 	long context;        /* --context: pad tasks to about this many tokens, 0: no */
 	struct policy_override pov; /* --max-attempts, --retry, --max-steps */
 	const char *shard_opt; /* --shard I/N, or NULL: from the environment */

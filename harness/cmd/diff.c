@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capshare.h"
 #include "compare.h"
 #include "jsonv.h"
 #include "machine.h"
@@ -399,6 +400,18 @@ int cmd_diff(struct cli_args *cli)
 			goto out;
 		}
 		print_cascade(stdout, fc, ca, na, cb, nb, cli->escalate);
+		/* Two replays of a capture: the replaceable share side by side (capshare.h). */
+		bool cap_a = !strcmp(jv_str_or(wa, "format", ""), "capture");
+		bool cap_b = !strcmp(jv_str_or(wb, "format", ""), "capture");
+		if (cap_a && cap_b &&
+		    capshare_diff(stdout, A.dir, A.meta, ca, na, B.dir, B.meta, cb, nb, cli->cap_profile,
+				  cli->agree))
+			goto out;
+		if (cli->share_opts && !(cap_a && cap_b)) {
+			ap_err("--agree and --capture-profile are for two replays of a capture");
+			rc = 2;
+			goto out;
+		}
 	} else {
 		/* Attempts of a decomposed task are counted per sub-call, so "the small
 		 * model's first k attempts" names no single cut-off to escalate at. */

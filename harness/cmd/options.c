@@ -275,6 +275,11 @@ const struct cli_opt cli_options[] = {
 	  "capture replays (-w capture:FILE, from agentperf proxy): judge each reply against the "
 	  "captured one by tools, json, exact or auto (default)",
 	  set_judge },
+	{ "cluster", 0, "embed:K", SC_RUN,
+	  "capture replays: kinds of call by seeded k-means (K clusters, --seed) of the last user\n"
+	  "messages' embeddings from the backend's /v1/embeddings (embed:K,url=URL,model=M for\n"
+	  "another server)",
+	  opt_str, OFF(cluster) },
 	{ "backend", 'b', "SPEC", SC_RUN,
 	  "KIND:key=value,... e.g. openai:url=http://127.0.0.1:8080/v1; repeatable\n"
 	  "(kinds and their keys below, and in `agentperf list`)",
@@ -349,11 +354,11 @@ const struct cli_opt cli_options[] = {
 	  set_profile },
 	{ "sensitivity", 0, "FILE", CMDBIT(CMD_REPORT), "write J and $ over utilization x PUE as CSV",
 	  opt_str, OFF(sensitivity) },
-	{ "agree", 0, "X", CMDBIT(CMD_REPORT),
+	{ "agree", 0, "X", CMDBIT(CMD_REPORT) | CMDBIT(CMD_DIFF),
 	  "capture replays: the agreement share in [0, 1] a kind of call needs to count as "
 	  "replaceable (default 0.9)",
 	  set_share_num, OFF(agree), 0, 1 },
-	{ "capture-profile", 0, "NAME", CMDBIT(CMD_REPORT),
+	{ "capture-profile", 0, "NAME", CMDBIT(CMD_REPORT) | CMDBIT(CMD_DIFF),
 	  "capture replays: the profile of the captured (large) model", set_share_str,
 	  OFF(cap_profile) },
 	{ "csv", 0, "DIR", CMDBIT(CMD_REPORT) | CMDBIT(CMD_DIFF),

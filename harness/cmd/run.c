@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "capture.h"
 #include "guard.h"
 #include "jsonv.h"
 #include "load/pad.h"
@@ -213,6 +214,25 @@ int cmd_run(struct cli_args *c)
 	c->s.argc = c->argc;
 	c->s.argv = c->argv;
 	/* Everything is validated before anything runs. */
+	if (c->cluster) {
+		/* Embeddings from the first backend unless --cluster names a url. */
+		struct backend *b0 = NULL;
+		char cerr[512];
+		if (backend_parse(&b0, c->backends[0], &err)) {
+			ap_err("%s", err.msg);
+			rc = 2;
+			goto out;
+		}
+		rc = capture_set_cluster(c->cluster, b0->managed ? NULL : b0->url, b0->model,
+					 b0->key_env, c->s.o.seed_set ? c->s.o.seed : 1, cerr,
+					 sizeof(cerr));
+		backend_free(b0);
+		if (rc) {
+			ap_err("%s", cerr);
+			rc = 2;
+			goto out;
+		}
+	}
 	for (int i = 0; i < c->n_workloads; i++) {
 		if ((rc = workload_open(&wls[i], c->workloads[i], c->answers, &err))) {
 			ap_err("%s", err.msg);
