@@ -189,6 +189,18 @@ match_path /resetbody
 action reset_after 5
 body 0123456789
 end
+rule hold-stream
+match_path /holdsse
+action hold_after 2
+sse data: a
+sse data: [DONE]
+end
+rule flood-stream
+match_path /floodsse
+action flood 1000
+sse data: x
+sse data: [DONE]
+end
 rule huge-small
 match_path /hugesmall
 action huge 100000
@@ -284,6 +296,10 @@ out=$(c -w ' %{http_code}' $U/closebody); rc=$?
 expect "close_after N on a body: 5 bytes then EOF" "$out $rc" "01234 200 18"
 out=$(c $U/resetbody); rc=$?
 expect "reset_after N on a body: connection reset" "$rc" 56
+out=$(c -m 2 $U/holdsse); rc=$?
+expect "hold_after N: N events, then the connection stays open" "$out $rc" $'data: a\n\ndata: [DONE] 28'
+out=$(c $U/floodsse)
+expect "flood N: the first event N more times, then the events" "$(grep -c '^data: x$' <<<"$out") ${out: -12}" $'1001 data: [DONE]'
 out=$(c $U/hugesmall)
 expect "huge N: exactly N bytes" "${#out}" 100000
 jsoncheck "huge N: valid JSON" <<<"$out"

@@ -81,6 +81,12 @@
  *     huge_sse N             a stream whose first event is one data line of
  *                            N bytes, then data: [DONE]
  *     exit [CODE]            the process exits at once without answering
+ *     hold_after N           send the headers and N events, then neither the
+ *                            final chunk nor a close: the connection stays
+ *                            open until the client leaves
+ *     flood N                a stream whose first event is sent N more times
+ *                            first, as fast as the socket takes them (many
+ *                            small deltas), then the events as written
  *     close_idle             answer normally (keep-alive), then read the next
  *                            request on that connection and close it
  *                            unanswered: a server dropping an idle
@@ -140,7 +146,7 @@
 #define HUGE_PIECE (64 * 1024)
 
 enum action { ACT_NONE, ACT_RESET_AFTER, ACT_CLOSE_AFTER, ACT_HANG, ACT_DRIP,
-	      ACT_HUGE, ACT_HUGE_SSE, ACT_EXIT, ACT_CLOSE_IDLE };
+	      ACT_HUGE, ACT_HUGE_SSE, ACT_EXIT, ACT_CLOSE_IDLE, ACT_HOLD_AFTER, ACT_FLOOD };
 
 struct buf {
 	char *p;
@@ -563,7 +569,8 @@ static void parse_action(struct rule *r, char *v, const char *script, int line)
 		{ "reset_after", ACT_RESET_AFTER, 1 }, { "close_after", ACT_CLOSE_AFTER, 1 },
 		{ "hang", ACT_HANG, 0 }, { "drip", ACT_DRIP, 1 }, { "huge", ACT_HUGE, 1 },
 		{ "huge_sse", ACT_HUGE_SSE, 1 }, { "exit", ACT_EXIT, 2 },
-		{ "close_idle", ACT_CLOSE_IDLE, 0 },
+		{ "close_idle", ACT_CLOSE_IDLE, 0 }, { "hold_after", ACT_HOLD_AFTER, 1 },
+		{ "flood", ACT_FLOOD, 1 },
 	};
 	char *arg = v + strcspn(v, " \t");
 
@@ -585,7 +592,8 @@ static void parse_action(struct rule *r, char *v, const char *script, int line)
 			die("%s:%d: action %s: bad number '%s'", script, line, v, arg);
 		return;
 	}
-	die("%s:%d: unknown action '%s' (reset_after, close_after, hang, drip, huge, huge_sse, exit, close_idle)",
+	die("%s:%d: unknown action '%s' (reset_after, close_after, hold_after, hang, drip, huge, "
+	    "huge_sse, flood, exit, close_idle)",
 	    script, line, v);
 }
 
@@ -1305,8 +1313,17 @@ static int serve_rule(struct conn *c, const struct rule *r, const struct request
 		goto out;
 	if (r->first_delay_ms && sleep_ms(r->first_delay_ms))
 		goto out;
+	if (r->act == ACT_FLOOD && r->events.n) {
+		/* The first event N more times, as fast as the socket takes them. */
+		ev.len = 0;
+		expand(&ev, r->events.v[0], strlen(r->events.v[0]), seq);
+		for (long k = 0; k < r->act_arg; k++)
+			if (send_chunk(c->fd, ev.p, ev.len))
+				goto out;
+	}
 	for (size_t i = 0; i < r->events.n; i++) {
-		if ((r->act == ACT_RESET_AFTER || r->act == ACT_CLOSE_AFTER) && i == (size_t)r->act_arg)
+		if ((r->act == ACT_RESET_AFTER || r->act == ACT_CLOSE_AFTER ||
+		     r->act == ACT_HOLD_AFTER) && i == (size_t)r->act_arg)
 			break;
 		if (i > 0 && r->chunk_delay_ms && sleep_ms(r->chunk_delay_ms))
 			goto out;
@@ -1318,6 +1335,11 @@ static int serve_rule(struct conn *c, const struct rule *r, const struct request
 	if (r->act == ACT_RESET_AFTER || r->act == ACT_CLOSE_AFTER) {
 		/* No terminating chunk: the stream just ends (or is torn down). */
 		close_conn(c, r->act == ACT_RESET_AFTER);
+		goto out;
+	}
+	if (r->act == ACT_HOLD_AFTER) {
+		/* No terminating chunk and no close: the connection stays open. */
+		hang(c);
 		goto out;
 	}
 	if (send_all(c->fd, "0\r\n\r\n", 5))

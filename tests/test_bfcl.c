@@ -114,10 +114,15 @@ static void test_policy_repair_message(void **state)
 	assert_non_null(row);
 	ru_field(row + 1, col, why, sizeof(why));
 	assert_non_null(strstr(why, "base"));
-	/* ... is what the second request tells the model, after the first
-	 * attempt's call and its tool result. */
-	const char *b2 = strstr(log, "\n2 body ");
+	/* ... is what the repair request tells the model, after the first
+	 * attempt's calls and their tool results (an unanswerable call gets
+	 * {"error": "no result for this call"} and its episode goes on, so the
+	 * repair is the first request of attempt 2, not necessarily request 2). */
+	const char *b2 = strstr(log, "Your previous answer was not accepted: ");
+	while (b2 && b2 > log && b2[-1] != '\n')
+		b2--;
 	assert_non_null(b2);
+	assert_non_null(strstr(b2, " body "));
 	const char *eol = strchr(b2 + 1, '\n');
 	char *body = strndup(b2, eol ? (size_t)(eol - b2) : strlen(b2));
 	assert_non_null(strstr(body, "Your previous answer was not accepted: "));

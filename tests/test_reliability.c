@@ -964,6 +964,241 @@ static void test_16_usage_and_tool_indexes(void **state)
 	ctx_free(&c);
 }
 
+
+/* ---- 1: max_body bounds the whole streamed answer ---- */
+
+#define CHUNK_OPEN "sse data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+#define DONE_EVENTS                                                                        \
+	CHUNK_OPEN "\"delta\":{},\"finish_reason\":\"stop\"}]}\nsse data: [DONE]\n"
+
+static void test_01_whole_answer_bound(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	start_server(&c,
+		     "rule content\nmatch_path /v1/chat/completions\nmatch_body flood-content\n"
+		     CHUNK_OPEN "\"delta\":{\"content\":\"0123456789012345678901234567890123456789\"},"
+		     "\"finish_reason\":null}]}\n" DONE_EVENTS "action flood 40000\nend\n"
+		     "rule args\nmatch_path /v1/chat/completions\nmatch_body flood-args\n"
+		     CHUNK_OPEN "\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+		     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}]},\"finish_reason\":null}]}\n"
+		     DONE_EVENTS "action flood 40000\nend\n");
+	char p[400];
+	put(&c, "w1.jsonl",
+	    "{\"agentperf_workload\":1,\"name\":\"f\",\"version\":\"1\",\"source\":\"t\",\"license\":"
+	    "\"x\",\"defaults\":{\"max_steps\":1}}\n"
+	    "{\"id\":\"content\",\"prompt\":\"flood-content\",\"check\":{\"kind\":\"contains\","
+	    "\"value\":\"x\"}}\n"
+	    "{\"id\":\"args\",\"prompt\":\"flood-args\",\"check\":{\"kind\":\"contains\",\"value\":\"x\"}}\n",
+	    p, sizeof(p));
+	char spec[256], rdir[400];
+	/* 40,000 events of 40 bytes each: 1.6 MB per answer, each event far under the bound. */
+	snprintf(spec, sizeof(spec), "openai:url=http://127.0.0.1:%d/v1,retries=0,max_body=262144",
+		 c.s.port);
+	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
+	const char *args[] = { "record", "-q", "--no-energy", "-w", p, "-b", spec, "-o", c.res,
+			       "--run-id", "r", NULL };
+	char *argv[32] = { (char *)tu_agentperf() };
+	for (int i = 0; args[i]; i++)
+		argv[i + 1] = (char *)args[i];
+	long rss = 0;
+	pid_t pid = ru_spawn(argv, c.out, c.err);
+	ru_wait(pid, &rss);
+	char *calls = file_in(rdir, "calls.csv"), f[300];
+	assert_non_null(calls);
+	const char *ids[] = { "content", "args" };
+	for (int i = 0; i < 2; i++) {
+		assert_true(ru_get(calls, ids[i], "status", f, sizeof(f)));
+		if (strcmp(f, "too_large"))
+			fail_msg("%s: status %s, expected too_large: %s", ids[i], f, calls);
+		assert_true(ru_get(calls, ids[i], "error", f, sizeof(f)));
+		assert_has(f, "streamed answer over 262144 bytes", "error");
+	}
+	free(calls);
+	/* Memory follows the bound, not the stream (the unbounded client held it all). */
+	if (rss > 64 * 1024)
+		fail_msg("peak RSS %ld KiB for answers cut at 256 KiB", rss);
+	ctx_free(&c);
+}
+
+/* ---- 12: an unanswerable tool call gets the error result and the episode goes on ---- */
+
+static void test_12_unanswerable_tool_call(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	start_server(&c,
+		     "rule final\nmatch_path /v1/chat/completions\nmatch_body no result for this call\n"
+		     "body {\"id\":\"c2\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":"
+		     "{\"role\":\"assistant\",\"content\":\"It is sunny in Rome.\"},\"finish_reason\":"
+		     "\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":5}}\nend\n"
+		     "rule call\nmatch_path /v1/chat/completions\n"
+		     "body {\"id\":\"c1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":"
+		     "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":"
+		     "\"function\",\"function\":{\"name\":\"weather\",\"arguments\":\"{\\\"city\\\":"
+		     "\\\"Rome\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":9,"
+		     "\"completion_tokens\":5}}\nend\n");
+	char p[400];
+	put(&c, "w12.jsonl",
+	    "{\"agentperf_workload\":1,\"name\":\"u\",\"version\":\"1\",\"source\":\"t\",\"license\":"
+	    "\"x\",\"defaults\":{\"max_steps\":4}}\n"
+	    "{\"id\":\"rome\",\"prompt\":\"Weather in Rome?\",\"tools\":[{\"type\":\"function\","
+	    "\"function\":{\"name\":\"weather\"}}],\"tool_table\":[{\"name\":\"weather\",\"args\":"
+	    "{\"city\":\"Paris\"},\"result\":\"18 C\"}],\"check\":{\"kind\":\"contains\",\"value\":"
+	    "\"sunny\"}}\n",
+	    p, sizeof(p));
+	char spec[256], rdir[400];
+	spec_for(&c, spec, sizeof(spec), NULL);
+	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
+	const char *args[] = { "record", "-q", "--no-energy", "-w", p, "-b", spec, "-o", c.res,
+			       "--run-id", "r", NULL };
+	int rc = run(&c, args);
+	char *e = stderr_of(&c);
+	if (rc)
+		fail_msg("exit %d: %s", rc, e);
+	free(e);
+	char *calls = file_in(rdir, "calls.csv"), *tasks = file_in(rdir, "tasks.csv"), f[64];
+	assert_int_equal(ru_rows(calls, NULL, NULL), 2);
+	assert_true(ru_get(tasks, "rome", "success", f, sizeof(f)));
+	assert_string_equal(f, "1");
+	free(calls);
+	free(tasks);
+	/* The second request carried the tool result SCHEMA.md names. */
+	char *log = tu_slurp(c.s.log);
+	assert_has(log, "\"role\":\"tool\"", "the fake server's log");
+	assert_has(log, "no result for this call", "the fake server's log");
+	free(log);
+	ctx_free(&c);
+}
+
+/* ---- 14: after [DONE] the call is complete, whatever the stream does next ---- */
+
+static void test_14_complete_after_done(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	char rules[8192];
+	const char *const kinds[][2] = {
+		{ "close", "action close_after 3\n" },  /* no final chunk, clean close */
+		{ "reset", "action reset_after 3\n" },  /* RST after [DONE] */
+		{ "hold", "action hold_after 3\n" },    /* connection kept open */
+		{ "junk", "raw data: {not json\\n\\ntrailing bytes\\n\\n\n" }, /* bytes after [DONE] */
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < 4; i++)
+		n += (size_t)snprintf(rules + n, sizeof(rules) - n,
+				      "rule %s\nmatch_path /v1/chat/completions\nmatch_body after-%s\n"
+				      CHUNK_OPEN "\"delta\":{\"content\":\"Paris.\"},\"finish_reason\":"
+				      "null}]}\n" DONE_EVENTS "%send\n",
+				      kinds[i][0], kinds[i][0], kinds[i][1]);
+	start_server(&c, rules);
+	char text[4096], p[400];
+	n = (size_t)snprintf(text, sizeof(text),
+			     "{\"agentperf_workload\":1,\"name\":\"d\",\"version\":\"1\",\"source\":"
+			     "\"t\",\"license\":\"x\",\"defaults\":{\"max_steps\":1}}\n");
+	for (size_t i = 0; i < 4; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "{\"id\":\"%s\",\"prompt\":\"after-%s\",\"check\":{\"kind\":"
+				      "\"contains\",\"value\":\"Paris\"}}\n",
+				      kinds[i][0], kinds[i][0]);
+	put(&c, "w14.jsonl", text, p, sizeof(p));
+	char spec[256], rdir[400];
+	snprintf(spec, sizeof(spec), "openai:url=http://127.0.0.1:%d/v1,retries=2,timeout=20",
+		 c.s.port);
+	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
+	const char *args[] = { "record", "-q", "--no-energy", "-w", p, "-b", spec, "-o", c.res,
+			       "--run-id", "r", NULL };
+	uint64_t t0 = ap_test_now_ms();
+	int rc = run(&c, args);
+	uint64_t took = ap_test_now_ms() - t0;
+	char *e = stderr_of(&c);
+	if (rc)
+		fail_msg("exit %d: %s", rc, e);
+	free(e);
+	char *calls = file_in(rdir, "calls.csv"), f[300];
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(ru_get(calls, kinds[i][0], "status", f, sizeof(f)));
+		if (strcmp(f, "ok"))
+			fail_msg("%s after [DONE]: status %s: %s", kinds[i][0], f, calls);
+		assert_true(ru_get(calls, kinds[i][0], "transport_retries", f, sizeof(f)));
+		assert_string_equal(f, "0");
+	}
+	free(calls);
+	/* Nobody waited for the 20 s timeout on the held connection. */
+	if (took > 15000)
+		fail_msg("the run took %llu ms: a held connection after [DONE] ran into the timeout",
+			 (unsigned long long)took);
+	/* Each answer was asked once: four requests, no retry generated an answer again. */
+	char *log = tu_slurp(c.s.log);
+	assert_int_equal(tu_count(log, " POST /v1/chat/completions "), 4);
+	free(log);
+	ctx_free(&c);
+}
+
+/* ---- 11: the open-file limit against -c, checked at start ---- */
+
+/* Runs agentperf under an open-file limit (set in the child only). */
+static int run_limited(const struct ctx *c, const char *const args[], const struct rlimit *rl)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		setrlimit(RLIMIT_NOFILE, rl);
+		int fd = open(c->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		fd = open(c->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		char *argv[32] = { (char *)tu_agentperf() };
+		for (int i = 0; args[i] && i < 30; i++)
+			argv[i + 1] = (char *)args[i];
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return ru_wait(pid, NULL);
+}
+
+static void test_11_fd_limit_checked(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	start_rules_file(&c, "tests/fake/openai-basic.rules");
+	paris_workload(&c, c.wl, "t", 40);
+	char spec[256];
+	spec_for(&c, spec, sizeof(spec), NULL);
+	struct rlimit old, rl;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Hard limit 128, -c 200: refused with the numbers, before anything runs. */
+	rl.rlim_cur = rl.rlim_max = 128;
+	const char *a1[] = { "stat", "-q", "--no-energy", "-w", c.wl, "-b", spec, "-c", "200", NULL };
+	assert_int_equal(run_limited(&c, a1, &rl), 2);
+	char *e = stderr_of(&c);
+	assert_has(e, "-c 200 needs about", "stderr");
+	assert_has(e, "file descriptors", "stderr");
+	assert_has(e, "128", "stderr");
+	free(e);
+	/* Soft limit 128 under a higher hard limit: raised, and every call succeeds. */
+	if (old.rlim_max != RLIM_INFINITY && old.rlim_max < 64 + 4 * 200) {
+		print_message("SKIPPED (second half): hard open-file limit %llu too low\n",
+			      (unsigned long long)old.rlim_max);
+		ctx_free(&c);
+		return;
+	}
+	rl.rlim_cur = 128;
+	rl.rlim_max = old.rlim_max;
+	int rc = run_limited(&c, a1, &rl);
+	e = stderr_of(&c);
+	if (rc)
+		fail_msg("exit %d with the soft limit raisable: %s", rc, e);
+	free(e);
+	char *o = tu_slurp(c.out);
+	assert_lacks(o, "connect ", "the report");
+	free(o);
+	ctx_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -983,6 +1218,10 @@ int main(void)
 		cmocka_unit_test(test_08_csv_valid_utf8),
 		cmocka_unit_test(test_16_filters_probes_args),
 		cmocka_unit_test(test_16_usage_and_tool_indexes),
+		cmocka_unit_test(test_01_whole_answer_bound),
+		cmocka_unit_test(test_12_unanswerable_tool_call),
+		cmocka_unit_test(test_14_complete_after_done),
+		cmocka_unit_test(test_11_fd_limit_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

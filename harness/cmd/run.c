@@ -3,6 +3,7 @@
  * before anything runs, names the run folders, then hands each (workload,
  * backend) pair to session_run (session.c owns the life of a run).
  */
+#include <sys/resource.h>
 #include "cmd.h"
 
 #include <errno.h>
@@ -185,6 +186,34 @@ static void run_name(char *buf, size_t n, const struct cli_args *c, struct backe
 	sanitize(buf);
 }
 
+/*
+ * Each parallel episode holds a socket (and curl's resolver a socket pair
+ * while it resolves); running out mid-run would fail calls that the server
+ * never saw. So the limit is checked against -c before anything runs:
+ * the soft limit is raised where the hard one allows, otherwise refused.
+ */
+static int check_fd_limit(int concurrency)
+{
+	struct rlimit rl;
+	rlim_t need = 64 + 4 * (rlim_t)concurrency;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = need;
+		if (!setrlimit(RLIMIT_NOFILE, &rl)) {
+			ap_info("raised the open-file limit from %llu to %llu for -c %d",
+				(unsigned long long)was, (unsigned long long)need, concurrency);
+			return 0;
+		}
+	}
+	ap_err("-c %d needs about %llu file descriptors, but the limit is %llu (hard limit %llu): "
+	       "raise it (ulimit -n %llu) or lower -c",
+	       concurrency, (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+	       (unsigned long long)rl.rlim_max, (unsigned long long)need);
+	return -EMFILE;
+}
+
 int cmd_run(struct cli_args *c)
 {
 	struct ap_error err = { { 0 } };
@@ -201,6 +230,10 @@ int cmd_run(struct cli_args *c)
 		goto out;
 	}
 	c->s.record = c->cmd->id == CMD_RECORD;
+	if (check_fd_limit(c->s.o.concurrency)) {
+		rc = 2;
+		goto out;
+	}
 	if (!c->n_workloads) {
 		ap_err("no workload: give one with -w FILE (see 'agentperf list')");
 		rc = 2;

@@ -32,6 +32,7 @@ static const char *const status_names[CALL_STATUS_COUNT] = {
 	[CALL_ERR_TOO_LARGE] = "too_large",
 	[CALL_ERR_TRANSPORT] = "transport",
 	[CALL_ERR_INTERRUPTED] = "interrupted",
+	[CALL_ERR_CLIENT] = "client",
 };
 
 const char *call_status_name(enum call_status s)
@@ -103,16 +104,22 @@ void call_usage_settle(struct call_result *r)
 	r->prompt_tokens = r->completion_tokens = r->cached_tokens = 0;
 }
 
-static int append_str(char **dst, const char *frag)
+/* Appends frag to *dst whose length is *len: no strlen of the whole, so a
+ * stream of many small pieces costs linear, not quadratic, time. */
+static int append_str(char **dst, uint32_t *len, const char *frag, size_t *total)
 {
 	if (!frag || !*frag)
 		return 0;
-	size_t a = *dst ? strlen(*dst) : 0, b = strlen(frag);
+	size_t a = *dst ? *len : 0, b = strlen(frag);
+	if (a + b >= UINT32_MAX)
+		return -E2BIG;
 	char *s = realloc(*dst, a + b + 1);
 	if (!s)
 		return -ENOMEM;
 	memcpy(s + a, frag, b + 1);
 	*dst = s;
+	*len = (uint32_t)(a + b);
+	*total += b;
 	return 0;
 }
 
@@ -139,9 +146,15 @@ int call_result_tool_delta(struct call_result *r, size_t index, const char *id,
 	struct tool_call *c = &r->calls[r->slot_of[index] - 1];
 	if (id && *id && !c->id && !(c->id = strdup(id)))
 		return -ENOMEM;
-	if (append_str(&c->name, name) || append_str(&c->arguments, args_frag))
-		return -ENOMEM;
-	return 0;
+	size_t slot = r->slot_of[index] - 1;
+	int rc = append_str(&c->name, &r->name_len[slot], name, &r->tool_bytes);
+	if (!rc)
+		rc = append_str(&c->arguments, &r->args_len[slot], args_frag, &r->tool_bytes);
+	if (rc == -E2BIG) {
+		snprintf(r->error, sizeof(r->error), "tool-call arguments over 4 GiB");
+		return -EPROTO;
+	}
+	return rc;
 }
 
 static const struct backend_kind *find_kind(const char *kind, size_t n)

@@ -28,6 +28,7 @@ enum call_status {
 	CALL_ERR_TOO_LARGE,   /* body over the size bound */
 	CALL_ERR_TRANSPORT,   /* other transport errors (reset, TLS ...) */
 	CALL_ERR_INTERRUPTED, /* SIGINT/SIGTERM during the call */
+	CALL_ERR_CLIENT,      /* the client's own resources ran out (EMFILE, ENOMEM): not the server */
 	CALL_STATUS_COUNT
 };
 const char *call_status_name(enum call_status s);
@@ -64,6 +65,8 @@ struct call_result {
 	size_t n_calls;
 	uint16_t slot_of[256];    /* stream tool-call index -> 1 + slot in calls; 0: none yet */
 	double retry_after_s;     /* the try's Retry-After header in seconds, or -1 */
+	uint32_t name_len[256], args_len[256]; /* lengths of calls[slot].name / .arguments */
+	size_t tool_bytes;        /* tool-call names and arguments received, for max_body */
 	/* llama-server's own "timings", NAN when absent */
 	double srv_prompt_tps, srv_gen_tps;
 	size_t bytes;
@@ -191,6 +194,14 @@ void http_xfer_prepare(struct http_xfer *x, const struct sbuf *body, bool fresh,
  * the try's outcome is in http_xfer_result.
  */
 bool http_xfer_done(struct http_xfer *x, CURLcode cc, uint64_t now);
+/*
+ * Transfers of the calling thread whose stream already ended ([DONE],
+ * message_stop) while the HTTP body goes on; the loop cuts each at its
+ * linger deadline (0: not lingering) and hands it to http_xfer_done, which
+ * records the call as complete.
+ */
+int http_lingering(void);
+uint64_t http_xfer_linger_deadline(const struct http_xfer *x);
 /* Ends a try that is being abandoned (interrupt) with that status. */
 void http_xfer_abort(struct http_xfer *x, enum call_status st, uint64_t now);
 struct call_result *http_xfer_result(struct http_xfer *x);

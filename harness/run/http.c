@@ -33,7 +33,35 @@ struct http_xfer {
 	bool fresh;             /* this try was sent on a new connection */
 	long http_status;
 	enum call_status abort_status; /* set by callbacks that stop the transfer */
+	uint64_t t_done;        /* when the stream's end marker came; 0: not yet */
+	bool lingering;         /* counted in `lingering` below */
 };
+
+/*
+ * Transfers of this thread's loop whose stream ended ([DONE], message_stop)
+ * but whose HTTP body has not: the loop cuts them HTTP_LINGER_NS after the
+ * marker (a server that keeps the connection open after a whole answer).
+ */
+static _Thread_local int lingering;
+#define HTTP_LINGER_NS 200000000ull
+
+static void linger_end(struct http_xfer *c)
+{
+	if (c->lingering) {
+		c->lingering = false;
+		lingering--;
+	}
+}
+
+int http_lingering(void)
+{
+	return lingering;
+}
+
+uint64_t http_xfer_linger_deadline(const struct http_xfer *c)
+{
+	return c->lingering ? c->t_done + HTTP_LINGER_NS : 0;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
@@ -77,8 +105,24 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 static int on_sse(void *ctx, const char *event, const char *data)
 {
 	struct http_xfer *c = ctx;
-	int rc = c->b->ops->sse_event(&c->res, &c->st, event, data, c->now);
-	return rc ? rc : 0;
+	struct call_result *r = &c->res;
+	int rc = c->b->ops->sse_event(r, &c->st, event, data, c->now);
+	if (rc)
+		return rc;
+	/* max_body bounds the whole answer, not one event: many small deltas add up. */
+	if (r->text.len + r->tool_bytes > (size_t)c->b->max_body) {
+		snprintf(r->error, sizeof(r->error),
+			 "streamed answer over %ld bytes (content and tool-call arguments)",
+			 c->b->max_body);
+		return -E2BIG;
+	}
+	if (c->st.done && !c->t_done) {
+		c->t_done = c->now;
+		c->lingering = true;
+		lingering++;
+		return 1; /* stop parsing: what follows the end marker is not the answer */
+	}
+	return 0;
 }
 
 static size_t on_body(char *buf, size_t size, size_t n, void *ud)
@@ -96,12 +140,19 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 	r->bytes += len;
 	bool ok_status = c->http_status >= 200 && c->http_status < 300;
 	if (c->is_sse && ok_status) {
+		/* After [DONE] / message_stop the call is complete: later bytes are ignored. */
+		if (c->t_done)
+			return len;
 		int rc = sse_feed(&c->sse, buf, len, on_sse, c);
 		if (rc == -E2BIG) {
 			c->abort_status = CALL_ERR_TOO_LARGE;
-			snprintf(r->error, sizeof(r->error), "stream event over %zu bytes", c->sse.max_event);
+			if (!r->error[0])
+				snprintf(r->error, sizeof(r->error), "stream event over %zu bytes",
+					 c->sse.max_event);
 			return 0;
 		}
+		if (rc == 1 && c->t_done)
+			return len;
 		if (rc) {
 			c->abort_status = CALL_ERR_MALFORMED;
 			if (!r->error[0])
@@ -188,6 +239,7 @@ void http_xfer_free(struct http_xfer *c)
 {
 	if (!c)
 		return;
+	linger_end(c);
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
 	sbuf_free(&c->resp);
@@ -232,6 +284,8 @@ void http_xfer_prepare(struct http_xfer *c, const struct sbuf *body, bool fresh,
 	c->headers_seen = false;
 	c->http_status = 0;
 	c->abort_status = CALL_OK;
+	linger_end(c);
+	c->t_done = 0;
 	memset(&c->st, 0, sizeof(c->st));
 	sse_reset(&c->sse);
 	sbuf_reset(&c->resp);
@@ -250,6 +304,7 @@ void http_xfer_prepare(struct http_xfer *c, const struct sbuf *body, bool fresh,
 void http_xfer_abort(struct http_xfer *c, enum call_status st, uint64_t now)
 {
 	struct call_result *r = &c->res;
+	linger_end(c);
 	r->t_end = now;
 	r->status = st;
 	long code = 0;
@@ -262,6 +317,7 @@ bool http_xfer_done(struct http_xfer *c, CURLcode cc, uint64_t now)
 {
 	struct call_result *r = &c->res;
 	long code = 0, fresh = 1;
+	linger_end(c);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &fresh);
 	if ((cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING) &&
@@ -280,9 +336,32 @@ bool http_xfer_done(struct http_xfer *c, CURLcode cc, uint64_t now)
 	}
 	r->t_end = now;
 	r->http_status = (int)code;
+	/*
+	 * The end marker came, so the answer is whole whatever the stream did
+	 * next (closed without the final chunk, reset, kept open and cut by the
+	 * loop, more bytes): complete, not truncated, transport (retried: the
+	 * answer generated again), timeout or malformed.
+	 */
+	if (c->t_done && c->abort_status == CALL_OK && code >= 200 && code < 300) {
+		if (cc != CURLE_OK)
+			ap_debug("call to %s: stream complete, then %s; recorded as complete",
+				 c->b->label, curl_easy_strerror(cc));
+		r->t_end = c->t_done;
+		return false;
+	}
 
 	if (c->abort_status != CALL_OK) {
 		r->status = c->abort_status;
+		return false;
+	}
+	long os_errno = 0;
+	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
+	if (cc != CURLE_OK &&
+	    (os_errno == EMFILE || os_errno == ENFILE || os_errno == ENOBUFS || os_errno == ENOMEM)) {
+		/* socket() failing here is agentperf out of descriptors or memory, not the server. */
+		r->status = CALL_ERR_CLIENT;
+		snprintf(r->error, sizeof(r->error), "client out of resources: %s (%s)",
+			 strerror((int)os_errno), curl_easy_strerror(cc));
 		return false;
 	}
 	switch (cc) {

@@ -328,6 +328,26 @@ static void fire(struct loop *l, int si, uint64_t now)
 	drive(l, si, &req, now);
 }
 
+/* A transfer that curl finished (or the loop cut) goes to its episode. */
+static void finish(struct loop *l, struct http_xfer *x, CURLcode cc)
+{
+	CURL *easy = http_xfer_easy(x);
+	int si = (int)(intptr_t)http_xfer_user(x);
+	struct slot *s = &l->slots[si];
+	uint64_t now = ap_now_ns();
+	if (http_xfer_done(x, cc, now)) {
+		/* Stale keep-alive connection: the same try again at once, fresh. */
+		http_xfer_prepare(x, NULL, true, now);
+		curl_multi_add_handle(l->multi, easy);
+		return;
+	}
+	struct ep_req req;
+	if (l->interrupted)
+		episode_interrupt(s->e);
+	episode_feed(s->e, http_xfer_result(x), s->key, now, &req);
+	drive(l, si, &req, now);
+}
+
 static void reap(struct loop *l)
 {
 	CURLMsg *m;
@@ -340,23 +360,37 @@ static void reap(struct loop *l)
 		struct http_xfer *x = NULL;
 		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
 		curl_multi_remove_handle(l->multi, easy);
-		if (!x)
-			continue;
-		int si = (int)(intptr_t)http_xfer_user(x);
-		struct slot *s = &l->slots[si];
-		uint64_t now = ap_now_ns();
-		if (http_xfer_done(x, cc, now)) {
-			/* Stale keep-alive connection: the same try again at once, fresh. */
-			http_xfer_prepare(x, NULL, true, now);
-			curl_multi_add_handle(l->multi, easy);
-			continue;
-		}
-		struct ep_req req;
-		if (l->interrupted)
-			episode_interrupt(s->e);
-		episode_feed(s->e, http_xfer_result(x), s->key, now, &req);
-		drive(l, si, &req, now);
+		if (x)
+			finish(l, x, cc);
 	}
+}
+
+/*
+ * Streams whose answer is whole ([DONE] came) but whose server keeps the
+ * connection open: cut at their deadline and finished as complete. Scanned
+ * only while this thread has such a transfer (normally none, or for an
+ * instant). Returns the earliest deadline still ahead, 0 for none.
+ */
+static uint64_t cut_lingering(struct loop *l, uint64_t now, bool *cut)
+{
+	uint64_t next = 0;
+	*cut = false;
+	if (!http_lingering())
+		return 0;
+	for (int si = 0; si < l->cap; si++) {
+		struct slot *s = &l->slots[si];
+		uint64_t d = s->state == SLOT_XFER && s->x ? http_xfer_linger_deadline(s->x) : 0;
+		if (!d)
+			continue;
+		if (d <= now) {
+			curl_multi_remove_handle(l->multi, http_xfer_easy(s->x));
+			finish(l, s->x, CURLE_OK);
+			*cut = true;
+		} else if (!next || d < next) {
+			next = d;
+		}
+	}
+	return next;
 }
 
 /* Every call in flight ends as interrupted; every wait fires now. */
@@ -401,9 +435,15 @@ int loop_run(struct loop *l, const struct loop_pass *p)
 		if (!l->live && (!l->more || l->interrupted))
 			break;
 		uint64_t now = ap_now_ns();
+		bool did_cut;
+		uint64_t cut = cut_lingering(l, now, &did_cut);
+		if (did_cut)
+			continue; /* episodes moved on: fill and check for the end again */
 		uint64_t next = l->curl_deadline;
 		if (l->n_heap && (!next || l->slots[l->heap[0]].wake_ns < next))
 			next = l->slots[l->heap[0]].wake_ns;
+		if (cut && (!next || cut < next))
+			next = cut;
 		int timeout = -1;
 		if (next)
 			timeout = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
