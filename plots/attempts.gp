@@ -1,31 +1,23 @@
-# Attempts per task: distribution over the tasks of one run (all repeats),
-# successful tasks by form, and failed tasks, from RUN/tasks.csv (attempts,
-# success, form; interrupted tasks are left out).
+# Attempts per task for one run, per repeat (plot.sh writes data from
+# RUN/tasks.csv): for each attempt count k = 1..K (K: the most attempts the
+# workload allows or any task used, so runs of one workload share the axis),
+# the tasks per repeat that succeeded with k attempts and that failed after
+# k, by form: mean over repeats, error bars the stddev over repeats.
+# data: k,ok_mono,ok_mono_sd,bad_mono,bad_mono_sd,ok_decomp,ok_decomp_sd,bad_decomp,bad_decomp_sd
+# (interrupted tasks are left out). has_dec: 1 when the run has decomposed tasks.
 load dir."/common.gp"
 set datafile separator ","
-set title wrap(sprintf("Attempts per task: %s", label)) noenhanced
+if (!notitle) { set title wrap(sprintf("Attempts per task: %s", label)) noenhanced }
 set xlabel "attempts the task used (decomposed form: all sub-calls' attempts)"
-set ylabel "tasks (all repeats)"
-set key top right
-set boxwidth 0.2
-set xtics 1 scale 0
+set ylabel "tasks per repeat (mean)"
+set key below horizontal font small samplen 1.5
+set style data histogram
+set style histogram errorbars gap 1 lw 1
+set boxwidth 0.9
 set yrange [0:*]
-set offsets 0.6, 0.6, 0, 0
-ok(f)   = (strcol("outcome") eq "success" && strcol("form") eq f) ? 1 : 0
-bad(f)  = (strcol("outcome") eq "failed" || strcol("outcome") eq "error") && strcol("form") eq f ? 1 : 0
-f = run."/tasks.csv"
-# A series with no task at all is left out: gnuplot warns on an empty one.
-stats f using (ok("mono")) nooutput;   s_mono = STATS_sum
-stats f using (ok("decomp")) nooutput; s_dec = STATS_sum
-stats f using (bad("mono")) nooutput;  f_mono = STATS_sum
-stats f using (bad("decomp")) nooutput; f_dec = STATS_sum
-# (gnuplot still scans a plot clause under an empty "for", so the command is
-# built from the non-empty series and then run.)
-ser(off, fn, f, col, t) = sprintf("f using (column('attempts') %+.1f):(%s('%s')) smooth frequency with boxes lc rgb '%s' title '%s', ", off, fn, f, col, t)
-cmd = ""
-if (s_mono > 0) { cmd = cmd . ser(-0.3, "ok", "mono", "#228833", "succeeded, monolithic") }
-if (s_dec > 0)  { cmd = cmd . ser(-0.1, "ok", "decomp", "#66ccee", "succeeded, decomposed") }
-if (f_mono > 0) { cmd = cmd . ser(0.1, "bad", "mono", "#ee6677", "failed, monolithic") }
-if (f_dec > 0)  { cmd = cmd . ser(0.3, "bad", "decomp", "#ccbb44", "failed, decomposed") }
-if (strlen(cmd) == 0) { cmd = "NaN notitle, " }
+set offsets 0, 0, graph 0.1, 0
+ser(c, col, t) = sprintf("data using (column('%s')):(column('%s_sd')) lc rgb '%s' title '%s', ", c, c, col, t)
+cmd = "data using (column('ok_mono')):(column('ok_mono_sd')):xtic(sprintf('%d', int(column('k')))) lc rgb '#228833' title 'succeeded, monolithic', "
+cmd = cmd . ser("bad_mono", "#ee6677", "failed, monolithic")
+if (has_dec) { cmd = cmd . ser("ok_decomp", "#66ccee", "succeeded, decomposed") . ser("bad_decomp", "#ccbb44", "failed, decomposed") }
 eval "plot " . cmd[1:strlen(cmd) - 2]

@@ -4,16 +4,21 @@
 # (written by plot.sh from RUN/tasks.csv).
 load dir."/common.gp"
 set datafile separator ","
-set title wrap(sprintf("Decomposition overhead by task category: %s", label)) noenhanced
-set ylabel "overhead vs monolithic (%)"
-set key top left
+if (!notitle) { set title wrap(sprintf("Decomposition overhead by task category: %s", label)) noenhanced }
+set ylabel "decomposed vs monolithic (%)"
+# Below the plot: inside, the legend sat on the bars.
+set key above horizontal font small samplen 1.5
 set style data histogram
 set style histogram clustered gap 1
 set boxwidth 0.9
-set xtics noenhanced font ",9"
+set xtics noenhanced font small
 set xzeroaxis lt -1
-set bmargin 6
-set label 1 "overhead = (decomposed - monolithic) / monolithic over tasks run in both forms, summed per category over tasks and repeats;\nsucceeded: monolithic | decomposed, all repeats" at graph 0, graph -0.15 font ",8"
+# Room above and below the bars whatever their sign (the axis at 0 is drawn).
+set offsets 0, 0, graph 0.15, graph 0.15
+set yrange [*:*]
 plot data using (column("tokens_pct")):xtic(sprintf("%s (%d tasks)\nsucceeded %d | %d", strcol("category"), column("tasks"), column("mono_success"), column("decomp_success"))) lc rgb "#4477aa" title "tokens (prompt + completion)", \
      data using (column("calls_pct")) lc rgb "#ee6677" title "calls", \
-     data using (column("energy_pct")) lc rgb "#228833" title "energy (J)"
+     data using (column("energy_pct")) lc rgb "#228833" title "energy (J)", \
+     data using ($0 - 0.27):(column("tokens_pct")):(sprintf("%.0f%%", column("tokens_pct"))) with labels offset 0,0.6 font small notitle, \
+     data using ($0):(column("calls_pct")):(sprintf("%.0f%%", column("calls_pct"))) with labels offset 0,0.6 font small notitle, \
+     data using ($0 + 0.27):(column("energy_pct")):(column("energy_pct") == column("energy_pct") ? sprintf("%.0f%%", column("energy_pct")) : "n/a") with labels offset 0,0.6 font small notitle

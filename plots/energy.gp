@@ -1,27 +1,52 @@
-# J per successful task by backend and form, across runs, with error bars
-# (stddev over repeats). data (from plot.sh, one row per run and form):
-#   name,device,psu,facility,idle,total_sd,provenance
-# psu, facility and idle are the extra joules of each boundary (wall - device,
-# facility - wall, idle share); 0 when the run has no cost accounting, and then
-# only the device bar is drawn (stacked = 0).
+# Energy per successful task by run, at the report's boundary (plot.sh):
+#   data: name,kind,device,psu,facility,idle,client,provider,total,total_sd,nosucc,...
+# kind local: device + PSU loss + facility overhead + idle share at the
+# profile's utilization (their sum is the report's energy-total); remote: the
+# client's facility energy + the MODELED provider facility energy (no idle
+# share: the client is not hardware dedicated to the work); device: the
+# measured or estimated device energy (no profile). Error bars: stddev over
+# repeats of the total. A run with no success gets no bar but "no success".
+# Log y when the totals span more than 10x.
 load dir."/common.gp"
 set datafile separator ","
-set title "Energy per successful task (all attempts, failed ones included)"
+set title title("Energy per successful task (all attempts, failed ones included)")
 set ylabel "J per successful task"
 set boxwidth 0.6
-set xtics rotate by 12 right noenhanced font ",8"
-set yrange [0:*]
-set offsets 0, 0, graph 0.05, 0
-# Outside the plot: inside, the legend collides with tall bars.
-set key outside right top vertical Left reverse noenhanced font ",9"
-set bmargin 11
-set rmargin 4
-set lmargin 20
-set label 1 note at screen 0.01, screen 0.045 font ",8" noenhanced
-set label 2 note2 at screen 0.01, screen 0.015 font ",8" noenhanced
+set xtics noenhanced rotate by 15 right
+set key below center horizontal noenhanced font small samplen 1.5 width -2
 z(c) = column(c)
-plot data using 0:(z("device")+z("psu")+z("facility")+z("idle")):xtic(stringcolumn("name")) with boxes lc rgb "#ccbb44" title (stacked ? "idle share at the deployment's utilization" : ""), \
-     data using 0:(z("device")+z("psu")+z("facility")) with boxes lc rgb "#aa3377" title (stacked ? "facility overhead (PUE)" : ""), \
-     data using 0:(z("device")+z("psu")) with boxes lc rgb "#66ccee" title (stacked ? "PSU loss" : ""), \
-     data using 0:(z("device")) with boxes lc rgb "#4477aa" title "device", \
-     data using 0:(z("device")+z("psu")+z("facility")+z("idle")):(column("total_sd")) with yerrorbars lc rgb "black" pt 0 lw 1.5 title "+- stddev over repeats"
+ok = "(column('nosucc') == 0 && column('total') > 0)"
+undefine STATS_*
+stats data using ((column("nosucc") == 0 && column("total") > 0) ? column("total") : NaN) nooutput
+have = (exists("STATS_records") && STATS_records > 0)
+tmax = have ? STATS_max : 1
+tmin = have ? STATS_min : 1
+logy = have && tmax / tmin > 10
+if (logy) {
+    set logscale y
+    set yrange [tmin / 3 : tmax * 3]
+    set ylabel "J per successful task (log scale)"
+    ybase = tmin / 3
+    ynos = tmin / 2
+} else {
+    set yrange [0 : tmax * 1.2]
+    ybase = 0
+    ynos = tmax * 0.04
+}
+set xrange [-0.6 : *]
+set offsets 0, 0.6, 0, 0
+# Only the parts some run has get a legend entry.
+cnt(k) = system(sprintf("awk -F, -v k=%s 'NR > 1 && $2 == k && $11 == 0' %s | wc -l", k, data)) + 0
+nl = cnt("local"); nr = cnt("remote"); nd = cnt("device")
+tl(t) = nl ? t : ""
+# Bars are drawn tallest first, each part on top of the one below.
+b(v) = (column("nosucc") > 0) ? NaN : (v > 0 ? v : NaN)
+lk(k) = strcol("kind") eq k
+plot data using 0:(lk("local") ? b(z("device")+z("psu")+z("facility")+z("idle")) : NaN):xtic(stringcolumn("name")) with boxes lc rgb "#ccbb44" title tl("idle share at the profile's utilization"), \
+     data using 0:(lk("local") ? b(z("device")+z("psu")+z("facility")) : NaN) with boxes lc rgb "#aa3377" title tl("facility overhead (PUE)"), \
+     data using 0:(lk("local") ? b(z("device")+z("psu")) : NaN) with boxes lc rgb "#66ccee" title tl("PSU loss"), \
+     data using 0:(lk("local") || lk("device") ? b(z("device")) : NaN) with boxes lc rgb "#4477aa" title (nl + nd ? "device (measured/estimated)" : ""), \
+     data using 0:(lk("remote") ? b(z("client")+z("provider")) : NaN) with boxes lc rgb "#bbbbbb" title (nr ? "provider facility (MODELED)" : ""), \
+     data using 0:(lk("remote") ? b(z("client")) : NaN) with boxes lc rgb "#222222" title (nr ? "remote's client machine" : ""), \
+     data using 0:((column("nosucc") > 0) ? NaN : z("total")):(column("total_sd")) with yerrorbars lc rgb "black" pt 0 lw 1 title "+- stddev over repeats", \
+     data using 0:((column("nosucc") > 0) ? ynos : NaN):("no success") with labels left offset -2,0.5 font small tc rgb "#cc3311" notitle

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Plots of agentperf results folders (gnuplot):
 #
-#   plots/plot.sh [-o CROSSDIR] RUN... [DIFFCSV...]
+#   plots/plot.sh [-o CROSSDIR] [--size single|double|WxH] [--no-title] [--font N]
+#                 RUN... [DIFFCSV...]
+#
+# --size: single (3.5 x 2.6 in, one column), double (7 x 3.2 in, the default)
+# or W x H in inches; --font N: points at that size (default 8 single, 9
+# double); --no-title: leave titles to the paper's captions.
 #
 # Per run, into RUN/plots/: power over time with calls marked, attempts per
 # task, decomposition overhead by category (runs with both forms). Across the
@@ -19,12 +24,23 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-cross=""
-if [ "${1:-}" = "-o" ]; then cross=$2; shift 2; fi
-if [ $# -eq 0 ]; then
-    echo "usage: plots/plot.sh [-o CROSSDIR] RESULTS_DIR..." >&2
-    exit 2
-fi
+cross="" size=double font=0 notitle=0
+usage() { echo "usage: plots/plot.sh [-o CROSSDIR] [--size single|double|WxH] [--no-title] [--font N] RESULTS_DIR... [DIFF_CSV_DIR...]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case $1 in
+        -o) [ $# -ge 2 ] || usage; cross=$2; shift 2 ;;
+        --size) [ $# -ge 2 ] || usage; size=$2; shift 2
+            case $size in single|double) ;; *[0-9]x[0-9]*) ;; *) echo "plot: --size: single, double or WxH in inches (e.g. 3.5x2.4), got '$size'" >&2; exit 2 ;; esac ;;
+        --font) [ $# -ge 2 ] || usage; font=$2; shift 2
+            case $font in ''|*[!0-9.]*) echo "plot: --font: points, e.g. 9, got '$font'" >&2; exit 2 ;; esac ;;
+        --no-title) notitle=1; shift ;;
+        -h|--help) usage ;;
+        --) shift; break ;;
+        -*) echo "plot: unknown option $1" >&2; usage ;;
+        *) break ;;
+    esac
+done
+[ $# -gt 0 ] || usage
 command -v gnuplot >/dev/null || { echo "plot: gnuplot not found (make deps installs it)" >&2; exit 1; }
 # A folder written by `agentperf diff A B --csv DIR` (cascade.csv, no
 # summary.csv) adds its cascade settings to the frontier; runs are the rest.
@@ -53,7 +69,7 @@ gp() {
     local script=$1 out=$2; shift 2
     local t e
     for t in $terms; do
-        e="dir='$here'; term='$t'; out='$out'"
+        e="dir='$here'; term='$t'; out='$out'; size='$size'; fontpt=$font; notitle=$notitle"
         for v in "$@"; do e="$e; $v"; done
         gnuplot -e "$e" "$here/$script" || { echo "plot: gnuplot failed on $script for $out" >&2; return 1; }
     done
@@ -80,18 +96,19 @@ EOF
     fi
 }
 
+# The name a figure gives a run: the backend's label= (as the user named it)
+# with the model, else the model; never the run id. A label agentperf made
+# itself (kind:model@host) is replaced by the model name.
 run_label() {
-    local l w
-    l=$(meta .backend.label "$1"); [ -n "$l" ] || l=$(meta .backend.model "$1")
-    w=$(meta .workload.name "$1")
-    [ -n "$l" ] || l=$(basename "$1")
-    # Two runs of one backend and workload differ by their deployment profile,
-    # else by their folder: name that too, or the points cannot be told apart.
-    local p
-    p=$(meta .profiles.local.name "$1"); [ -n "$p" ] || p=$(meta .profiles.remote.name "$1")
-    [ -n "$p" ] || p=$(basename "$1")
-    printf '%s%s [%s]' "$l" "${w:+ ($w)}" "$p"
+    local l m
+    l=$(meta .backend.label "$1")
+    m=$(meta .backend.model "$1"); [ -n "$m" ] || m=$(meta .model.general_name "$1")
+    [ -n "$m" ] || m=$(basename "$1")
+    case $l in ''|*:*|*@*) printf '%s' "$m" ;; "$m") printf '%s' "$m" ;; *) printf '%s (%s)' "$l" "$m" ;; esac
 }
+
+# remote RUN: 1 when the run's cost accounting is a remote model's.
+is_remote() { [ -n "$(meta .profiles.remote.name "$1")" ]; }
 
 # col FILE NAME: 1-based index of a header column, empty if absent.
 col() { head -1 "$1" | tr ',' '\n' | awk -v n="$2" '$0 == n { print NR; exit }'; }
@@ -103,16 +120,53 @@ for r in "$@"; do
     out="$r/plots"; mkdir -p "$out"
     label=$(gpstr "$(run_label "$r")")
     if [ -r "$r/samples.csv" ] && grep -q ',device:power,' "$r/samples.csv" && [ -r "$r/calls.csv" ]; then
-        prov=$(meta .energy.device_provenance "$r"); [ -n "$prov" ] || prov="see meta.json energy"
+        # The tag (measured:..., estimated:...); meta.json keeps the whole model.
+        prov=$(meta .energy.device_provenance "$r"); prov=${prov%% (*}; [ -n "$prov" ] || prov="see meta.json energy"
         awk -F, -v c="$(col "$r/samples.csv" channel)" 'NR == 1 || $c == "device:power"' "$r/samples.csv" > "$tmp/power.csv"
-        gp power.gp "$out/power" "power='$tmp/power.csv'" "calls='$r/calls.csv'" "label='$label'" "prov='$(gpstr "$prov")'"
+        awk -F, -v c="$(col "$r/samples.csv" channel)" 'NR == 1 || $c == "device:active-calls"' "$r/samples.csv" > "$tmp/active.csv"
+        # Where each repeat begins: its first task's start (the run's clock).
+        awk -F, -v rc="$(col "$r/tasks.csv" repeat)" -v tc="$(col "$r/tasks.csv" t_start_s)" '
+            NR > 1 && $tc != "" { if (!($rc in m) || $tc < m[$rc]) m[$rc] = $tc }
+            END { print "repeat,t_s"; for (k = 1; k in m; k++) print k "," m[k] }' "$r/tasks.csv" > "$tmp/starts.csv"
+        idle_w=$(meta .energy.idle_w "$r"); [ -n "$idle_w" ] || idle_w=NaN
+        who=Device; ! is_remote "$r" || who="Client machine"
+        gp power.gp "$out/power" "power='$tmp/power.csv'" "active='$tmp/active.csv'" "starts='$tmp/starts.csv'" \
+            "idle_w=$idle_w" "who='$who'" "label='$label'" "prov='$(gpstr "$prov")'"
     elif [ -d "$r/shards" ]; then
         echo "skipped: $r power over time: a merged run has one clock per shard; each shard's samples are in shards/<index>/samples.csv"
     else
         echo "skipped: $r power over time: needs device:power rows in samples.csv (run without --no-energy)"
     fi
     if [ -r "$r/tasks.csv" ] && [ -n "$(col "$r/tasks.csv" attempts)" ]; then
-        gp attempts.gp "$out/attempts" "run='$r'" "label='$label'"
+        # Per repeat, then mean and stddev over repeats; k from 1 to the most
+        # attempts the workload allows (meta.json policy) or any task used.
+        kmax=$(meta .policy.max_attempts "$r")
+        t=$r/tasks.csv
+        awk -F, -v kmax="${kmax:-0}" -v rc="$(col "$t" repeat)" -v fc="$(col "$t" form)" -v ac="$(col "$t" attempts)" \
+            -v oc="$(col "$t" outcome)" -v reps="$(meta .repeats "$r")" '
+            NR == 1 { next }
+            $oc == "interrupted" { next }
+            { k = $ac + 0; if (k > kmax) kmax = k; if ($rc > nr) nr = $rc
+              s = ($oc == "success" ? "ok_" : "bad_") $fc; n[s, k, $rc]++; if ($fc == "decomp") dec = 1 }
+            END {
+                if (reps + 0 > nr) nr = reps + 0
+                if (kmax < 1) kmax = 1
+                split("ok_mono bad_mono ok_decomp bad_decomp", ser, " ")
+                printf "k"; for (j = 1; j <= 4; j++) printf ",%s,%s_sd", ser[j], ser[j]; print ""
+                for (k = 1; k <= kmax; k++) {
+                    printf "%d", k
+                    for (j = 1; j <= 4; j++) {
+                        m = 0; q = 0
+                        for (r = 1; r <= nr; r++) { x = n[ser[j], k, r] + 0; m += x; q += x * x }
+                        m /= nr; v = nr > 1 ? (q - nr * m * m) / (nr - 1) : 0
+                        printf ",%.6g,%.6g", m, (v > 0 ? sqrt(v) : 0)
+                    }
+                    print ""
+                }
+                print dec + 0 > "/dev/stderr"
+            }' "$t" > "$tmp/attempts.csv" 2> "$tmp/has_dec"
+        cp "$tmp/attempts.csv" "$out/attempts.csv"
+        gp attempts.gp "$out/attempts" "data='$out/attempts.csv'" "label='$label'" "has_dec=$(cat "$tmp/has_dec")"
     else
         echo "skipped: $r attempts: needs tasks.csv with an attempts column"
     fi
@@ -156,109 +210,116 @@ for r in "$@"; do
 done
 
 # --- across runs -----------------------------------------------------------
-# One row per run and form from summary.csv's mean and stddev rows. The cost
-# accounting columns (wall, facility, idle share, $) are used when a run has
-# them; their names are matched loosely so that this keeps working as the
-# accounting lands.
-energy=$tmp/energy.csv; front=$tmp/frontier.csv; util=$tmp/util.csv
-echo "name,device,psu,facility,idle,total_sd" > "$energy"
-echo "name,success_pct,success_sd,x,x_sd" > "$front"
-echo "name,e_per_s,busy_per_s,idle_w" > "$util"
-stacked=0; have_usd=1; n_energy=0; n_util=0
+# One row per run and form from summary.csv's mean and stddev rows, at the
+# report's boundary: with a profile, the cost block's total (local: device,
+# PSU loss, facility overhead, idle share at the profile's utilization;
+# remote: the client's facility energy plus the MODELED provider facility
+# energy, no idle share); without one, the device energy as measured or
+# estimated. A run with no success is kept, flagged, and drawn as "no
+# success". Columns are found by name.
+energy=$tmp/energy.csv; util=$tmp/util.csv
+echo "name,kind,device,psu,facility,idle,client,provider,total,total_sd,nosucc,success_pct,success_sd,usd,usd_sd" > "$energy"
+echo "name,kind,e_per_s,busy_per_s,idle_w,eff,pue,total" > "$util"
 for r in "$@"; do
     s=$r/summary.csv
     name=$(run_label "$r")
-    dev=$(col "$s" energy_j_per_success); [ -n "$dev" ] || dev=$(col "$s" "$(colmatch "$s" '^device.*_j_per_success$')")
-    wall=$(col "$s" "$(colmatch "$s" '^wall.*j.*per_success$')")
-    fac=$(col "$s" "$(colmatch "$s" '^facility.*j.*per_success$')")
-    idle=$(col "$s" "$(colmatch "$s" '^idle_share.*per_success$')")
-    usd=$(col "$s" usd_per_success); [ -n "$usd" ] || usd=$(col "$s" "$(colmatch "$s" '^(total_)?usd.*per_success$')")
-    total=$(col "$s" "$(colmatch "$s" '^local_total.*j.*per_success$')")
-    [ -n "$usd" ] || have_usd=0
-    if [ -n "$wall" ] && [ -n "$fac" ]; then stacked=1; fi
-    # Rows: name, the stats of each form ("mean" then "stddev").
-    awk -F, -v name="$(printf '%s' "$name" | tr ",'" ';`')" -v fc="$(col "$s" form)" -v rc="$(col "$s" repeat)" \
-        -v sr="$(col "$s" success_rate)" -v dev="$dev" -v wall="$wall" -v fac="$fac" -v idle="$idle" \
-        -v usd="$usd" -v total="$total" -v el="$(col "$s" elapsed_s)" -v tk="$(col "$s" successes)" \
-        -v energy="$energy" -v front="$front" '
+    kind=device
+    if is_remote "$r"; then kind=remote
+    elif [ -n "$(meta .profiles.local.name "$r")" ]; then kind=local; fi
+    awk -F, -v name="$(printf '%s' "$name" | tr ",'" ';`')" -v kind="$kind" \
+        -v fc="$(col "$s" form)" -v rc="$(col "$s" repeat)" -v sr="$(col "$s" success_rate)" \
+        -v sc="$(col "$s" successes)" -v dev="$(col "$s" energy_j_per_success)" \
+        -v cdev="$(col "$s" device_j_per_success)" -v wall="$(col "$s" wall_j_per_success)" \
+        -v fac="$(col "$s" facility_j_per_success)" -v idle="$(col "$s" idle_share_j_per_success)" \
+        -v prov="$(col "$s" provider_facility_j_per_success)" -v tot="$(col "$s" total_energy_j_per_success)" \
+        -v usd="$(col "$s" usd_per_success)" -v out="$energy" '
         NR == 1 { next }
         $rc == "mean"   { for (i = 1; i <= NF; i++) m[$fc, i] = $i; forms[$fc] = 1 }
         $rc == "stddev" { for (i = 1; i <= NF; i++) sd[$fc, i] = $i }
+        function v(f, c) { return c && m[f, c] != "" ? m[f, c] + 0 : 0 }
+        function has(f, c) { return c && m[f, c] != "" }
         END {
             for (f in forms) {
-                label = name " " f
-                if (m[f, dev] != "") {
-                    d = m[f, dev]
-                    psu = (wall && m[f, wall] != "") ? m[f, wall] - d : 0
-                    fa = (fac && m[f, fac] != "") ? m[f, fac] - m[f, wall] : 0
-                    id = (idle && m[f, idle] != "") ? m[f, idle] : 0
-                    tsd = total ? sd[f, total] : (fac ? sd[f, fac] : sd[f, dev])
-                    printf "%s,%s,%s,%s,%s,%s\n", label, d, psu, fa, id, tsd + 0 >> energy
+                if (f == "mono-paired") continue
+                label = name (f == "mono" ? "" : " " f)
+                nos = v(f, sc) == 0
+                d = v(f, dev); ps = fa = id = cl = pr = 0; tt = d; tsd = sd[f, dev] + 0; k = kind
+                if (kind == "local" && has(f, tot)) {
+                    d = v(f, cdev); ps = v(f, wall) - d; fa = v(f, fac) - v(f, wall); id = v(f, idle)
+                    tt = v(f, tot); tsd = sd[f, tot] + 0
+                } else if (kind == "remote" && has(f, tot)) {
+                    d = 0; cl = has(f, fac) ? v(f, fac) : v(f, cdev); pr = v(f, prov); tt = v(f, tot); tsd = sd[f, tot] + 0
+                } else if (!has(f, dev)) {
+                    if (!nos) continue   # no energy figure at all: nothing to draw
+                    k = kind
                 }
-                x = usd ? usd : dev
-                if (m[f, x] != "")
-                    printf "%s,%s,%s,%s,%s\n", label, 100 * m[f, sr], 100 * sd[f, sr], m[f, x], sd[f, x] + 0 >> front
+                if (k != "device" && !has(f, tot) && !nos) k = "device"
+                printf "%s,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%s,%s\n", label, k, d, ps, fa, id, cl, pr, tt, tsd,
+                    nos, 100 * m[f, sr], 100 * sd[f, sr], has(f, usd) ? m[f, usd] : "", has(f, usd) ? sd[f, usd] + 0 : "" >> out
             }
         }' "$s"
-    # Utilization curve inputs: device J and busy seconds per success (mean
-    # repeat), idle power measured before the run.
+    # Utilization curve inputs (local runs): device J and busy seconds per
+    # success, idle power measured before the run, and the profile's PSU
+    # efficiency and PUE (1 and 1 without a profile: the device boundary).
     idle_w=$(meta .energy.idle_w "$r")
-    if [ -n "$idle_w" ] && [ -r "$r/tasks.csv" ]; then
-        t=$r/tasks.csv
+    t=$r/tasks.csv
+    if is_remote "$r"; then
+        awk -F, -v name="$(printf '%s' "$name" | tr ',' ';')" -v tc="$(col "$r/summary.csv" total_energy_j_per_success)" \
+            -v rc="$(col "$r/summary.csv" repeat)" -v fc="$(col "$r/summary.csv" form)" '
+            NR > 1 && $rc == "mean" && $fc == "mono" && $tc != "" { printf "%s,remote,,,,,,%s\n", name, $tc }' "$r/summary.csv" >> "$util"
+    elif [ -n "$idle_w" ] && [ -r "$t" ]; then
+        eff=$(meta .profiles.local.params.psu_efficiency.value "$r"); [ -n "$eff" ] || eff=1
+        pue=$(meta .profiles.local.params.pue.value "$r"); [ -n "$pue" ] || pue=1
         awk -F, -v name="$(printf '%s' "$name" | tr ',' ';')" -v idle_w="$idle_w" -v fc="$(col "$t" form)" \
-            -v oc="$(col "$t" outcome)" -v du="$(col "$t" duration_s)" -v en="$(col "$t" energy_j)" '
+            -v oc="$(col "$t" outcome)" -v du="$(col "$t" duration_s)" -v en="$(col "$t" energy_j)" \
+            -v eff="$eff" -v pue="$pue" '
             NR == 1 { next }
-            { f = $fc; forms[f] = 1; busy[f] += $du; if ($en == "") noen[f] = 1; else e[f] += $en
-              if ($oc == "success") ok[f]++ }
-            END { for (f in forms) if (ok[f] > 0 && !noen[f])
-                      printf "%s %s,%.6g,%.6g,%s\n", name, f, e[f] / ok[f], busy[f] / ok[f], idle_w }' "$t" >> "$util"
+            $fc == "mono" { busy += $du; if ($en == "") noen = 1; else e += $en; if ($oc == "success") ok++ }
+            END { if (ok > 0 && !noen) printf "%s,local,%.6g,%.6g,%s,%s,%s,\n", name, e / ok, busy / ok, idle_w, eff, pue }' "$t" >> "$util"
     fi
 done
-n_energy=$(($(wc -l < "$energy") - 1)); n_front=$(($(wc -l < "$front") - 1)); n_util=$(($(wc -l < "$util") - 1))
+n_energy=$(($(wc -l < "$energy") - 1)); n_util=$(($(wc -l < "$util") - 1))
+cp "$energy" "$cross/energy-per-success.csv"
 
 if [ "$n_energy" -gt 0 ]; then
-    note="device energy as recorded in the meta.json of each run: measured, or estimated where no counter was readable"
-    note2=""
-    [ "$stacked" = 1 ] || note2="not stacked by boundary: summary.csv of these runs has no wall, facility or idle-share columns"
-    cp "$energy" "$cross/energy-per-success.csv"
-    gp energy.gp "$cross/energy-per-success" "data='$cross/energy-per-success.csv'" "stacked=$stacked" "note='$(gpstr "$note")'" "note2='$(gpstr "$note2")'"
-    [ "$stacked" = 1 ] || echo "note: energy per success drawn at the device boundary only: PSU/facility/idle-share stacking needs wall_*, facility_* and idle_share_* per-success columns in summary.csv"
+    gp energy.gp "$cross/energy-per-success" "data='$cross/energy-per-success.csv'"
 else
-    echo "skipped: energy per successful task: needs energy_j_per_success in summary.csv (a run with energy and at least one success)"
+    echo "skipped: energy per successful task: no run has an energy figure (runs with --no-energy and no profile)"
 fi
 
-# Cascade settings: one CSV per diff folder (k,success_pct,x, in the
-# frontier's x unit), CROSS/frontier-cascade-N.csv; titles in
-# CROSS/frontier-cascade.names, line N.
-rm -f "$cross"/frontier-cascade-*.csv "$cross/frontier-cascade.names"
-n_casc=0
-for c in "${cascades[@]}"; do
-    f=$c/cascade.csv
-    xc=$(col "$f" usd_per_success); [ "$have_usd" = 1 ] || xc=$(col "$f" energy_j_per_success)
-    rows=$(awk -F, -v kc="$(col "$f" k)" -v cc="$(col "$f" category)" -v sc="$(col "$f" success_rate)" -v xc="$xc" \
-        'NR > 1 && $cc == "all" && $xc != "" && $sc != "" { printf "%s,%s,%s\n", $kc, 100 * $sc, $xc }' "$f")
-    if [ -z "$rows" ]; then
-        echo "skipped: cascade of $c on the frontier: no k with a success and a per-success figure"
-        continue
+# Frontiers: success rate against $ and against total energy per successful
+# task, one point per run; runs without a success are listed under the plot.
+# Cascade settings (agentperf diff --csv) are one line of points each.
+rm -f "$cross"/frontier-cascade-*.csv "$cross/frontier-cascade.names" "$cross"/frontier-*-cascade-*.csv
+frontier() { # UNIT(usd|energy) OUT XLABEL TITLE
+    local unit=$1 outb=$2 xl=$3 ttl=$4 fdata=$cross/$2.csv n_ok n_c=0 c f xc rows
+    awk -F, -v unit="$unit" 'NR == 1 { print "name,success_pct,success_sd,x,x_sd,nosucc"; for (i = 1; i <= NF; i++) h[$i] = i; next }
+        { x = unit == "usd" ? $h["usd"] : $h["total"]; xs = unit == "usd" ? $h["usd_sd"] : $h["total_sd"]
+          if ($h["nosucc"] == 1) printf "%s,0,0,,,1\n", $h["name"]
+          else if (x != "" && x > 0) printf "%s,%s,%s,%s,%s,0\n", $h["name"], $h["success_pct"], $h["success_sd"], x, xs }' "$energy" > "$fdata"
+    n_ok=$(awk -F, 'NR > 1 && $6 == 0' "$fdata" | wc -l)
+    for c in "${cascades[@]}"; do
+        f=$c/cascade.csv
+        xc=$(col "$f" usd_per_success); [ "$unit" = usd ] || xc=$(col "$f" energy_j_per_success)
+        [ -n "$xc" ] || continue
+        rows=$(awk -F, -v kc="$(col "$f" k)" -v cc="$(col "$f" category)" -v sc="$(col "$f" success_rate)" -v xc="$xc" \
+            'NR > 1 && $cc == "all" && $xc != "" && $sc != "" { printf "%s,%s,%s\n", $kc, 100 * $sc, $xc }' "$f")
+        [ -n "$rows" ] || continue
+        n_c=$((n_c + 1))
+        printf 'k,success_pct,x\n%s\n' "$rows" > "$cross/$outb-cascade-$n_c.csv"
+        esc=$(awk -F, -v ec="$(col "$f" escalate_on)" 'NR == 2 { print ec ? $ec : "oracle" }' "$f")
+        printf 'cascade (%s%s), k = small-model attempts\n' "$esc" "$([ "$esc" = oracle ] && echo ': upper bound')" >> "$cross/$outb-cascade.names"
+    done
+    if [ "$n_ok" -eq 0 ] && [ "$n_c" -eq 0 ]; then
+        echo "skipped: $outb: no run with a success and a per-success figure in this unit"
+        return 0
     fi
-    n_casc=$((n_casc + 1))
-    printf 'k,success_pct,x\n%s\n' "$rows" > "$cross/frontier-cascade-$n_casc.csv"
-    printf 'cascade %s (k = small-model attempts before escalating)\n' "$(basename "$c" | tr "'" '`')" >> "$cross/frontier-cascade.names"
-done
-cargs=()
-[ "$n_casc" -eq 0 ] || cargs=("cbase='$cross/frontier-cascade'" "nc=$n_casc")
-
-if [ "$n_front" -gt 0 ] || [ "$n_casc" -gt 0 ]; then
-    cp "$front" "$cross/frontier.csv"
-    if [ "$have_usd" = 1 ]; then
-        gp frontier.gp "$cross/frontier" "data='$cross/frontier.csv'" "xlab='\$ per successful task'" "ttl='Accuracy against cost per successful task'" "${cargs[@]}"
-    else
-        echo "skipped: cost-accuracy frontier in \$: needs a usd_per_success column in summary.csv (cost accounting); drawing the energy-accuracy frontier instead"
-        gp frontier.gp "$cross/frontier-energy" "data='$cross/frontier.csv'" "xlab='device J per successful task'" "ttl='Accuracy against device energy per successful task'" "${cargs[@]}"
-    fi
-else
-    echo "skipped: frontier: needs runs with at least one success (a per-success figure in summary.csv)"
-fi
+    local ca=()
+    [ "$n_c" -eq 0 ] || ca=("cbase='$cross/$outb-cascade'" "nc=$n_c")
+    gp frontier.gp "$cross/$outb" "data='$fdata'" "xlab='$xl'" "ttl='$ttl'" "${ca[@]}"
+}
+frontier usd frontier '$ per successful task' 'Success against cost per successful task'
+frontier energy frontier-energy 'J per successful task (report total; device where no profile)' 'Success against energy per successful task'
 
 # The accounting's own sensitivity table (RUN/sensitivity.csv, written by
 # `agentperf report RUN --profile P --sensitivity RUN/sensitivity.csv`) gives
@@ -290,7 +351,8 @@ fi
 
 if [ "$n_util" -gt 0 ]; then
     cp "$util" "$cross/utilization.csv"
-    gp utilization.gp "$cross/utilization-energy" "data='$cross/utilization.csv'"
+    nos=$(awk -F, 'NR > 1 && $11 == 1 { printf "%s%s", n++ ? ", " : "", $1 }' "$energy" | tr "'" '`')
+    gp utilization.gp "$cross/utilization-energy" "data='$cross/utilization.csv'" "nosucc='$nos'"
     [ -s "$sens" ] || echo "skipped: \$ per successful task against utilization: needs RUN/sensitivity.csv (agentperf report RUN --profile P --sensitivity RUN/sensitivity.csv)"
 else
     echo "skipped: utilization curve: needs energy.idle_w in meta.json and a run with energy and at least one success"

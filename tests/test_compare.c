@@ -280,7 +280,11 @@ static void test_diff_end_to_end(void **state)
 	char pdir[420], plog[420];
 	snprintf(pdir, sizeof(pdir), "%s/plots", d);
 	snprintf(plog, sizeof(plog), "%s/plot.txt", d);
-	char *pargv[] = { "plots/plot.sh", "-o", pdir, a, b, csv, NULL };
+	/* A run with no success is drawn as such, not dropped (plot.sh's data selection). */
+	char none[400];
+	assert_int_equal(record("tests/fake/always-wrong.rules", base, "none", "none", NULL, NULL), 0);
+	snprintf(none, sizeof(none), "%s/none", base);
+	char *pargv[] = { "plots/plot.sh", "-o", pdir, "--size", "single", a, b, none, csv, NULL };
 	if (tu_run(pargv, plog, plog)) {
 		char *l = tu_slurp(plog);
 		fail_msg("plots/plot.sh failed (gnuplot-nox missing? scripts/deps.sh installs it):\n%s",
@@ -299,8 +303,17 @@ static void test_diff_end_to_end(void **state)
 	double x2 = strtod(strstr(fc, "\n2,100,") + 7, NULL);
 	assert_true(x1 > 0 && x1 < 0.00012 && x2 > 0 && x2 < x1);
 	free(fc);
-	snprintf(p, sizeof(p), "%s/frontier.png", pdir);
+	/* energy-per-success.csv: the remote run at the report's total, 118.8 J of
+	 * MODELED provider facility energy (no client energy: --no-energy), named by
+	 * its model, not its run id; the run without a success flagged, not left out. */
+	file_has(pdir, "energy-per-success.csv", "\nlarge,remote,0,0,0,0,0,118.8,118.8,0,0,100,0,0.00012,");
+	file_has(pdir, "energy-per-success.csv", "\nnone,local,0,0,0,0,0,0,0,0,1,0,0,,");
+	file_has(pdir, "frontier.csv", "\nnone,0,0,,,1\n");
+	file_has(pdir, "frontier.csv", "\nlarge,100,0,0.00012,0,0\n");
 	struct stat st;
+	snprintf(p, sizeof(p), "%s/frontier-energy.png", pdir);
+	assert_int_equal(stat(p, &st), 0);
+	snprintf(p, sizeof(p), "%s/frontier.png", pdir);
 	assert_int_equal(stat(p, &st), 0);
 	assert_true(st.st_size > 1000);
 
