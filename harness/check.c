@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bfcl_match.h"
 #include "jsonv.h"
 
 /* Enough for any sane pattern on a model's reply (a few KB); bounded time
@@ -30,6 +31,7 @@ static const char *const kind_names[] = {
 	[CHECK_JSON_FIELD] = "json_field", [CHECK_NUMERIC] = "numeric",
 	[CHECK_TOOL_CALL] = "tool_call", [CHECK_ALL] = "all",
 	[CHECK_ANY] = "any", [CHECK_REFERENCE] = "reference",
+	[CHECK_CALL_COUNT] = "call_count",
 };
 
 const char *check_kind_name(enum check_kind k)
@@ -48,6 +50,7 @@ void check_free(struct check *c)
 	cJSON_Delete(c->expect);
 	free(c->tool);
 	cJSON_Delete(c->args);
+	cJSON_Delete(c->bfcl_params);
 	for (size_t i = 0; i < c->n_sub; i++)
 		check_free(&c->sub[i]);
 	free(c->sub);
@@ -118,8 +121,9 @@ static const char *const keys_text[] = { "kind", "value", "ignore_case", "runtim
 static const char *const keys_json[] = { "kind", "path", "value", "runtime", NULL };
 static const char *const keys_num[] = { "kind", "value", "tolerance", "path", "which", "runtime",
 					 NULL };
-static const char *const keys_tool[] = { "kind", "name", "args", "strict_args", "match",
-					  "runtime", NULL };
+static const char *const keys_tool[] = { "kind",	 "name",     "args",	   "strict_args",
+					 "match", "language", "parameters", "runtime", NULL };
+static const char *const keys_count[] = { "kind", "min", "max", "runtime", NULL };
 static const char *const keys_all[] = { "kind", "checks", "exact_calls", "runtime", NULL };
 static const char *const keys_any[] = { "kind", "checks", "runtime", NULL };
 
@@ -140,7 +144,7 @@ static int parse_kind(enum check_kind *k, const cJSON *j, const struct jv_ctx *x
 	}
 	ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "kind"),
 		     "unknown check kind '%s' (expected exact, contains, regex, json_field, "
-		     "numeric, tool_call, all, any, none)",
+		     "numeric, tool_call, all, any, call_count, none)",
 		     name);
 	return -EINVAL;
 }
@@ -286,6 +290,27 @@ static int parse_tool_call(struct check *c, const cJSON *j, const struct jv_ctx 
 	}
 	if (!(c->tool = strdup(name)))
 		return -ENOMEM;
+	const char *lang = NULL;
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(j, "parameters");
+	if ((rc = jv_string(x, j, pre, "language", false, &lang)))
+		return rc;
+	if ((lang || params) && !c->bfcl) {
+		ap_error_set(x->err, x->file, x->line,
+			     jv_path(f, sizeof(f), pre, lang ? "language" : "parameters"),
+			     "only with \"match\": \"bfcl\"");
+		return -EINVAL;
+	}
+	if (lang && (c->bfcl_lang = bfcl_lang_parse(lang)) < 0) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "language"),
+			     "expected \"python\", \"java\" or \"javascript\", got '%s'", lang);
+		return -EINVAL;
+	}
+	if (params) {
+		if ((rc = jv_object(x, params, jv_path(f, sizeof(f), pre, "parameters"))))
+			return rc;
+		if (!(c->bfcl_params = cJSON_Duplicate(params, true)))
+			return -ENOMEM;
+	}
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(j, "args");
 	if (!args)
 		return 0;
@@ -295,8 +320,9 @@ static int parse_tool_call(struct check *c, const cJSON *j, const struct jv_ctx 
 	for (const cJSON *a = args->child; a; a = a->next) {
 		jv_path(g, sizeof(g), f, a->string);
 		/* A bare value would be ambiguous for list-valued arguments, so the
-		 * acceptable values are always a list: [[1, 2]] accepts the list. */
-		if (!cJSON_IsArray(a) || !a->child) {
+		 * acceptable values are always a list: [[1, 2]] accepts the list.
+		 * BFCL's published answers hold empty lists: no value passes them. */
+		if (!cJSON_IsArray(a) || (!a->child && !c->bfcl)) {
 			ap_error_set(x->err, x->file, x->line, g,
 				     "expected a non-empty array of acceptable values, got %s",
 				     cJSON_IsArray(a) ? "an empty array" : jv_type_name(a));
@@ -310,6 +336,32 @@ static int parse_tool_call(struct check *c, const cJSON *j, const struct jv_ctx 
 		}
 	}
 	return (c->args = cJSON_Duplicate(args, true)) ? 0 : -ENOMEM;
+}
+
+static int parse_call_count(struct check *c, const cJSON *j, const struct jv_ctx *x,
+			    const char *pre)
+{
+	char f[JV_PATH_MAX];
+	bool have_min = false, have_max = false;
+	double lo = 0, hi = -1;
+	int rc = jv_double(x, j, pre, "min", 0, CHECK_MAX_CALLS, &have_min, &lo);
+	if (!rc)
+		rc = jv_double(x, j, pre, "max", 0, CHECK_MAX_CALLS, &have_max, &hi);
+	if (rc)
+		return rc;
+	if (!have_min && !have_max) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "min"),
+			     "give min, max or both");
+		return -EINVAL;
+	}
+	if (lo != floor(lo) || (have_max && (hi != floor(hi) || hi < lo))) {
+		ap_error_set(x->err, x->file, x->line, jv_path(f, sizeof(f), pre, "max"),
+			     "expected whole numbers with min <= max");
+		return -EINVAL;
+	}
+	c->min_calls = (int)lo;
+	c->max_calls = have_max ? (int)hi : -1;
+	return 0;
 }
 
 static int parse_combo(struct check *c, const cJSON *j, const struct jv_ctx *x, const char *pre,
@@ -392,6 +444,10 @@ static int parse_rec(struct check *c, const cJSON *j, const struct jv_ctx *x, co
 		break;
 	case CHECK_REFERENCE: /* parse_kind never gives it */
 		rc = -EINVAL;
+		break;
+	case CHECK_CALL_COUNT:
+		if (!(rc = jv_keys(x, j, pre, keys_count)))
+			rc = parse_call_count(c, j, x, pre);
 		break;
 	}
 	return rc;
@@ -514,27 +570,11 @@ static bool num_eq(double a, double b)
 	return fabs(a - b) <= 1e-9 * m;
 }
 
-/* BFCL's standardize_string: drop " ,./-_*^", lowercase, ' -> ". */
-static char *bfcl_std(const char *s)
-{
-	char *o = malloc(strlen(s) + 1);
-	if (!o)
-		return NULL;
-	size_t k = 0;
-	for (const char *p = s; *p; p++) {
-		if (strchr(" ,./-_*^", *p))
-			continue;
-		o[k++] = *p == '\'' ? '"' : (char)tolower((unsigned char)*p);
-	}
-	o[k] = '\0';
-	return o;
-}
-
 static bool str_eq(const char *a, const char *b, bool bfcl)
 {
 	if (!bfcl)
 		return !strcmp(a, b);
-	char *x = bfcl_std(a), *y = bfcl_std(b);
+	char *x = bfcl_standardize(a), *y = bfcl_standardize(b);
 	bool eq = x && y && !strcmp(x, y);
 	free(x);
 	free(y);
@@ -800,6 +840,14 @@ static bool args_match(const struct check *c, const cJSON *args, struct wbuf *wh
 {
 	if (!c->args)
 		return true;
+	if (c->bfcl && c->bfcl_params) {
+		char msg[300];
+		bool ok = bfcl_args_match(c->bfcl_params, (enum bfcl_lang)c->bfcl_lang, c->args, args,
+					  msg, sizeof(msg));
+		if (!ok && why)
+			wb_addf(why, "%s", msg);
+		return ok;
+	}
 	for (const cJSON *a = c->args->child; a; a = a->next) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, a->string);
 		if (!v) {
@@ -891,6 +939,30 @@ static bool tool_call_eval(const struct check *c, const struct episode_output *o
 			wb_addf(w, " and answered: ");
 			wb_snippet(w, o->text, SNIPPET_MAX / 2);
 		}
+	}
+	return false;
+}
+
+/* BFCL's relevance: irrelevance wants no call (max 0), relevance some (min 1). */
+static bool call_count_eval(const struct check *c, const struct episode_output *o, struct wbuf *w)
+{
+	size_t n = o->n_calls;
+	if (n >= (size_t)c->min_calls && (c->max_calls < 0 || n <= (size_t)c->max_calls))
+		return true;
+	if (c->max_calls == 0)
+		wb_addf(w, "expected no tool call, got %zu", n);
+	else if (c->max_calls < 0)
+		wb_addf(w, "expected at least %d tool call%s, got %zu", c->min_calls,
+			c->min_calls == 1 ? "" : "s", n);
+	else
+		wb_addf(w, "expected %d to %d tool calls, got %zu", c->min_calls, c->max_calls, n);
+	for (size_t i = 0; i < n && i < 3; i++) {
+		wb_addf(w, i ? ", " : ": ");
+		describe_call(w, &o->calls[i]);
+	}
+	if (!n && o->text && *o->text) {
+		wb_addf(w, "; the model answered: ");
+		wb_snippet(w, o->text, SNIPPET_MAX / 2);
 	}
 	return false;
 }
@@ -1045,6 +1117,8 @@ static bool check_eval_w(const struct check *c, const struct episode_output *o, 
 		return numeric_eval(c, text, w);
 	case CHECK_TOOL_CALL:
 		return tool_call_eval(c, o, w);
+	case CHECK_CALL_COUNT:
+		return call_count_eval(c, o, w);
 	case CHECK_ALL:
 		if (c->exact_calls)
 			return exact_calls_eval(c, o, w);

@@ -23,6 +23,7 @@ enum check_kind {
 	CHECK_ANY,        /* at least one sub-check passes */
 	CHECK_REFERENCE,  /* agrees with a captured reply (expect), judged by judge.h's mode
 			   * `judge`; built by the capture importer only, never parsed */
+	CHECK_CALL_COUNT, /* the episode made between min and max tool calls (BFCL relevance) */
 };
 
 struct check {
@@ -37,6 +38,10 @@ struct check {
 	bool strict_args; /* tool_call: arguments not named in args make it fail */
 	bool bfcl;        /* tool_call: BFCL value matching (strings normalized, nested
 			   * objects hold per-key acceptable lists), see SCHEMA.md */
+	cJSON *bfcl_params; /* tool_call with bfcl: the function's BFCL "parameters":
+			     * judged by BFCL's AST checker (bfcl_match.h), types too */
+	int bfcl_lang;    /* enum bfcl_lang: Python, or Java/JavaScript string literals */
+	int min_calls, max_calls; /* call_count; max_calls -1: no upper bound */
 	bool last;        /* numeric: take the last number in the text, not the first */
 	bool exact_calls; /* all: the tool_call sub-checks match distinct calls, one
 			   * each, and the episode made no other tool call */

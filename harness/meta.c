@@ -91,6 +91,8 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 	cJSON *w = cJSON_AddObjectToObject(m, "workload");
 	const struct workload *wl = o->wl;
 	cJSON_AddStringToObject(w, "path", wl->path);
+	if (wl->spec)
+		cJSON_AddStringToObject(w, "spec", wl->spec);
 	if (wl->answers_path)
 		cJSON_AddStringToObject(w, "answers_path", wl->answers_path);
 	cJSON_AddStringToObject(w, "format", workload_format_name(wl->format));
@@ -103,6 +105,10 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 	cJSON_AddNumberToObject(w, "selected", (double)st->selected);
 	/* Tasks that no answer can pass (BFCL's empty acceptable lists). */
 	cJSON_AddNumberToObject(w, "unsatisfiable_tasks", (double)wl->n_unsatisfiable);
+	/* What the workload left out (BFCL categories that cannot run), and why. */
+	cJSON *notes = cJSON_AddArrayToObject(w, "not_run");
+	for (size_t i = 0; i < wl->n_notes; i++)
+		cJSON_AddItemToArray(notes, cJSON_CreateString(wl->notes[i]));
 	/* The policy tasks ran under, and which parts the command line set. */
 	struct attempt_policy ep = workload_effective_policy(wl);
 	cJSON *pol = cJSON_AddObjectToObject(m, "policy");

@@ -7,6 +7,7 @@
  */
 #include "report.h"
 #include "merge.h"
+#include "report_bfcl.h"
 #include "managed.h"
 #include "cost.h"
 #include "jsonv.h"
@@ -408,6 +409,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	managed_report_print(f, meta);
 	cost_report(f, meta, a); /* cost.c; prints nothing for a run without profiles */
 	report_tasks_print(f, meta, a);
+	report_bfcl_print(f, meta, a); /* BFCL runs only */
 	struct welford el = { 0 };
 	for (int i = 0; i < a->repeats; i++)
 		if (!isnan(a->elapsed_s[i]))

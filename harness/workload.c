@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,23 @@ int wl_tool_validate(const struct jv_ctx *x, const cJSON *tool, const char *fiel
 			     "expected true or false, got %s", jv_type_name(strict));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int wl_add_note(struct workload *wl, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	char **v = realloc(wl->notes, (wl->n_notes + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	wl->notes = v;
+	if (!(v[wl->n_notes] = strdup(buf)))
+		return -ENOMEM;
+	wl->n_notes++;
 	return 0;
 }
 
@@ -401,7 +419,9 @@ static int detect_format(struct wl_reader *r, enum workload_format *f, struct ap
 		*f = WL_NATIVE;
 	else if (cJSON_HasObjectItem(j, "agentperf_capture"))
 		*f = WL_CAPTURE;
-	else if (cJSON_HasObjectItem(j, "question") && cJSON_HasObjectItem(j, "function"))
+	else if (cJSON_HasObjectItem(j, "question") &&
+		 (cJSON_HasObjectItem(j, "function") || cJSON_HasObjectItem(j, "involved_classes")))
+		/* BFCL; multi-turn lines name their classes instead (and are refused). */
 		*f = WL_BFCL;
 	else if (cJSON_HasObjectItem(j, "messages") || cJSON_HasObjectItem(j, "request") ||
 		 (cJSON_HasObjectItem(j, "custom_id") && cJSON_HasObjectItem(j, "body")))
@@ -418,6 +438,18 @@ static int detect_format(struct wl_reader *r, enum workload_format *f, struct ap
 	}
 	cJSON_Delete(j);
 	return rc;
+}
+
+/* bfcl/CATEGORY:PATH -> PATH, with the category copied out. */
+static const char *strip_category(const char *path, char *cat, size_t n)
+{
+	if (strncmp(path, "bfcl/", 5))
+		return NULL;
+	size_t k = strspn(path + 5, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	if (!k || k >= n || path[5 + k] != ':')
+		return NULL;
+	snprintf(cat, n, "%.*s", (int)k, path + 5);
+	return path + 5 + k + 1;
 }
 
 static const char *strip_prefix(const char *path, int *forced)
@@ -536,15 +568,26 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
 		return -ENOMEM;
 	}
 	wl->priv = st;
-	const char *file = strip_prefix(path, &forced);
-	if (!(wl->path = strdup(file))) {
+	const char *file = strip_category(path, st->category, sizeof(st->category));
+	forced = WL_BFCL;
+	if (!file)
+		file = strip_prefix(path, &forced);
+	if (!(wl->path = strdup(file)) || !(wl->spec = strdup(path))) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	st->rd.path = wl->path;
-	if ((rc = snapshot(wl, st, err)))
+	struct stat sb;
+	/* Only bfcl:DIR reads a folder; anything else refuses it as not a file. */
+	st->is_dir = forced == WL_BFCL && !stat(wl->path, &sb) && S_ISDIR(sb.st_mode);
+	if (!st->is_dir && forced <= WL_BFCL && forced != WL_NATIVE &&
+	    (rc = bfcl_refuse_by_name(wl->path, st->category, err)))
 		goto out;
-	if (forced >= 0) {
+	if (st->is_dir)
+		wl->format = WL_BFCL; /* the BFCL open makes the private copy */
+	else if ((rc = snapshot(wl, st, err)))
+		goto out;
+	else if (forced >= 0) {
 		wl->format = (enum workload_format)forced;
 	} else if ((rc = detect_format(&st->rd, &wl->format, err)) ||
 		   (rc = stream_seek(st, 0, 0))) {
@@ -685,6 +728,10 @@ void workload_close(struct workload *wl)
 		free(st);
 	}
 	pad_corpus_free(wl->pad);
+	for (size_t i = 0; i < wl->n_notes; i++)
+		free(wl->notes[i]);
+	free(wl->notes);
+	free(wl->spec);
 	free(wl->path);
 	free(wl->answers_path);
 	free(wl->name);

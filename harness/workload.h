@@ -77,6 +77,7 @@ struct task {
 };
 
 struct workload {
+	char *spec;           /* the path as given, with its format prefix: reopens it */
 	char *path;
 	char *answers_path;   /* BFCL possible_answer file, or NULL */
 	enum workload_format format;
@@ -92,6 +93,9 @@ struct workload {
 	int max_tokens;
 	struct policy_override ov; /* applied to every task workload_next returns */
 	size_t n_unsatisfiable;    /* tasks with t->unsatisfiable, counted at open */
+	char **notes;              /* what the open left out and why (BFCL categories
+				    * that cannot run), one line each, for the user */
+	size_t n_notes;
 	void *priv;           /* format-specific streaming state */
 	/* --context N: every task handed out is padded to about N tokens
 	 * (load/pad.h); NULL: tasks as written */
@@ -105,7 +109,11 @@ struct workload {
  * files start with a header line holding "agentperf_workload"; BFCL lines have
  * "question" and "function"; logged requests have "messages"), or forced with
  * a "bfcl:" / "openai-log:" / "native:" prefix on path. For BFCL, answers_path
- * may be NULL, in which case "<dir>/possible_answer/<basename>" is tried.
+ * may be NULL, in which case "<dir>/possible_answer/<basename>" is tried;
+ * "bfcl/CATEGORY:" forces the BFCL category (irrelevance, live_relevance,
+ * simple_java, ...), which otherwise comes from the file name. A folder is
+ * BFCL data: every category file in it, answers_path the answers' folder
+ * (default <dir>/possible_answer); categories that cannot run become notes.
  * Returns 0, or -errno with err filled ("file:line: field: message").
  */
 int workload_open(struct workload **out, const char *path, const char *answers_path,

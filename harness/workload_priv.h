@@ -63,6 +63,8 @@ struct wl_stream {
 	struct stat orig; /* the file as it was copied (a change fails the run) */
 	char copy_sha256[65];
 	char copy_path[32]; /* /proc/self/fd/N of the private copy the tasks are read from */
+	bool is_dir;      /* path is a folder (BFCL data): the format makes the copy */
+	char category[64]; /* bfcl/CATEGORY:PATH forces the BFCL category; "" if not */
 };
 
 static inline struct wl_stream *wl_stream(struct workload *wl)
@@ -85,6 +87,16 @@ int wl_log_request_fields(struct task *t, const struct jv_ctx *x, const cJSON *r
 
 /* A zeroed task with the workload's default policy; NULL on ENOMEM. */
 struct task *wl_task_new(const struct workload *wl, size_t line);
+
+/*
+ * -ENOTSUP with err set when a BFCL file's category (forced, or from its
+ * name BFCL_vN_<category>.json) is one agentperf cannot run: said before
+ * its content is read (format_sensitivity is not even JSON Lines).
+ */
+int bfcl_refuse_by_name(const char *path, const char *forced_category, struct ap_error *err);
+
+/* Adds a note (printf) to wl->notes: what was left out, told once at open. */
+int wl_add_note(struct workload *wl, const char *fmt, ...) AP_PRINTF(2, 3);
 
 /* "dir/BFCL_v3_simple.json" -> "BFCL_v3_simple" (malloc'd). */
 char *wl_basename_noext(const char *path);

@@ -348,7 +348,7 @@ static void test_parse_errors(void **state)
 	(void)state;
 	assert_string_equal(bad("{\"kind\":\"regexx\",\"value\":\"a\"}"),
 			    "t.jsonl:3: check.kind: unknown check kind 'regexx' (expected exact, "
-			    "contains, regex, json_field, numeric, tool_call, all, any, none)");
+			    "contains, regex, json_field, numeric, tool_call, all, any, call_count, none)");
 	assert_string_equal(bad("{\"value\":\"a\"}"), "t.jsonl:3: check.kind: missing required field");
 	assert_string_equal(bad("{\"kind\":\"contains\",\"valu\":\"a\"}"),
 			    "t.jsonl:3: check.valu: unknown key (expected kind, value, ignore_case, runtime)");

@@ -302,7 +302,7 @@ static void test_errors(void **state)
 		  "64 letters, digits, '_' or '-')" },
 		{ HDR "{\"id\":\"a\",\"prompt\":\"p\",\"check\":{\"kind\":\"regexx\"}}\n",
 		  "w.jsonl:2: check.kind: unknown check kind 'regexx' (expected exact, contains, "
-		  "regex, json_field, numeric, tool_call, all, any, none)" },
+		  "regex, json_field, numeric, tool_call, all, any, call_count, none)" },
 		{ HDR "\n\n{\"id\":\"a\",\"promt\":\"p\",\"check\":{\"kind\":\"none\"}}\n",
 		  "w.jsonl:4: promt: unknown key (expected id, category, messages, prompt, "
 		  "system_prompt, tools, tool_table, check, decomposed, max_attempts, retry, "

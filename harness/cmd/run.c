@@ -103,7 +103,10 @@ static int resume_cli(struct cli_args *c, struct resume_cli *r)
 		return -EINVAL;
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(r->meta, "workload");
 	const cJSON *ans = cJSON_GetObjectItemCaseSensitive(w, "answers_path");
-	n.workloads[0] = cJSON_GetObjectItemCaseSensitive(w, "path")->valuestring;
+	/* The spec keeps a forced format or BFCL category; runs before it had the path. */
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(w, "spec");
+	n.workloads[0] = cJSON_IsString(spec) ? spec->valuestring
+					      : cJSON_GetObjectItemCaseSensitive(w, "path")->valuestring;
 	n.n_workloads = 1;
 	n.answers = cJSON_IsString(ans) ? ans->valuestring : NULL;
 	n.backends[0] = cJSON_GetObjectItemCaseSensitive(
@@ -274,6 +277,8 @@ int cmd_run(struct cli_args *c)
 		}
 		/* On the workload, where tasks are loaded: every runner sees it. */
 		workload_set_policy_override(wls[i], &c->pov);
+		for (size_t k = 0; k < wls[i]->n_notes; k++)
+			ap_warn("%s", wls[i]->notes[k]);
 		if (wls[i]->n_unsatisfiable)
 			ap_warn("%s: %zu of %zu tasks can never pass: an expected argument has an "
 				"empty list of acceptable values (BFCL's checker fails them too)",
