@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -670,21 +671,92 @@ static int desc_append(cJSON *o, const char *fmt, ...)
 {
 	struct sbuf b = { 0 };
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "description");
-	char add[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(add, sizeof(add), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *add = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (!add)
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(add, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	int rc = sbuf_adds(&b, cJSON_IsString(d) ? d->valuestring : "");
 	if (!rc)
 		rc = sbuf_adds(&b, add);
-	cJSON *n = rc ? NULL : cJSON_CreateString(b.s);
+	free(add);
+	cJSON *nd = rc ? NULL : cJSON_CreateString(b.s);
 	sbuf_free(&b);
-	if (!n)
+	if (!nd)
 		return -ENOMEM;
 	if (cJSON_HasObjectItem(o, "description"))
-		return cJSON_ReplaceItemInObjectCaseSensitive(o, "description", n) ? 0 : -ENOMEM;
-	return cJSON_AddItemToObject(o, "description", n) ? 0 : -ENOMEM;
+		return cJSON_ReplaceItemInObjectCaseSensitive(o, "description", nd) ? 0 : -ENOMEM;
+	return cJSON_AddItemToObject(o, "description", nd) ? 0 : -ENOMEM;
+}
+
+/* Next code point of UTF-8 text (validated on reading); advances *p. */
+static unsigned utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	unsigned c = *s++;
+	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+	c &= more == 3 ? 0x07 : more == 2 ? 0x0f : more == 1 ? 0x1f : 0xff;
+	while (more-- > 0 && (*s & 0xc0) == 0x80)
+		c = (c << 6) | (*s++ & 0x3f);
+	*p = s;
+	return c;
+}
+
+/* Python's json.dumps (", " and ": " separators, ASCII only): BFCL puts a
+ * dict's schema into the description this way, so the prompt is the same. */
+static int py_dumps(struct sbuf *b, const cJSON *v)
+{
+	int rc = 0;
+	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		bool obj = cJSON_IsObject(v);
+		rc = sbuf_adds(b, obj ? "{" : "[");
+		for (const cJSON *e = v->child; e && !rc; e = e->next) {
+			if (e != v->child)
+				rc = sbuf_adds(b, ", ");
+			if (!rc && obj) {
+				cJSON k = { .type = cJSON_String, .valuestring = e->string };
+				if (!(rc = py_dumps(b, &k)))
+					rc = sbuf_adds(b, ": ");
+			}
+			if (!rc)
+				rc = py_dumps(b, e);
+		}
+		return rc ? rc : sbuf_adds(b, obj ? "}" : "]");
+	}
+	if (cJSON_IsString(v)) {
+		rc = sbuf_adds(b, "\"");
+		for (const unsigned char *p = (const unsigned char *)v->valuestring; *p && !rc;) {
+			unsigned c = utf8_next(&p);
+			static const char esc[] = "\"\"\\\\\nn\rr\tt\bb\ff";
+			const char *x = c < 0x80 ? strchr(esc, (int)c) : NULL;
+			if (c && x && (x - esc) % 2 == 0)
+				rc = sbuf_addf(b, "\\%c", x[1]);
+			else if (c >= 0x20 && c < 0x80)
+				rc = sbuf_addf(b, "%c", (char)c);
+			else if (c < 0x10000)
+				rc = sbuf_addf(b, "\\u%04x", c);
+			else
+				rc = sbuf_addf(b, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10),
+					       0xdc00 + ((c - 0x10000) & 0x3ff));
+		}
+		return rc ? rc : sbuf_adds(b, "\"");
+	}
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (d == floor(d) && fabs(d) < 1e15)
+			return sbuf_addf(b, "%.0f", d);
+		char t[32];
+		snprintf(t, sizeof(t), "%.15g", d);
+		if (strtod(t, NULL) != d)
+			snprintf(t, sizeof(t), "%.17g", d);
+		return sbuf_adds(b, t);
+	}
+	return sbuf_adds(b, cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "null");
 }
 
 /*
@@ -719,6 +791,17 @@ static int java_js_params(cJSON *p, enum bfcl_lang lang)
 				rc = desc_append(v, " The list elements are of type %s; they are not in "
 						    "string representation.", it->valuestring);
 			cJSON_DeleteItemFromObjectCaseSensitive(v, "items");
+		}
+		/* JavaScript: a dict's own schema moves into the description too. */
+		const cJSON *sub = cJSON_GetObjectItemCaseSensitive(v, "properties");
+		if (!rc && lang == BFCL_JAVASCRIPT && !strcmp(t, "dict") && sub) {
+			struct sbuf js = { 0 };
+			rc = py_dumps(&js, sub);
+			if (!rc)
+				rc = desc_append(v, " The dictionary entries have the following schema; "
+						    "they are not in string representation. %s", js.s);
+			sbuf_free(&js);
+			cJSON_DeleteItemFromObjectCaseSensitive(v, "properties");
 		}
 		cJSON *str = cJSON_CreateString("string");
 		if (!rc && (!str || (cJSON_HasObjectItem(v, "type")

@@ -343,6 +343,13 @@ static void test_bfcl_javascript(void **state)
 	assert_string_equal(type_of(param(t, 0, "isComplete")), "string");
 	assert_non_null(strstr(tool_desc(t, "isComplete"), "This is JavaScript Boolean type parameter"));
 	assert_true(strstr(tool_desc(t, NULL), "Note that the provided function is in JavaScript syntax."));
+	/* A dict's own schema goes into the description, as Python's json.dumps writes it. */
+	assert_null(cJSON_GetObjectItem(param(t, 0, "config"), "properties"));
+	assert_non_null(strstr(tool_desc(t, "config"),
+			       "Settings. This is JavaScript dict type parameter in string representation. "
+			       "The dictionary entries have the following schema; they are not in string "
+			       "representation. {\"theme\": {\"type\": \"String\", \"description\": "
+			       "\"Colour th\\u00e9me.\"}}"));
 	struct tool_call ok[] = { { "1", "updateTask",
 				    "{\"isComplete\":\"true\",\"count\":\"3\",\"tags\":\"['a', 'b']\","
 				    "\"config\":\"{theme: 'dark'}\",\"bigId\":\"42n\"}" } };
