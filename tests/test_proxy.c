@@ -30,6 +30,8 @@ struct px {
 	int port;
 };
 
+static bool px_energy; /* the next px_start adds --energy */
+
 static int px_start(struct px *p, const char *rules, const char *protocol, bool key_env)
 {
 	memset(p, 0, sizeof(*p));
@@ -47,7 +49,8 @@ static int px_start(struct px *p, const char *rules, const char *protocol, bool 
 		setenv("AP_TEST_UPSTREAM_KEY", KEY2, 1);
 	char *argv[] = { (char *)tu_agentperf(), "proxy", "--listen", "127.0.0.1:0", "--upstream", up,
 			 "-o", p->cap, "--port-file", p->portfile, "--protocol", (char *)protocol,
-			 "-v", key_env ? "--key-env" : NULL, "AP_TEST_UPSTREAM_KEY", NULL };
+			 "-v", px_energy ? "--energy" : "-v", key_env ? "--key-env" : NULL,
+			 "AP_TEST_UPSTREAM_KEY", NULL };
 	char out[300];
 	snprintf(out, sizeof(out), "%s/proxy.out", p->dir);
 	p->pid = ru_spawn(argv, out, p->err);
@@ -630,6 +633,50 @@ static void test_capture_replay_report(void **state)
 	px_free(&p);
 }
 
+/* --energy: per-call energy of the client machine, with its provenance, in FILE.energy.json. */
+static void test_energy_file(void **state)
+{
+	(void)state;
+	struct px p;
+	px_energy = true;
+	int rc = px_start(&p, "tests/fake/slow.rules", "openai", false);
+	px_energy = false;
+	assert_int_equal(rc, 0);
+	struct resp r;
+	for (int i = 0; i < 2; i++) {
+		post(p.port, "/v1/chat/completions",
+		     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", NULL, &r);
+		assert_int_equal(r.status, 200);
+		free(r.body.s);
+	}
+	assert_int_equal(px_stop(&p), 0);
+	char path[400];
+	snprintf(path, sizeof(path), "%s.energy.json", p.cap);
+	char *s = tu_slurp(path);
+	assert_non_null(s);
+	cJSON *j = cJSON_Parse(s);
+	free(s);
+	assert_non_null(j);
+	const cJSON *calls = cJSON_GetObjectItem(j, "calls");
+	assert_int_equal(cJSON_GetArraySize(calls), 2);
+	const cJSON *e = cJSON_GetObjectItem(j, "energy");
+	const char *prov = str(e, "device_provenance");
+	/* measured (a counter) or estimated (and why), never an unlabelled number */
+	assert_true(!strncmp(prov, "measured", 8) || !strncmp(prov, "estimated", 9) || !*prov);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, calls)
+	{
+		assert_true(num(c, "seq") >= 1);
+		const cJSON *dj = cJSON_GetObjectItem(c, "device_j");
+		/* a 300 ms call: a positive figure where any energy source exists, else null */
+		assert_true(cJSON_IsNull(dj) || (cJSON_IsNumber(dj) && dj->valuedouble > 0));
+		if (*prov)
+			assert_true(cJSON_IsNumber(dj));
+	}
+	cJSON_Delete(j);
+	px_free(&p);
+}
+
 static void test_bad_options(void **state)
 {
 	(void)state;
@@ -652,7 +699,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_clients), cmocka_unit_test(test_upstream_failures),
 		cmocka_unit_test(test_anthropic),         cmocka_unit_test(test_ctrl_c),
 		cmocka_unit_test(test_upstream_down),     cmocka_unit_test(test_capture_replay_report),
-		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_energy_file),       cmocka_unit_test(test_bad_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
