@@ -42,26 +42,34 @@ static void sig_free(struct sig *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Appends the text of a content value: a string, or the text parts of an array. */
+static int content_text(const cJSON *c, struct sbuf *out)
+{
+	if (cJSON_IsString(c))
+		return sbuf_adds(out, c->valuestring);
+	const cJSON *part;
+	cJSON_ArrayForEach(part, c)
+	{
+		const char *t = jv_str_or(part, "text", NULL);
+		if (t && ((out->len && sbuf_add(out, "\n", 1)) || sbuf_adds(out, t)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The system prompt's text: a string, or the text parts of an array. */
 static int system_text(const cJSON *req, struct sbuf *out)
 {
 	const cJSON *m;
+	const cJSON *top = cJSON_GetObjectItemCaseSensitive(req, "system"); /* Anthropic */
+	if (top)
+		return content_text(top, out);
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(req, "messages"))
 	{
 		const char *role = jv_str_or(m, "role", "");
 		if (strcmp(role, "system") && strcmp(role, "developer"))
 			continue;
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
-		if (cJSON_IsString(c))
-			return sbuf_adds(out, c->valuestring);
-		const cJSON *part;
-		cJSON_ArrayForEach(part, c)
-		{
-			const char *t = jv_str_or(part, "text", NULL);
-			if (t && sbuf_adds(out, t))
-				return -ENOMEM;
-		}
-		return 0;
+		return content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), out);
 	}
 	return 0;
 }
@@ -170,9 +178,9 @@ static int line_check(const struct jv_ctx *x, const cJSON *j, bool *ok)
 	*ok = !strcmp(status, "ok");
 	if (!*ok)
 		return 0;
-	if (strcmp(proto, "openai")) {
+	if (strcmp(proto, "openai") && strcmp(proto, "anthropic")) {
 		ap_error_set(x->err, x->file, x->line, "protocol",
-			     "'%s': only openai (chat completions) captures can be replayed", proto);
+			     "'%s': expected openai or anthropic", proto);
 		return -EINVAL;
 	}
 	const cJSON *req = cJSON_GetObjectItemCaseSensitive(j, "request");
@@ -191,6 +199,145 @@ static int line_check(const struct jv_ctx *x, const cJSON *j, bool *ok)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* ---- Anthropic Messages -> chat completions, so any backend replays it ---- */
+
+static int add_msg(cJSON *msgs, const char *role, const char *text)
+{
+	cJSON *m = cJSON_CreateObject();
+	if (!m || !cJSON_AddItemToArray(msgs, m) || !cJSON_AddStringToObject(m, "role", role) ||
+	    !cJSON_AddStringToObject(m, "content", text))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The same request in chat-completions shape: system as the first message,
+ * text blocks as content, tool_use blocks as the assistant's tool_calls,
+ * tool_result blocks as "tool" messages, tools as functions (input_schema as
+ * parameters), max_tokens, temperature, top_p, stop_sequences as stop, and
+ * tool_choice. NULL on ENOMEM.
+ */
+static cJSON *anthropic_to_chat(const cJSON *req)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
+	struct sbuf t = { 0 };
+	int rc = msgs ? 0 : -ENOMEM;
+	const char *model = jv_str_or(req, "model", NULL);
+	if (!rc && model && !cJSON_AddStringToObject(o, "model", model))
+		rc = -ENOMEM;
+	if (!rc && cJSON_GetObjectItemCaseSensitive(req, "system") &&
+	    !(rc = system_text(req, &t)))
+		rc = add_msg(msgs, "system", t.s ? t.s : "");
+	const cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(req, "messages"))
+	{
+		if (rc)
+			break;
+		const char *role = jv_str_or(m, "role", "user");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+		sbuf_reset(&t);
+		if (cJSON_IsString(c)) {
+			rc = add_msg(msgs, role, c->valuestring);
+			continue;
+		}
+		cJSON *calls = NULL;
+		const cJSON *b;
+		cJSON_ArrayForEach(b, c)
+		{
+			const char *type = jv_str_or(b, "type", "");
+			if (!strcmp(type, "text")) {
+				if ((t.len && sbuf_add(&t, "\n", 1)) || sbuf_adds(&t, jv_str_or(b, "text", "")))
+					rc = -ENOMEM;
+			} else if (!strcmp(type, "tool_result")) {
+				/* tool messages answer the calls before them, ahead of any text */
+				struct sbuf r = { 0 };
+				cJSON *tm = cJSON_CreateObject();
+				if (content_text(cJSON_GetObjectItemCaseSensitive(b, "content"), &r) || !tm ||
+				    !cJSON_AddItemToArray(msgs, tm) || !cJSON_AddStringToObject(tm, "role", "tool") ||
+				    !cJSON_AddStringToObject(tm, "tool_call_id", jv_str_or(b, "tool_use_id", "")) ||
+				    !cJSON_AddStringToObject(tm, "content", r.s ? r.s : ""))
+					rc = -ENOMEM;
+				sbuf_free(&r);
+			} else if (!strcmp(type, "tool_use")) {
+				cJSON *tc = cJSON_CreateObject(), *fn;
+				char *args = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(b, "input"));
+				if (!calls)
+					calls = cJSON_CreateArray();
+				if (!tc || !calls || !cJSON_AddItemToArray(calls, tc) ||
+				    !cJSON_AddStringToObject(tc, "id", jv_str_or(b, "id", "")) ||
+				    !cJSON_AddStringToObject(tc, "type", "function") ||
+				    !(fn = cJSON_AddObjectToObject(tc, "function")) ||
+				    !cJSON_AddStringToObject(fn, "name", jv_str_or(b, "name", "")) ||
+				    !cJSON_AddStringToObject(fn, "arguments", args ? args : "{}"))
+					rc = -ENOMEM;
+				free(args);
+			}
+		}
+		if (!rc && (t.len || calls)) {
+			cJSON *am = cJSON_CreateObject();
+			if (!am || !cJSON_AddItemToArray(msgs, am) || !cJSON_AddStringToObject(am, "role", role) ||
+			    !(t.len ? cJSON_AddStringToObject(am, "content", t.s) : cJSON_AddNullToObject(am, "content")))
+				rc = -ENOMEM;
+			else if (calls) {
+				cJSON_AddItemToObject(am, "tool_calls", calls);
+				calls = NULL;
+			}
+		}
+		cJSON_Delete(calls);
+	}
+	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(req, "tools");
+	if (!rc && cJSON_IsArray(tools) && tools->child) {
+		cJSON *ot = cJSON_AddArrayToObject(o, "tools");
+		const cJSON *tl;
+		cJSON_ArrayForEach(tl, tools)
+		{
+			cJSON *f = cJSON_CreateObject(), *fn;
+			const cJSON *schema = cJSON_GetObjectItemCaseSensitive(tl, "input_schema");
+			if (!ot || !f || !cJSON_AddItemToArray(ot, f) ||
+			    !cJSON_AddStringToObject(f, "type", "function") ||
+			    !(fn = cJSON_AddObjectToObject(f, "function")) ||
+			    !cJSON_AddStringToObject(fn, "name", jv_str_or(tl, "name", ""))) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (jv_str_or(tl, "description", NULL))
+				cJSON_AddStringToObject(fn, "description", jv_str_or(tl, "description", ""));
+			cJSON_AddItemToObject(fn, "parameters",
+					      schema ? cJSON_Duplicate(schema, 1) : cJSON_CreateObject());
+		}
+	}
+	static const char *const same[] = { "max_tokens", "temperature", "top_p", NULL };
+	for (size_t i = 0; !rc && same[i]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, same[i]);
+		if (v)
+			cJSON_AddItemToObject(o, same[i], cJSON_Duplicate(v, 1));
+	}
+	const cJSON *stop = cJSON_GetObjectItemCaseSensitive(req, "stop_sequences");
+	if (!rc && stop)
+		cJSON_AddItemToObject(o, "stop", cJSON_Duplicate(stop, 1));
+	const cJSON *tcho = cJSON_GetObjectItemCaseSensitive(req, "tool_choice");
+	const char *ct = jv_str_or(tcho, "type", NULL);
+	if (!rc && ct) {
+		if (!strcmp(ct, "auto") || !strcmp(ct, "none"))
+			cJSON_AddStringToObject(o, "tool_choice", ct);
+		else if (!strcmp(ct, "any"))
+			cJSON_AddStringToObject(o, "tool_choice", "required");
+		else if (!strcmp(ct, "tool")) {
+			cJSON *c = cJSON_AddObjectToObject(o, "tool_choice");
+			cJSON_AddStringToObject(c, "type", "function");
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "function"), "name",
+						jv_str_or(tcho, "name", ""));
+		}
+	}
+	sbuf_free(&t);
+	if (rc) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* ---- the index ---- */
@@ -239,18 +386,10 @@ static char *last_user_text(const cJSON *req)
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(req, "messages"))
 		if (!strcmp(jv_str_or(m, "role", ""), "user"))
 			last = m;
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(last, "content");
-	if (cJSON_IsString(c))
-		return ap_strdup(c->valuestring);
 	struct sbuf b = { 0 };
-	const cJSON *part;
-	cJSON_ArrayForEach(part, c)
-	{
-		const char *t = jv_str_or(part, "text", NULL);
-		if (t && ((b.len && sbuf_add(&b, "\n", 1)) || sbuf_adds(&b, t))) {
-			sbuf_free(&b);
-			return NULL;
-		}
+	if (content_text(cJSON_GetObjectItemCaseSensitive(last, "content"), &b)) {
+		sbuf_free(&b);
+		return NULL;
 	}
 	return b.s ? b.s : ap_strdup("");
 }
@@ -702,8 +841,15 @@ static int cap_parse(struct workload *wl, const cJSON *j, size_t line, struct ta
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = wl_log_request_fields(t, &x, cJSON_GetObjectItemCaseSensitive(j, "request"),
-					"request")))
+	const cJSON *req = cJSON_GetObjectItemCaseSensitive(j, "request");
+	cJSON *conv = NULL;
+	if (!strcmp(jv_str_or(j, "protocol", ""), "anthropic") && !(req = conv = anthropic_to_chat(req))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = wl_log_request_fields(t, &x, req, "request");
+	cJSON_Delete(conv);
+	if (rc)
 		goto out;
 	t->check.kind = CHECK_REFERENCE;
 	t->check.judge = (int)cap_judge;

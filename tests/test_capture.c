@@ -215,7 +215,7 @@ static void test_bad_capture(void **state)
 	int fd = mkstemp(p);
 	FILE *f = fdopen(fd, "w");
 	line(f, 1, "ok", SYS2, NULL, R_JSON, 1, 1);
-	fputs("{\"agentperf_capture\":1,\"protocol\":\"anthropic\",\"status\":\"ok\",\"request\":{},\"reply\":{}}\n", f);
+	fputs("{\"agentperf_capture\":1,\"protocol\":\"gemini\",\"status\":\"ok\",\"request\":{},\"reply\":{}}\n", f);
 	fclose(f);
 	struct capture_index ix;
 	struct ap_error err = { { 0 } };

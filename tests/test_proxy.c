@@ -31,6 +31,8 @@ struct px {
 };
 
 static bool px_energy; /* the next px_start adds --energy */
+static int replay(const char *cap, int port, const char *dir, const char *id, const char *csv,
+		  char **report, const char *cluster);
 
 static int px_start(struct px *p, const char *rules, const char *protocol, bool key_env)
 {
@@ -451,6 +453,21 @@ static void test_anthropic(void **state)
 		assert_tool_line(cJSON_GetArrayItem(L, i), "anthropic", "tool_use");
 	cJSON_Delete(L);
 	assert_key_only_upstream(&p, "x-api-key: " KEY, 2);
+	/* replayed on an OpenAI-compatible server (the Messages body converted): same tool call */
+	struct tu_server oa;
+	assert_int_equal(tu_fake_start(&oa, "tests/fake/openai-tools.rules"), 0);
+	char *rep = NULL, csv[400];
+	snprintf(csv, sizeof(csv), "%s/csv", p.dir);
+	assert_int_equal(replay(p.cap, oa.port, p.dir, "anthropic-on-openai", csv, &rep, NULL), 0);
+	assert_non_null(strstr(rep, "tool:get_weather"));
+	assert_non_null(strstr(rep, "2/2"));
+	free(rep);
+	char *flog = tu_slurp(oa.log);
+	/* what went out: chat completions with the tool as a function and the user's text */
+	assert_non_null(strstr(flog, "\"type\":\"function\""));
+	assert_non_null(strstr(flog, "\"content\":\"Weather in Paris?\""));
+	free(flog);
+	tu_fake_stop(&oa);
 	free(a.body.s);
 	free(b.body.s);
 	free(c.body.s);
