@@ -433,13 +433,16 @@ static void fill_channel(const struct energy *e, const struct energy_probe *ep, 
 		 *ch->reason && *ep->note[c] ? "; " : "", ep->note[c]);
 	cs->in_device_total = ep->in_total[c];
 	if (!e->n_samples) {
-		cs->total = cs->avg_w = NAN;
+		cs->total = cs->avg_w = cs->max = NAN;
 		return;
 	}
-	if (ch->cumulative)
+	cs->max = NAN;
+	if (ch->cumulative) {
 		cs->total = ep->vals[c] - ep->first[c];
-	else
+	} else {
 		cs->total = ep->nsum[c] ? ep->sum[c] / (double)ep->nsum[c] : NAN;
+		cs->max = ep->nsum[c] ? ep->max[c] : NAN;
+	}
 	cs->avg_w = !strcmp(ch->unit, "J") && dur > 0 ? cs->total / dur : NAN;
 }
 

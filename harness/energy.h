@@ -66,6 +66,7 @@ struct energy_channel_summary {
 	bool in_device_total; /* summed into the device figure (no overlap with others) */
 	double total;         /* J for energy channels; mean for others */
 	double avg_w;         /* energy channels: total / duration */
+	double max;           /* instantaneous channels: largest reading; NAN for others */
 };
 
 struct energy_summary {
@@ -113,6 +114,34 @@ int energy_sample(struct energy *e, uint64_t t_ns);
  * earlier run on the same machine); idle_s is recorded as its length.
  */
 void energy_set_idle(struct energy *e, double idle_w, double idle_s);
+/*
+ * Rows of another source (the server metrics scraper) in samples.csv, stamped
+ * t (CLOCK_MONOTONIC ns, on the run's clock) and numbered seq by that
+ * source. Takes the energy lock only to write; nothing is written before the
+ * first sample or after energy_stop. The caller's thread sets the C locale.
+ */
+struct energy_row {
+	const char *probe, *channel, *unit, *status;
+	double value; /* NAN: empty cell */
+};
+void energy_csv_rows(struct energy *e, uint64_t t, size_t seq, const struct energy_row *rows,
+		     size_t n);
+/*
+ * --settle S (measure/validity.c): before energy_baseline, waits until device
+ * power varies by under 5 % ((max - min) / mean of ten sub-windows of S/10)
+ * over S seconds, at most max_wait_s. Returns 0 settled, -ETIMEDOUT not
+ * settled (the caller goes on; meta.json says so), -EINTR on Ctrl-C.
+ */
+int energy_settle(struct energy *e, double settle_s, double max_wait_s);
+/*
+ * Adds to meta.json's energy block: measurement_method, sampling_rate_hz,
+ * attribution {policy, rule}, settle {requested_s, waited_s, settled},
+ * baseline {idle_w, last_known_idle_w, warm}, and estimator_check (the
+ * CPU-time estimator's disagreement with the measured device figure, %).
+ * The last known idle is kept in $AGENTPERF_IDLE_STATE or
+ * ~/.cache/agentperf/idle-<host>.json, per device provenance.
+ */
+void energy_validity_add(cJSON *blk, struct energy *e, const struct energy_summary *s);
 /* The sampler interval in use (after defaults and probe minimums). */
 double energy_interval(const struct energy *e);
 cJSON *energy_meta_json(const struct energy *e);

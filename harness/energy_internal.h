@@ -35,6 +35,7 @@ struct energy_probe {
 	double first[PROBE_MAX_CHANNELS]; /* reading at the run's first sample */
 	double sum[PROBE_MAX_CHANNELS];   /* sum of instantaneous readings, for means */
 	size_t nsum[PROBE_MAX_CHANNELS];
+	double max[PROBE_MAX_CHANNELS];   /* largest instantaneous reading (GPU memory peak) */
 	bool in_total[PROBE_MAX_CHANNELS];
 	char note[PROBE_MAX_CHANNELS][96]; /* why a working energy channel is not summed */
 };
@@ -67,6 +68,9 @@ struct energy {
 
 	pthread_mutex_t lock; /* everything below, and probe reads */
 	double idle_w, idle_s;
+	/* --settle (measure/validity.c): requested S, time waited, outcome */
+	double settle_s, settle_waited_s, settle_var;
+	bool settle_done, settled;
 
 	/* samples of the run */
 	bool started, stopped;

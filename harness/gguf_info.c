@@ -86,6 +86,28 @@ static int skip_value(FILE *f, uint32_t type)
 	return fseeko(f, gt_size[type], SEEK_CUR) ? -EPROTO : 0;
 }
 
+/* Where a per-architecture hyperparameter key goes ("<arch>.block_count" ...), or NULL. */
+static long *hparam_slot(struct gguf_info *g, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	if (!dot || !strncmp(key, "general.", 8))
+		return NULL;
+	dot++;
+	if (!strcmp(dot, "block_count"))
+		return &g->n_layer;
+	if (!strcmp(dot, "embedding_length"))
+		return &g->n_embd;
+	if (!strcmp(dot, "attention.head_count"))
+		return &g->n_head;
+	if (!strcmp(dot, "attention.head_count_kv"))
+		return &g->n_head_kv;
+	if (!strcmp(dot, "attention.key_length"))
+		return &g->key_len;
+	if (!strcmp(dot, "attention.value_length"))
+		return &g->val_len;
+	return NULL;
+}
+
 static int parse_header(FILE *f, struct gguf_info *g)
 {
 	char magic[4], key[128];
@@ -104,6 +126,14 @@ static int parse_header(FILE *f, struct gguf_info *g)
 		} else if (type == GT_STRING && !strcmp(key, "general.architecture")) {
 			if (rd_str(f, g->arch, sizeof(g->arch)))
 				return -EPROTO;
+		} else if (hparam_slot(g, key) && (type == 4 || type == 5 || type == 10 || type == 11)) {
+			/* the numbers the KV-cache size needs (measure/srvview.c) */
+			uint64_t v64 = 0;
+			uint32_t v32 = 0;
+			if (type == 4 || type == 5 ? rd_u32(f, &v32) : rd_u64(f, &v64))
+				return -EPROTO;
+			long v = type == 4 || type == 5 ? (long)v32 : (long)v64;
+			*hparam_slot(g, key) = v > 0 && v < (1L << 40) ? v : 0;
 		} else if (skip_value(f, type)) {
 			return -EPROTO;
 		}

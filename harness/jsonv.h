@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <math.h>
+
 #include <cjson/cJSON.h>
 
 #include "util.h"
@@ -43,6 +45,14 @@ static inline double jv_num_or(const cJSON *o, const char *k, double dflt)
 
 /* No object anywhere inside j (nested too) holds a key twice; -EINVAL naming it. */
 int jv_unique_keys(const struct jv_ctx *c, const cJSON *j, const char *prefix);
+/* Adds k: v, or k: null when v is NaN or infinite (unknown is never a number). */
+static inline void jv_add_num_or_null(cJSON *o, const char *k, double v)
+{
+	if (!isfinite(v))
+		cJSON_AddNullToObject(o, k);
+	else
+		cJSON_AddNumberToObject(o, k, v);
+}
 
 /* "prefix.key" (or "key" when prefix is empty) into buf; returns buf. */
 const char *jv_path(char *buf, size_t n, const char *prefix, const char *key);

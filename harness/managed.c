@@ -68,6 +68,14 @@ int managed_cfg_option(struct managed_cfg *c, const char *k, const char *v, stru
 		c->ctx = l;
 		return 0;
 	}
+	if (!strcmp(k, "ctx_train")) {
+		if (ap_parse_long(v, &l) || l < 1 || l > 16777216) {
+			ap_error_set(err, NULL, 0, "backend ctx_train", "expected tokens, got '%s'", v);
+			return -EINVAL;
+		}
+		c->ctx_train = l;
+		return 0;
+	}
 	if (!strcmp(k, "startup_timeout") || !strcmp(k, "stop_timeout")) {
 		if (ap_parse_double(v, &d) || d <= 0 || d > 86400) {
 			ap_error_set(err, NULL, 0, k, "expected seconds in (0, 86400], got '%s'", v);
@@ -116,6 +124,8 @@ cJSON *managed_cfg_json(const struct managed_cfg *c)
 	cJSON_AddNumberToObject(j, "ctx", (double)c->ctx);
 	if (c->np)
 		cJSON_AddNumberToObject(j, "np", c->np);
+	if (c->ctx_train > 0)
+		cJSON_AddNumberToObject(j, "ctx_train_override", (double)c->ctx_train);
 	cJSON_AddNumberToObject(j, "startup_timeout_s", c->startup_timeout_s);
 	cJSON_AddNumberToObject(j, "stop_timeout_s", c->stop_timeout_s);
 	return j;
@@ -397,8 +407,15 @@ int managed_start(struct managed_server **out, const struct managed_cfg *c, int 
 	snprintf(a_t, sizeof(a_t), "%d", c->threads ? c->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 	snprintf(a_c, sizeof(a_c), "%ld", c->ctx);
 	snprintf(a_np, sizeof(a_np), "%d", np > 0 ? np : 1);
+	char a_kv[160];
+	snprintf(a_kv, sizeof(a_kv), "%s.context_length=int:%ld",
+		 s->model.arch[0] ? s->model.arch : "llama", c->ctx_train);
 	char *argv[] = { s->bin, "-m", c->model, "--host", "127.0.0.1", "--port", a_port,
-			 "-t", a_t, "-c", a_c, "-np", a_np, "--no-webui", NULL };
+			 "-t", a_t, "-c", a_c, "-np", a_np, "--no-webui",
+			 /* the server metrics timeline (measure/srvmetrics.c) */
+			 "--metrics",
+			 /* ctx_train=N: a smoke-test model's short training context lifted */
+			 c->ctx_train > 0 ? "--override-kv" : NULL, a_kv, NULL };
 	ap_debug("starting %s -m %s --port %s -t %s -c %s -np %s", s->bin, c->model, a_port, a_t,
 		 a_c, a_np);
 	s->t_spawn = ap_now_ns();

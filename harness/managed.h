@@ -6,7 +6,7 @@
  * is handed to the CPU-time probe, and its stdout/stderr go to
  * <results>/llama-server.log.
  *
- * Backend spec: llama-server:model=PATH[,threads=N][,ctx=N][,bin=PATH]
+ * Backend spec: llama-server:model=PATH[,threads=N][,ctx=N][,ctx_train=N][,bin=PATH]
  *               [,startup_timeout=S][,stop_timeout=S] plus any openai key
  * (stream, timeout, retries, label ...). Requests go through the openai ops.
  */
@@ -32,6 +32,8 @@ struct managed_cfg {
 	int threads;              /* -t; 0: online CPUs */
 	long ctx;                 /* -c, total over the -np slots; 0: the model's own */
 	int np;                   /* -np parallel slots; 0: follow the run's -c */
+	long ctx_train;           /* >0: --override-kv ARCH.context_length (smoke models whose
+				     training context is shorter than a workload's prompts) */
 	double startup_timeout_s; /* spawn to healthy */
 	double stop_timeout_s;    /* SIGTERM to SIGKILL */
 };
@@ -44,6 +46,8 @@ struct gguf_info {
 	long long size;        /* bytes */
 	char sha256[65];
 	double params;         /* sum over tensors of their element counts; NAN if unparsed */
+	/* header hyperparameters for the KV-cache size; 0 when absent */
+	long n_layer, n_embd, n_head, n_head_kv, key_len, val_len;
 	bool smoke;            /* a test model that cannot follow instructions */
 	char smoke_why[160];
 };

@@ -4,6 +4,7 @@
 #include "guard.h"
 #include "load/pad.h"
 #include "config.h" /* written by make: version, commit, data folder */
+#include "jsonv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,14 +12,6 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-
-static void add_num_or_null(cJSON *o, const char *k, double v)
-{
-	if (isnan(v) || isinf(v))
-		cJSON_AddNullToObject(o, k);
-	else
-		cJSON_AddNumberToObject(o, k, v);
-}
 
 static void iso_utc(char *buf, size_t n, uint64_t wall_ns)
 {
@@ -169,24 +162,24 @@ cJSON *energy_summary_json(const struct energy_summary *s, cJSON *probes)
 	cJSON_AddBoolToObject(e, "estimated", s->estimated);
 	if (s->have_device) {
 		cJSON_AddStringToObject(e, "device_provenance", s->device_provenance);
-		add_num_or_null(e, "device_j", s->device_j);
-		add_num_or_null(e, "attributed_j", s->attributed_j);
-		add_num_or_null(e, "unattributed_j", s->unattributed_j);
+		jv_add_num_or_null(e, "device_j", s->device_j);
+		jv_add_num_or_null(e, "attributed_j", s->attributed_j);
+		jv_add_num_or_null(e, "unattributed_j", s->unattributed_j);
 	} else {
 		cJSON_AddStringToObject(e, "reason", s->estimate_reason[0] ? s->estimate_reason
 									   : "no energy source");
 	}
 	if (s->estimated)
 		cJSON_AddStringToObject(e, "estimate_reason", s->estimate_reason);
-	add_num_or_null(e, "duration_s", s->duration_s);
+	jv_add_num_or_null(e, "duration_s", s->duration_s);
 	cJSON_AddNumberToObject(e, "samples", (double)s->n_samples);
-	add_num_or_null(e, "interval_s", s->interval_s);
-	add_num_or_null(e, "idle_w", s->idle_w);
-	add_num_or_null(e, "idle_s", s->idle_s);
-	add_num_or_null(e, "cpu_util_machine", s->cpu_util_machine);
-	add_num_or_null(e, "cpu_s_self", s->cpu_s_self);
-	add_num_or_null(e, "cpu_s_watched", s->cpu_s_watched);
-	add_num_or_null(e, "sampler_cpu_s", s->sampler_cpu_s);
+	jv_add_num_or_null(e, "interval_s", s->interval_s);
+	jv_add_num_or_null(e, "idle_w", s->idle_w);
+	jv_add_num_or_null(e, "idle_s", s->idle_s);
+	jv_add_num_or_null(e, "cpu_util_machine", s->cpu_util_machine);
+	jv_add_num_or_null(e, "cpu_s_self", s->cpu_s_self);
+	jv_add_num_or_null(e, "cpu_s_watched", s->cpu_s_watched);
+	jv_add_num_or_null(e, "sampler_cpu_s", s->sampler_cpu_s);
 	cJSON *chs = cJSON_AddArrayToObject(e, "channels");
 	for (size_t i = 0; i < s->n_channels && i < ENERGY_MAX_CHANNELS; i++) {
 		const struct energy_channel_summary *c = &s->ch[i];
@@ -198,8 +191,10 @@ cJSON *energy_summary_json(const struct energy_summary *s, cJSON *probes)
 		if (c->reason[0])
 			cJSON_AddStringToObject(o, "reason", c->reason);
 		cJSON_AddBoolToObject(o, "in_device_total", c->in_device_total);
-		add_num_or_null(o, "total", c->total);
-		add_num_or_null(o, "avg_w", c->avg_w);
+		jv_add_num_or_null(o, "total", c->total);
+		jv_add_num_or_null(o, "avg_w", c->avg_w);
+		if (!isnan(c->max))
+			cJSON_AddNumberToObject(o, "max", c->max);
 		cJSON_AddItemToArray(chs, o);
 	}
 	if (probes)

@@ -31,6 +31,8 @@ struct call_rec {
 	double ttft_s, itl_s, e2e_s, out_tps; /* NAN when not applicable */
 	long prompt_tokens, completion_tokens, cached_tokens;
 	bool usage;             /* server reported token counts */
+	char tok_src[24];       /* where the counts came from (measure/tokens.h) */
+	long n_chunks;          /* content-bearing stream chunks; -1 not streamed */
 	int http_status;
 	int status;             /* enum call_status */
 	int retries;            /* transport retries */

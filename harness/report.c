@@ -8,6 +8,7 @@
 #include "report.h"
 #include "merge.h"
 #include "report_bfcl.h"
+#include "measure/srvview.h"
 #include "managed.h"
 #include "cost.h"
 #include "jsonv.h"
@@ -128,6 +129,8 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 		for (int s = 0; s < CALL_STATUS_COUNT; s++)
 			tot.by_status[s] += sum->by_status[s];
 		tot.calls_no_usage += sum->calls_no_usage;
+		tot.calls_chunk_checked += sum->calls_chunk_checked;
+		tot.calls_chunk_mismatch += sum->calls_chunk_mismatch;
 		tot.retries += sum->retries;
 		tot.failed_calls += sum->failed_calls;
 		tot.interrupted += sum->interrupted;
@@ -171,7 +174,14 @@ static void form_block(FILE *f, const struct run_agg *a, int form, const cJSON *
 	count_line(f, a, form, M_CACHED, "cached-tokens", M_COUNT, NULL);
 	if (tot.calls_no_usage) {
 		snprintf(v, sizeof(v), "%ld", tot.calls_no_usage);
-		report_line(f, v, "", "calls-without-usage", "server sent no token counts", NULL);
+		report_line(f, v, "", "calls-without-usage",
+			    "no token counts from the server: ESTIMATED (bytes / 4)", NULL);
+	}
+	if (tot.calls_chunk_checked) {
+		snprintf(v, sizeof(v), "%ld", tot.calls_chunk_mismatch);
+		snprintf(c, sizeof(c), "of %ld streamed: chunks vs completion_tokens off by > 1",
+			 tot.calls_chunk_checked);
+		report_line(f, v, "", "token-count-mismatch", c, NULL);
 	}
 	snprintf(v, sizeof(v), "%ld", tot.retries);
 	report_line(f, v, "", "transport-retries", "not task attempts", NULL);
@@ -407,6 +417,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 		decomposition_block(f, a);
 	energy_block(f, energy, a);
 	managed_report_print(f, meta);
+	srvview_report_print(f, meta, a); /* measure/srvview.c: metrics, cache, fit */
 	cost_report(f, meta, a); /* cost.c; prints nothing for a run without profiles */
 	report_tasks_print(f, meta, a);
 	report_bfcl_print(f, meta, a); /* BFCL runs only */

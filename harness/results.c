@@ -22,9 +22,10 @@ struct results {
 
 static const char CALLS_HDR[] =
 	"v,repeat,seq,task_id,form,paired,sub,attempt,step,t_start_s,ttft_s,itl_s,e2e_s,output_tps,"
-	"prompt_tokens,completion_tokens,cached_tokens,usage_reported,http_status,status,"
-	"transport_retries,finish_reason,tool_calls,server_prompt_tps,server_gen_tps,energy_j,"
-	"idle_energy_j,energy_source,error,seed\n";
+	"prompt_tokens,completion_tokens,cached_tokens,usage_reported,tokens_source,content_chunks,"
+	"http_status,status,transport_retries,finish_reason,tool_calls,server_prompt_tps,"
+	"server_gen_tps,energy_j,idle_energy_j,energy_source,error,seed
+";
 static const char ATTEMPTS_HDR[] =
 	"v,repeat,seq,task_id,category,form,sub,sub_id,attempt,success,calls,steps,prompt_tokens,"
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"
@@ -221,8 +222,13 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 		num(b, x->itl_s);
 		num(b, x->e2e_s);
 		num(b, x->out_tps);
-		sbuf_addf(b, ",%ld,%ld,%ld,%d,%d", x->prompt_tokens, x->completion_tokens,
-			  x->cached_tokens, x->usage, x->http_status);
+		sbuf_addf(b, ",%ld,%ld,%ld,%d", x->prompt_tokens, x->completion_tokens,
+			  x->cached_tokens, x->usage);
+		text(b, x->tok_src);
+		if (x->n_chunks >= 0)
+			sbuf_addf(b, ",%ld,%d", x->n_chunks, x->http_status);
+		else
+			sbuf_addf(b, ",,%d", x->http_status);
 		text(b, call_status_name(x->status));
 		sbuf_addf(b, ",%d", x->retries);
 		text(b, x->finish);
@@ -567,6 +573,10 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		x.out_tps = dnum(csv_get(&c, "output_tps"));
 		read_usage(&c, &x.prompt_tokens, &x.completion_tokens, &x.cached_tokens);
 		x.usage = lnum(csv_get(&c, "usage_reported")) != 0;
+		ap_scopy(x.tok_src, sizeof(x.tok_src), csv_get(&c, "tokens_source") ? csv_get(&c, "tokens_source") : "");
+		const char *ck = csv_get(&c, "content_chunks");
+		x.n_chunks = ck && *ck ? lnum(ck) : -1;
+		x.n_tool_calls = (int)lnum(csv_get(&c, "tool_calls"));
 		int st = call_status_parse(csv_get(&c, "status"));
 		x.status = st < 0 ? CALL_ERR_TRANSPORT : st;
 		x.retries = (int)lnum(csv_get(&c, "transport_retries"));

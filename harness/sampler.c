@@ -29,24 +29,45 @@ void energy_read_probes(struct energy *e, uint64_t t)
 	}
 }
 
-static void csv_row(struct energy *e, uint64_t t, const char *probe, const char *ch, double v,
-		    const char *unit, const char *status)
+static void csv_row_n(struct energy *e, size_t sample, uint64_t t, const char *probe,
+		      const char *ch, double v, const char *unit, const char *status)
 {
 	if (!e->csv)
 		return;
-	double ts = (double)(t - e->t_first) * 1e-9;
+	/* Signed: another source's row may predate the first sample by a hair. */
+	double ts = (double)((int64_t)(t - e->t_first)) * 1e-9;
 	int n;
 	if (isnan(v))
-		n = fprintf(e->csv, "%d,%zu,%.9f,%s:%s,,%s,%s\n", SAMPLES_CSV_VERSION, e->n_samples,
+		n = fprintf(e->csv, "%d,%zu,%.9f,%s:%s,,%s,%s\n", SAMPLES_CSV_VERSION, sample,
 			    ts, probe, ch, unit, status);
 	else
 		n = fprintf(e->csv, "%d,%zu,%.9f,%s:%s,%.9g,%s,%s\n", SAMPLES_CSV_VERSION,
-			    e->n_samples, ts, probe, ch, v, unit, status);
+			    sample, ts, probe, ch, v, unit, status);
 	if (n < 0 && !e->csv_err) {
 		e->csv_err = errno ? errno : EIO;
 		ap_warn("samples.csv: write failed: %s; no further samples written",
 			strerror(e->csv_err));
 	}
+}
+
+static void csv_row(struct energy *e, uint64_t t, const char *probe, const char *ch, double v,
+		    const char *unit, const char *status)
+{
+	csv_row_n(e, e->n_samples, t, probe, ch, v, unit, status);
+}
+
+void energy_csv_rows(struct energy *e, uint64_t t, size_t seq, const struct energy_row *rows,
+		     size_t n)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	if (e->csv && !e->csv_err && e->n_samples && !e->stopped) {
+		for (size_t i = 0; i < n; i++)
+			csv_row_n(e, seq, t, rows[i].probe, rows[i].channel, rows[i].value,
+				  rows[i].unit, rows[i].status);
+	}
+	pthread_mutex_unlock(&e->lock);
 }
 
 static void csv_sample(struct energy *e, uint64_t t, double dev, double dev_w)
@@ -96,6 +117,8 @@ void energy_take_sample(struct energy *e, uint64_t t)
 		for (size_t c = 0; c < ep->p.n_ch; c++)
 			if (!ep->p.ch[c].cumulative && ep->p.ch[c].status == ENERGY_OK) {
 				ep->sum[c] += ep->vals[c];
+				if (!ep->nsum[c] || ep->vals[c] > ep->max[c])
+					ep->max[c] = ep->vals[c];
 				ep->nsum[c]++;
 			}
 	}
@@ -103,14 +126,6 @@ void energy_take_sample(struct energy *e, uint64_t t)
 	e->e_last = dev;
 	csv_sample(e, t, dev, dev_w);
 	e->n_samples++;
-}
-
-static double thread_cpu_s(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
-		return NAN;
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void *sampler_main(void *arg)
@@ -135,14 +150,14 @@ static void *sampler_main(void *arg)
 		pthread_mutex_lock(&e->lock);
 		energy_take_sample(e, now);
 		attrib_advance(e, now - ATTRIB_SETTLE_NS);
-		e->sampler_cpu_s = thread_cpu_s();
+		e->sampler_cpu_s = ap_thread_cpu_s();
 		pthread_mutex_unlock(&e->lock);
 		/* Overslept by more than a period (suspend, overload): resume the grid from now. */
 		if (now > next + period)
 			next = now;
 	}
 	pthread_mutex_lock(&e->lock);
-	e->sampler_cpu_s = thread_cpu_s();
+	e->sampler_cpu_s = ap_thread_cpu_s();
 	pthread_mutex_unlock(&e->lock);
 	if (c_loc) {
 		uselocale(LC_GLOBAL_LOCALE);

@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "cost.h"
 #include "managed.h"
+#include "measure/srvview.h"
 #include "meta.h"
 #include "report.h"
 #include "results.h"
@@ -51,9 +52,11 @@ int session_run(const struct session_opts *s, struct workload *wl, struct backen
 	struct run_opts o = s->o;
 	struct resume_set *skip = NULL;
 	struct managed_server *ms = NULL;
+	struct srvview *sv = NULL;
 	memset(out, 0, sizeof(*out));
 	o.wl = wl;
 	o.be = be;
+	be->cache_cold = s->sv.cache_cold;
 	if (s->record && s->resume) {
 		/* The folder is locked (results_open_existing) before its CSVs are repaired. */
 		if ((rc = results_open_existing(&res, s->resume, &err)) ||
@@ -122,7 +125,10 @@ int session_run(const struct session_opts *s, struct workload *wl, struct backen
 	}
 	double samples_zero = NAN;
 	if (en) {
-		if (s->eo.idle_s > 0 && (rc = energy_baseline(en))) {
+		/* Not settled in time is recorded (meta.json energy.settle) and the run goes on. */
+		if (s->settle_s > 0 && !ap_interrupted)
+			energy_settle(en, s->settle_s, fmax(60, 10 * s->settle_s));
+		if (s->eo.idle_s > 0 && !ap_interrupted && (rc = energy_baseline(en))) {
 			ap_err("idle baseline failed: %s", strerror(-rc));
 			goto out;
 		}
@@ -148,11 +154,12 @@ int session_run(const struct session_opts *s, struct workload *wl, struct backen
 	if (stopped_early) {
 		rc = run_agg_init(&st.agg, o.repeats);
 		st.interrupted = true;
-	} else {
+	} else if (!(rc = srvview_begin(&sv, &s->sv, be, ms, s->watch, s->n_watch, en))) {
 		rc = run_workload(&o, &st, &err);
 		if (rc && err.msg[0])
 			ap_err("%s", err.msg);
 	}
+	srvview_end(sv); /* the last scrape and peak memory, while the server still runs */
 	cJSON *ej = NULL;
 	if (en) {
 		struct energy_summary es;
@@ -161,6 +168,7 @@ int session_run(const struct session_opts *s, struct workload *wl, struct backen
 		energy_summarize(en, &es);
 		managed_energy_adjust(ms, &es);
 		ej = energy_summary_json(&es, energy_meta_json(en));
+		energy_validity_add(ej, en, &es);
 	}
 	/* meta_new counted no tasks yet; the run did. */
 	cJSON *w = cJSON_GetObjectItemCaseSensitive(meta, "workload");
@@ -174,6 +182,7 @@ int session_run(const struct session_opts *s, struct workload *wl, struct backen
 				st.agg.elapsed_s[i++] += el->valuedouble;
 	}
 	meta_finish(meta, &o, &st, ej);
+	srvview_meta(sv, meta, wl, o.repeats, o.filter, o.category);
 	if (rc && !st.interrupted)
 		cJSON_ReplaceItemInObjectCaseSensitive(meta, "status", cJSON_CreateString("failed"));
 	shard_meta_finish(meta, st.shard_units, st.selected * o.repeats,
@@ -210,6 +219,7 @@ int session_run(const struct session_opts *s, struct workload *wl, struct backen
 		printf(" results in %s/\n\n", results_dir(res));
 	fflush(stdout);
 out:
+	srvview_free(sv);
 	managed_stop(ms, true);
 	cJSON_Delete(meta);
 	resume_free(skip);

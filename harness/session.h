@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "energy.h"
+#include "measure/srvview.h"
 #include "profile.h"
 #include "runner.h"
 
@@ -25,6 +26,8 @@ struct session_opts {
 	struct energy_opts eo;
 	pid_t watch[16];
 	int n_watch;
+	struct srvview_opts sv; /* --metrics-interval, --cache (measure/srvview.h) */
+	double settle_s;        /* --settle S: 0 none */
 	struct profile_cli pc;  /* --profile and overrides */
 	/* --resume DIR: the folder, and its meta.json (the run's own options). */
 	const char *resume;

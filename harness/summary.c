@@ -119,6 +119,11 @@ static void agg_call(struct run_agg *r, const struct call_rec *c, int slot)
 	} else {
 		if (!c->usage)
 			a->calls_no_usage++;
+		if (c->usage && c->n_chunks >= 0 && !c->n_tool_calls) {
+			a->calls_chunk_checked++;
+			long d = c->n_chunks - c->completion_tokens;
+			a->calls_chunk_mismatch += d > 1 || d < -1;
+		}
 		hist_add(&a->ttft, c->ttft_s);
 		hist_add(&a->e2e, c->e2e_s);
 		if (!isnan(c->itl_s))

@@ -21,6 +21,9 @@ struct form_agg {
 	long attempts, calls;
 	long prompt_tokens, completion_tokens, cached_tokens;
 	long calls_no_usage, retries, failed_calls;
+	/* streamed calls whose content chunks were set against completion_tokens,
+	 * and those that differ by more than one (measure/tokens.h) */
+	long calls_chunk_checked, calls_chunk_mismatch;
 	long by_status[CALL_STATUS_COUNT];
 	struct hist ttft, e2e, itl;
 	double tps_sum;

@@ -309,3 +309,11 @@ int ap_mkdir_p(const char *path)
 		return -errno;
 	return 0;
 }
+
+double ap_thread_cpu_s(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return NAN;
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

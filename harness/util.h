@@ -23,6 +23,8 @@ uint64_t ap_now_ns(void);
 /* CLOCK_REALTIME in nanoseconds, for run ids and meta.json only. */
 uint64_t ap_wall_ns(void);
 void ap_sleep_ns(uint64_t ns);
+/* CPU time of the calling thread in seconds, NAN if unreadable. */
+double ap_thread_cpu_s(void);
 
 /* A growable NUL-terminated byte buffer. Functions return 0 or -ENOMEM. */
 struct sbuf {

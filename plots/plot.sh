@@ -130,8 +130,14 @@ for r in "$@"; do
             END { print "repeat,t_s"; for (k = 1; k in m; k++) print k "," m[k] }' "$r/tasks.csv" > "$tmp/starts.csv"
         idle_w=$(meta .energy.idle_w "$r"); [ -n "$idle_w" ] || idle_w=NaN
         who=Device; ! is_remote "$r" || who="Client machine"
+        # The model server's own running requests (its /metrics), where they were scraped.
+        running=""
+        if grep -q ',server:requests-running,' "$r/samples.csv"; then
+            awk -F, -v c="$(col "$r/samples.csv" channel)" 'NR == 1 || $c == "server:requests-running"' "$r/samples.csv" > "$tmp/running.csv"
+            running=$tmp/running.csv
+        fi
         gp power.gp "$out/power" "power='$tmp/power.csv'" "active='$tmp/active.csv'" "starts='$tmp/starts.csv'" \
-            "idle_w=$idle_w" "who='$who'" "label='$label'" "prov='$(gpstr "$prov")'"
+            "idle_w=$idle_w" "who='$who'" "label='$label'" "prov='$(gpstr "$prov")'" "running='$running'"
     elif [ -d "$r/shards" ]; then
         echo "skipped: $r power over time: a merged run has one clock per shard; each shard's samples are in shards/<index>/samples.csv"
     else

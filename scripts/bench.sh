@@ -17,6 +17,11 @@
 #                          slots following -c) on SWEEP_WORKLOAD (default
 #                          workloads/smoke.jsonl), into results/<name>/sweep/, with
 #                          its load curve in results/<name>/sweep/plots/
+#   CACHE_WORKLOAD=file    run it --cache cold and warm on the local model into
+#                          cache-cold/ and cache-warm/ and compare them
+#                          (scripts/cache-compare.sh; default long-context when
+#                          WORKLOADS is unset; "" skips); CACHE_TASKS=GLOB (-t),
+#                          CACHE_REPEATS=N (default REPEATS)
 #   OPENAI_API_KEY [OPENAI_MODEL]        adds openai (default gpt-4o-mini)
 #     [OPENAI_BASE_URL]                  another OpenAI-compatible API (default
 #                                        https://api.openai.com/v1)
@@ -77,6 +82,29 @@ for b in "${backends[@]}"; do
         status=1
     }
 done
+
+# The prefix cache measured: CACHE_WORKLOAD (default the long-context workload
+# when WORKLOADS is not given; empty skips) cold and warm on the local model,
+# CACHE_TASKS (a -t glob, default all) x CACHE_REPEATS (default REPEATS).
+# A smoke-test model's short training context is lifted to CTX (ctx_train).
+cache_wl=${CACHE_WORKLOAD-$([ -z "${WORKLOADS:-}" ] && echo workloads/long-context.jsonl)}
+if [ -n "$cache_wl" ]; then
+    local_spec=${backends[0]#*|}
+    case $(basename "$model") in
+        stories260K.gguf|agentperf-tiny-random.gguf) local_spec+=",ctx_train=$ctx" ;;
+    esac
+    for mode in cold warm; do
+        ./agentperf record -o "$base" --run-id "cache-$mode" -w "$cache_wl" -b "$local_spec" \
+            -r "${CACHE_REPEATS:-$repeats}" ${CACHE_TASKS:+-t "$CACHE_TASKS"} --seed "$seed" \
+            --temperature 0 --cache "$mode" -q >/dev/null || {
+            say "cache-$mode: agentperf exited with status $? (its run holds what was measured)"
+            status=1
+        }
+    done
+    say "prefix cache on $(basename "$cache_wl") (scripts/cache-compare.sh):"
+    scripts/cache-compare.sh "$base/cache-cold" "$base/cache-warm" | tee "$base/cache-compare.txt" >&2 ||
+        say "cache comparison failed"
+fi
 
 runs=()
 for d in "$base"/*/; do [ -r "$d/meta.json" ] && runs+=("${d%/}"); done

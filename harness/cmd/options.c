@@ -181,6 +181,15 @@ static int set_watch(struct cli_args *c, const struct cli_opt *o, const char *v)
 	return 0;
 }
 
+static int set_cache(struct cli_args *c, const struct cli_opt *o, const char *v)
+{
+	(void)o;
+	if (strcmp(v, "warm") && strcmp(v, "cold"))
+		return ap_err("--cache: expected warm or cold, got '%s'", v), -EINVAL;
+	c->s.sv.cache_cold = !strcmp(v, "cold");
+	return 0;
+}
+
 static int set_profile(struct cli_args *c, const struct cli_opt *o, const char *v)
 {
 	(void)o;
@@ -348,6 +357,18 @@ const struct cli_opt cli_options[] = {
 	  OFF(s.eo.watts_per_core), 0, 10000 },
 	{ "idle-watts", 0, "W", SC_RUN, "estimator: machine idle W", opt_num, OFF(s.eo.idle_watts), 0,
 	  100000 },
+	{ "settle", 0, "S", SC_RUN,
+	  "before the idle baseline, wait until device power varies by < 5 % over S s\n"
+	  "(at most max(60, 10 S) s; meta.json energy.settle says how long)",
+	  opt_num, OFF(s.settle_s), 0.1, 600 },
+	{ "metrics-interval", 0, "S", SC_RUN,
+	  "scrape the server's Prometheus /metrics every S s (default 1) into\n"
+	  "samples.csv as server:* channels",
+	  opt_num, OFF(s.sv.metrics_interval_s), 0.05, 3600 },
+	{ "cache", 0, "MODE", SC_RUN,
+	  "prefix cache: warm (the server's default) or cold (\"cache_prompt\": false in\n"
+	  "every request: llama-server recomputes each prompt)",
+	  set_cache },
 	{ "profile", 0, "FILE", SC_ACCT,
 	  "cost/energy profile: a local deployment and/or remote models\n"
 	  "(NAME = workloads/profiles/NAME.json); repeatable",

@@ -301,6 +301,8 @@ const struct backend_key backend_keys[] = {
 	  BOFF(insecure) },
 	{ "max_body", BK_ALL, "BYTES", "largest answer accepted (default 64 MiB)", key_long,
 	  BOFF(max_body), 1024, 9.2e18 },
+	{ "metrics_url", BK_ALL, "URL", "the server's Prometheus /metrics (metrics timeline)",
+	  key_str, BOFF(metrics_url) },
 	{ "anthropic_version", BK_ANTHROPIC, "DATE", "anthropic-version header (default 2023-06-01)",
 	  key_header, BOFF(anthropic_version) },
 	{ "bin", BK_LLAMA, "PATH", "llama-server binary (default: $LLAMA_SERVER, PATH, the cache)",
@@ -308,6 +310,8 @@ const struct backend_key backend_keys[] = {
 	{ "threads", BK_LLAMA, "N", "-t of the server (default: online CPUs)", key_managed },
 	{ "ctx", BK_LLAMA, "TOKENS", "-c of the server (default: the model's own)", key_managed },
 	{ "np", BK_LLAMA, "N", "parallel slots of the server (default: --concurrency)", key_managed },
+	{ "ctx_train", BK_LLAMA, "TOKENS",
+	  "lift the model's training context (--override-kv; smoke models only)", key_managed },
 	{ "startup_timeout", BK_LLAMA, "S", "seconds from start to healthy (default 300)",
 	  key_managed },
 	{ "stop_timeout", BK_LLAMA, "S", "seconds from SIGTERM to SIGKILL (default 10)", key_managed },
@@ -478,6 +482,7 @@ void backend_free(struct backend *b)
 		return;
 	free(b->spec);
 	free(b->label);
+	free(b->metrics_url);
 	free(b->url);
 	free(b->url_shown);
 	free(b->endpoint);

@@ -126,6 +126,8 @@ struct backend {
 	double max_retry_wait_s;
 	long max_body;       /* bytes */
 	char *anthropic_version;
+	char *metrics_url;   /* Prometheus endpoint of the server (measure/srvmetrics.h) */
+	bool cache_cold;     /* --cache cold: openai bodies carry "cache_prompt": false */
 	/* kind llama-server: agentperf starts the server (managed.h); url set once it runs */
 	struct managed_cfg *managed;
 	const struct backend_kind *kind;

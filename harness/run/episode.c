@@ -6,6 +6,7 @@
  */
 #include "episode.h"
 #include "cost.h"
+#include "measure/tokens.h"
 #include "seed.h"
 
 #include <errno.h>
@@ -504,12 +505,17 @@ static void end_call(struct episode *e, const struct call_result *r, enum call_s
 	/* Out-of-range token counts are recorded as not reported, with the reason. */
 	if (r->usage_invalid && !c->error[0])
 		ap_scopy(c->error, sizeof(c->error), r->usage_why);
+	/* Where the counts came from; estimated when the server sent none. The
+	 * conversation is still as sent: tool results are appended after this. */
+	const struct call_input in = { .messages = e->conv, .tools = e->cfg.task->tools,
+				       .raw = e->cfg.task->raw_request };
+	tokens_provenance(c, r, &in, be->stream);
 
 	a->calls++;
 	a->steps = e->step;
-	a->prompt_tokens += r->prompt_tokens;
-	a->completion_tokens += r->completion_tokens;
-	a->cached_tokens += r->cached_tokens;
+	a->prompt_tokens += c->prompt_tokens;
+	a->completion_tokens += c->completion_tokens;
+	a->cached_tokens += c->cached_tokens;
 	if (st != CALL_OK) {
 		a->status = st;
 		snprintf(e->why, sizeof(e->why), "call failed (%s): %s", call_status_name(st), r->error);

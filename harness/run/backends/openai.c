@@ -56,6 +56,11 @@ static int openai_build_body(const struct backend *b, const struct call_input *i
 			goto out;
 	}
 	cJSON_AddBoolToObject(req, "stream", stream);
+	/* --cache cold: llama-server then recomputes the whole prompt every call. */
+	if (b->cache_cold) {
+		cJSON_DeleteItemFromObjectCaseSensitive(req, "cache_prompt");
+		cJSON_AddBoolToObject(req, "cache_prompt", 0);
+	}
 	if (stream) {
 		cJSON *so = cJSON_AddObjectToObject(req, "stream_options");
 		if (so)

@@ -1,0 +1,590 @@
+/* The server's side of a run: metrics URL, fit, prefix cache (srvview.h). */
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "jsonv.h"
+#include "managed.h"
+#include "measure/srvmetrics.h"
+#include "measure/srvview.h"
+#include "report.h"
+#include "util.h"
+#include "workload.h"
+
+#define MAX_PIDS 17
+#define PREFIX_MAX_REQUESTS 20000
+
+struct srvview {
+	struct srvview_opts o;
+	struct srvmetrics *metrics;
+	char root[512];          /* http://host:port of the server, "" unknown */
+	bool llama;              /* the server is a llama-server (managed, or /props said so) */
+	cJSON *props;            /* what /props said that matters here */
+	long slots_n_ctx;        /* sum of /slots n_ctx: the KV cache in tokens */
+	int n_slots;
+	char slots_error[256];
+	const struct gguf_info *gguf;
+	pid_t pid[MAX_PIDS];
+	const char *pid_role[MAX_PIDS];
+	long hwm_kb[MAX_PIDS], rss_kb[MAX_PIDS];
+	int n_pid;
+	bool ended;
+};
+
+/* "http://h:p/v1" -> "http://h:p" */
+static void url_root(const char *url, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (!url)
+		return;
+	const char *s = strstr(url, "://");
+	if (!s)
+		return;
+	const char *p = strchr(s + 3, '/');
+	snprintf(out, n, "%.*s", p ? (int)(p - url) : (int)strlen(url), url);
+}
+
+static cJSON *get_json(const char *root, const char *path, char *err, size_t errlen)
+{
+	char url[600];
+	snprintf(url, sizeof(url), "%s%s", root, path);
+	struct sbuf b = { 0 };
+	long st;
+	cJSON *j = NULL;
+	if (!srv_http(url, NULL, 3.0, &b, &st, err, errlen) && st == 200) {
+		j = cJSON_Parse(b.s ? b.s : "");
+		if (!j)
+			snprintf(err, errlen, "GET %.200s: not JSON", url);
+	}
+	sbuf_free(&b);
+	return j;
+}
+
+static void read_props(struct srvview *v)
+{
+	char err[256];
+	cJSON *p = get_json(v->root, "/props", err, sizeof(err));
+	const cJSON *dg = cJSON_GetObjectItemCaseSensitive(p, "default_generation_settings");
+	if (!cJSON_IsObject(dg)) {
+		cJSON_Delete(p);
+		return;
+	}
+	v->llama = true;
+	v->props = cJSON_CreateObject();
+	cJSON_AddNumberToObject(v->props, "n_ctx_per_slot", jv_num_or(dg, "n_ctx", NAN));
+	cJSON_AddNumberToObject(v->props, "total_slots", jv_num_or(p, "total_slots", NAN));
+	const char *bi = jv_str_or(p, "build_info", NULL);
+	if (bi)
+		cJSON_AddStringToObject(v->props, "build_info", bi);
+	const char *ft = jv_str_or(p, "model_ftype", NULL);
+	if (ft)
+		cJSON_AddStringToObject(v->props, "model_ftype", ft);
+	cJSON_Delete(p);
+}
+
+static void read_slots(struct srvview *v)
+{
+	cJSON *s = get_json(v->root, "/slots", v->slots_error, sizeof(v->slots_error));
+	if (!cJSON_IsArray(s)) {
+		cJSON_Delete(s);
+		return;
+	}
+	v->slots_n_ctx = 0;
+	v->n_slots = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, s)
+	{
+		v->slots_n_ctx += (long)jv_num_or(it, "n_ctx", 0);
+		v->n_slots++;
+	}
+	v->slots_error[0] = '\0';
+	cJSON_Delete(s);
+}
+
+/* VmHWM and VmRSS of a process, kB; -1 when unreadable. */
+static void read_mem(const char *procfs, pid_t pid, long *hwm, long *rss)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%ld/status", procfs, (long)pid);
+	*hwm = *rss = -1;
+	char *t = NULL;
+	size_t len;
+	if (ap_read_file(path, &t, &len))
+		return;
+	const char *h = strstr(t, "VmHWM:"), *r = strstr(t, "VmRSS:");
+	if (h)
+		*hwm = strtol(h + 6, NULL, 10);
+	if (r)
+		*rss = strtol(r + 6, NULL, 10);
+	free(t);
+}
+
+static const char *procfs_root(const struct srvview *v)
+{
+	const char *e = getenv("AGENTPERF_PROCFS_ROOT");
+	return v->o.procfs_root ? v->o.procfs_root : e && *e ? e : "/proc";
+}
+
+int srvview_begin(struct srvview **out, const struct srvview_opts *o, const struct backend *be,
+		  const struct managed_server *ms, const pid_t *watch, int n_watch,
+		  struct energy *en)
+{
+	struct srvview *v = calloc(1, sizeof(*v));
+	*out = v;
+	if (!v)
+		return -ENOMEM;
+	v->o = *o;
+	const char *why = NULL;
+	char murl[1100] = "";
+	if (ms) {
+		url_root(ms->url, v->root, sizeof(v->root));
+		v->llama = true;
+		v->gguf = &ms->model;
+		v->pid[v->n_pid] = ms->pid;
+		v->pid_role[v->n_pid++] = "model server (managed llama-server)";
+	} else if (be->url && strcmp(be->ops->name, "anthropic")) {
+		url_root(be->url, v->root, sizeof(v->root));
+	}
+	for (int i = 0; i < n_watch && v->n_pid < MAX_PIDS; i++) {
+		v->pid[v->n_pid] = watch[i];
+		v->pid_role[v->n_pid++] = "watched (--watch-pid)";
+	}
+	if (be->metrics_url)
+		snprintf(murl, sizeof(murl), "%s", be->metrics_url);
+	else if (v->root[0])
+		snprintf(murl, sizeof(murl), "%s/metrics", v->root);
+	else
+		why = !strcmp(be->ops->name, "anthropic")
+			      ? "the Anthropic Messages API serves no metrics (metrics_url= names one)"
+			      : "no server URL to find /metrics on (metrics_url= names one)";
+	int rc = srvmetrics_start(&v->metrics, murl[0] ? murl : NULL, why, o->metrics_interval_s,
+				  en);
+	if (rc)
+		return rc;
+	if (v->root[0]) {
+		read_props(v);
+		if (v->llama)
+			read_slots(v);
+	}
+	return 0;
+}
+
+void srvview_end(struct srvview *v)
+{
+	if (!v || v->ended)
+		return;
+	v->ended = true;
+	srvmetrics_stop(v->metrics);
+	for (int i = 0; i < v->n_pid; i++)
+		read_mem(procfs_root(v), v->pid[i], &v->hwm_kb[i], &v->rss_kb[i]);
+	if (v->llama && v->root[0])
+		read_slots(v);
+}
+
+/* Peak GPU memory over NVML's memory channels (bytes), NAN when none read. */
+static double gpu_mem_peak(const cJSON *energy, char *why, size_t n)
+{
+	double sum = NAN;
+	const cJSON *ch;
+	snprintf(why, n, "no NVML memory channel (no NVIDIA GPU or driver; see agentperf list)");
+	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(energy, "channels"))
+	{
+		const char *name = jv_str_or(ch, "name", "");
+		if (strncmp(name, "nvml:", 5) || strcmp(jv_str_or(ch, "unit", ""), "B"))
+			continue;
+		if (strcmp(jv_str_or(ch, "status", ""), "ok")) {
+			snprintf(why, n, "%s: %s", name, jv_str_or(ch, "reason", "not readable"));
+			continue;
+		}
+		double m = jv_num_or(ch, "max", NAN);
+		if (!isnan(m))
+			sum = isnan(sum) ? m : sum + m;
+	}
+	return sum;
+}
+
+static void fit_json(struct srvview *v, cJSON *meta)
+{
+	cJSON *fit = cJSON_CreateObject();
+	cJSON *procs = cJSON_AddArrayToObject(fit, "processes");
+	double peak = NAN;
+	for (int i = 0; i < v->n_pid; i++) {
+		cJSON *p = cJSON_CreateObject();
+		cJSON_AddNumberToObject(p, "pid", v->pid[i]);
+		cJSON_AddStringToObject(p, "role", v->pid_role[i]);
+		jv_add_num_or_null(p, "peak_rss_bytes", v->hwm_kb[i] >= 0 ? v->hwm_kb[i] * 1024.0 : NAN);
+		jv_add_num_or_null(p, "rss_bytes_at_end", v->rss_kb[i] >= 0 ? v->rss_kb[i] * 1024.0 : NAN);
+		cJSON_AddStringToObject(p, "source", "procfs /proc/PID/status VmHWM, VmRSS");
+		cJSON_AddItemToArray(procs, p);
+		if (i == 0 && v->hwm_kb[i] >= 0)
+			peak = v->hwm_kb[i] * 1024.0;
+	}
+	jv_add_num_or_null(fit, "server_peak_rss_bytes", peak);
+	if (isnan(peak))
+		cJSON_AddStringToObject(fit, "server_peak_rss_reason",
+					v->n_pid ? "procfs status of the server's PID not readable"
+						 : "no server PID known (a managed llama-server, or "
+						   "--watch-pid PID)");
+	char why[256];
+	double g = gpu_mem_peak(cJSON_GetObjectItemCaseSensitive(meta, "energy"), why, sizeof(why));
+	jv_add_num_or_null(fit, "gpu_memory_used_peak_bytes", g);
+	if (isnan(g))
+		cJSON_AddStringToObject(fit, "gpu_memory_reason", why);
+	else
+		cJSON_AddStringToObject(fit, "gpu_memory_source",
+					"NVML nvmlDeviceGetMemoryInfo used, largest sample, all GPUs "
+					"summed (every process on them)");
+	if (v->props)
+		cJSON_AddItemToObject(fit, "props", cJSON_Duplicate(v->props, 1));
+	if (v->n_slots) {
+		cJSON_AddNumberToObject(fit, "slots", v->n_slots);
+		cJSON_AddNumberToObject(fit, "n_ctx_total", (double)v->slots_n_ctx);
+		cJSON_AddStringToObject(fit, "n_ctx_source", "llama-server /slots (n_ctx summed)");
+	} else if (v->llama) {
+		cJSON_AddStringToObject(fit, "n_ctx_reason",
+					v->slots_error[0] ? v->slots_error : "/slots not read");
+	}
+	const struct gguf_info *gg = v->gguf;
+	if (gg && v->slots_n_ctx > 0 && gg->n_layer > 0 && gg->n_head > 0 && gg->n_embd > 0) {
+		long kv_heads = gg->n_head_kv > 0 ? gg->n_head_kv : gg->n_head;
+		long kl = gg->key_len > 0 ? gg->key_len : gg->n_embd / gg->n_head;
+		long vl = gg->val_len > 0 ? gg->val_len : gg->n_embd / gg->n_head;
+		double bytes = (double)gg->n_layer * (double)v->slots_n_ctx * (double)kv_heads *
+			       (double)(kl + vl) * 2.0;
+		cJSON_AddNumberToObject(fit, "kv_cache_bytes", bytes);
+		cJSON_AddStringToObject(
+			fit, "kv_cache_source",
+			"computed: layers x context tokens x KV heads x (key + value length) x 2 "
+			"bytes (f16, llama-server's default cache type), from the GGUF header and "
+			"/slots");
+	} else {
+		cJSON_AddNullToObject(fit, "kv_cache_bytes");
+		cJSON_AddStringToObject(fit, "kv_cache_reason",
+					!gg ? "model file unknown (not a managed llama-server)"
+					    : "context size or GGUF hyperparameters unknown");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "fit");
+	cJSON_AddItemToObject(meta, "fit", fit);
+}
+
+void srvview_meta(struct srvview *v, cJSON *meta, struct workload *wl, int repeats,
+		  const char *filter, const char *category)
+{
+	if (!v || !meta)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "server_metrics");
+	cJSON_AddItemToObject(meta, "server_metrics", srvmetrics_json(v->metrics));
+	fit_json(v, meta);
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "mode", v->o.cache_cold ? "cold" : "warm");
+	cJSON_AddStringToObject(c, "method",
+				v->o.cache_cold ? "\"cache_prompt\": false in every request: the "
+						  "server recomputes each prompt from its first token"
+						: "the server's default (prefix cache on)");
+	double share = NAN;
+	size_t n = 0;
+	if (wl && !prefix_best_hit(wl, filter, category, &share, &n) && n) {
+		int r = repeats > 0 ? repeats : 1;
+		/* Later repeats send the same requests again: all of it reusable. */
+		double all = (share + (double)(r - 1)) / (double)r;
+		jv_add_num_or_null(c, "best_hit_rate", all);
+		jv_add_num_or_null(c, "best_hit_rate_one_pass", share);
+		cJSON_AddNumberToObject(c, "best_hit_requests", (double)n);
+		cJSON_AddStringToObject(
+			c, "best_hit_method",
+			"offline, bytes: each task's first request (system prompt, tools JSON, "
+			"messages JSON) reuses the longest prefix it shares with any earlier one "
+			"(unbounded cache), over the run's repeats");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "cache");
+	cJSON_AddItemToObject(meta, "cache", c);
+}
+
+void srvview_free(struct srvview *v)
+{
+	if (!v)
+		return;
+	srvmetrics_free(v->metrics);
+	cJSON_Delete(v->props);
+	free(v);
+}
+
+/* ---- best possible hit rate ---- */
+
+struct pref {
+	char *s;
+	size_t len, idx;
+};
+
+static int pref_cmp(const void *a, const void *b)
+{
+	const struct pref *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->s, y->s, n);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static size_t lcp(const struct pref *a, const struct pref *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len, i = 0;
+	while (i < n && a->s[i] == b->s[i])
+		i++;
+	return i;
+}
+
+int prefix_best_hit(struct workload *wl, const char *filter, const char *category, double *share,
+		    size_t *n)
+{
+	struct ap_error err;
+	struct pref *p = NULL;
+	size_t np = 0, cap = 0;
+	int rc = workload_rewind(wl);
+	*share = NAN;
+	*n = 0;
+	while (!rc && np < PREFIX_MAX_REQUESTS) {
+		struct task *t = NULL;
+		rc = workload_next(wl, &t, &err);
+		if (rc || !t) {
+			rc = rc > 0 ? 0 : rc; /* 1: end of the workload */
+			break;
+		}
+		if ((filter && fnmatch(filter, t->id, 0)) ||
+		    (category && (!t->category || strcmp(category, t->category)))) {
+			task_free(t);
+			continue;
+		}
+		struct sbuf b = { 0 };
+		const cJSON *msgs = t->raw_request
+					    ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "messages")
+					    : t->messages;
+		const cJSON *tools = t->raw_request
+					     ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "tools")
+					     : t->tools;
+		if (t->system_prompt && !t->raw_request)
+			sbuf_adds(&b, t->system_prompt);
+		char *tj = tools ? cJSON_PrintUnformatted(tools) : NULL;
+		char *mj = msgs ? cJSON_PrintUnformatted(msgs) : NULL;
+		if (tj)
+			sbuf_adds(&b, tj);
+		if (mj)
+			sbuf_adds(&b, mj);
+		cJSON_free(tj);
+		cJSON_free(mj);
+		task_free(t);
+		if (np == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct pref *q = realloc(p, nc * sizeof(*p));
+			if (!q) {
+				sbuf_free(&b);
+				rc = -ENOMEM;
+				break;
+			}
+			p = q;
+			cap = nc;
+		}
+		p[np].s = b.s ? b.s : ap_strdup("");
+		p[np].len = b.len;
+		p[np].idx = np;
+		np++;
+	}
+	workload_rewind(wl);
+	if (rc || !np)
+		goto out;
+	qsort(p, np, sizeof(*p), pref_cmp);
+	size_t *nb = calloc(np, sizeof(*nb)); /* nb[k] = lcp(sorted k-1, k) */
+	if (!nb) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 1; k < np; k++)
+		nb[k] = lcp(&p[k - 1], &p[k]);
+	double hit = 0, tot = 0;
+	for (size_t k = 0; k < np; k++) {
+		/* The longest prefix shared with an earlier request: the nearest earlier one
+		 * on either side in sorted order (the common prefix only shrinks further out). */
+		size_t best = 0, m = SIZE_MAX;
+		for (size_t q = k; q-- > 0;) {
+			m = nb[q + 1] < m ? nb[q + 1] : m;
+			if (m <= best)
+				break;
+			if (p[q].idx < p[k].idx) {
+				best = m;
+				break;
+			}
+		}
+		m = SIZE_MAX;
+		for (size_t q = k + 1; q < np; q++) {
+			m = nb[q] < m ? nb[q] : m;
+			if (m <= best)
+				break;
+			if (p[q].idx < p[k].idx) {
+				best = m > best ? m : best;
+				break;
+			}
+		}
+		hit += (double)best;
+		tot += (double)p[k].len;
+	}
+	free(nb);
+	*share = tot > 0 ? hit / tot : NAN;
+	*n = np;
+out:
+	for (size_t k = 0; k < np; k++)
+		free(p[k].s);
+	free(p);
+	return rc;
+}
+
+/* ---- report ---- */
+
+static void human_bytes(char *b, size_t n, double x)
+{
+	if (x >= 1 << 30)
+		snprintf(b, n, "%.2f", x / (1 << 30));
+	else
+		snprintf(b, n, "%.1f", x / (1 << 20));
+}
+
+void srvview_report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
+{
+	const cJSON *sm = cJSON_GetObjectItemCaseSensitive(meta, "server_metrics");
+	const cJSON *cache = cJSON_GetObjectItemCaseSensitive(meta, "cache");
+	const cJSON *fit = cJSON_GetObjectItemCaseSensitive(meta, "fit");
+	if (!sm && !cache && !fit)
+		return;
+	char v[64], c[256];
+	fprintf(f, "\n   server side:\n\n");
+	if (sm && strcmp(jv_str_or(sm, "status", ""), "ok")) {
+		/* The reason without scheme, host and port (meta.json has the URL): the
+		 * report reads the same from run to run. */
+		const char *why = jv_str_or(sm, "reason", "");
+		const char *sch = strstr(why, "://");
+		if (sch) {
+			const char *b = sch, *e = sch + 3;
+			while (b > why && ((b[-1] >= 'a' && b[-1] <= 'z') || (b[-1] >= 'A' && b[-1] <= 'Z')))
+				b--;
+			while (*e && *e != '/' && *e != ' ' && *e != ':')
+				e++;
+			if (*e == ':')
+				while (*e && *e != '/' && *e != ' ')
+					e++;
+			snprintf(c, sizeof(c), "%.*s%s", (int)(b - why), why, e);
+		} else {
+			ap_scopy(c, sizeof(c), why);
+		}
+		report_line(f, "<not supported>", "", "server-metrics", c, NULL);
+	} else if (sm) {
+		const cJSON *ch;
+		snprintf(c, sizeof(c), "%.0f scrapes every %.2f s of %s", jv_num_or(sm, "scrapes", 0),
+			 jv_num_or(sm, "interval_s", NAN), jv_str_or(sm, "url", "?"));
+		report_line(f, "ok", "", "server-metrics", c, NULL);
+		cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(sm, "channels"))
+		{
+			const char *name = jv_str_or(ch, "name", "?");
+			bool ctr = !strcmp(jv_str_or(ch, "kind", ""), "counter");
+			if (strcmp(name, "requests-running") && strcmp(name, "requests-waiting") &&
+			    strcmp(name, "kv-cache-usage") && strcmp(name, "prompt-tokens") &&
+			    strcmp(name, "prompt-tokens-cached") && strcmp(name, "generated-tokens"))
+				continue; /* the rest are in meta.json and samples.csv */
+			snprintf(v, sizeof(v), "%.2f", jv_num_or(ch, ctr ? "total" : "mean", NAN));
+			if (ctr)
+				snprintf(c, sizeof(c), "server's count over the run (%s)",
+					 jv_str_or(ch, "metric", ""));
+			else
+				snprintf(c, sizeof(c), "mean, max %.2f (%s)", jv_num_or(ch, "max", NAN),
+					 jv_str_or(ch, "metric", ""));
+			char nm[80];
+			snprintf(nm, sizeof(nm), "server-%s", name);
+			report_line(f, v, jv_str_or(ch, "unit", ""), nm, c, NULL);
+		}
+	}
+	if (cache) {
+		long prompt = 0, cached = 0;
+		for (int r = 1; a && r <= a->repeats; r++)
+			for (int s = 0; s < FORM_COUNT; s++) {
+				const struct form_agg *x = run_agg_get((struct run_agg *)a, r, s);
+				if (x) {
+					prompt += x->prompt_tokens;
+					cached += x->cached_tokens;
+				}
+			}
+		report_line(f, jv_str_or(cache, "mode", "?"), "", "prefix-cache",
+			    jv_str_or(cache, "method", ""), NULL);
+		/* This run's J and tokens/s under its cache mode: a cold and a warm run of
+		 * one workload side by side give the cache's effect (make bench does). */
+		double ej = 0, ts = 0;
+		long calls = 0, toks = 0;
+		bool ev = true;
+		for (int r = 1; a && r <= a->repeats; r++)
+			for (int s = 0; s < FORM_COUNT; s++) {
+				const struct form_agg *x = run_agg_get((struct run_agg *)a, r, s);
+				if (!x)
+					continue;
+				ej += x->energy_j;
+				ev = ev && !x->energy_calls_missing;
+				calls += x->calls;
+				ts += x->task_s;
+				toks += x->prompt_tokens + x->completion_tokens;
+			}
+		char mode_c[64];
+		snprintf(mode_c, sizeof(mode_c), "cache %s", jv_str_or(cache, "mode", "?"));
+		if (calls && ev && cJSON_GetObjectItemCaseSensitive(meta, "energy")) {
+			snprintf(v, sizeof(v), "%.3f", ej / (double)calls);
+			report_line(f, v, "J", "energy-per-call", mode_c, NULL);
+		}
+		if (ts > 0) {
+			snprintf(v, sizeof(v), "%.1f", (double)toks / ts);
+			snprintf(c, sizeof(c), "%s: (prompt + completion tokens) / task time", mode_c);
+			report_line(f, v, "tok/s", "tokens-per-second", c, NULL);
+		}
+		if (prompt > 0) {
+			snprintf(v, sizeof(v), "%.2f", 100.0 * (double)cached / (double)prompt);
+			snprintf(c, sizeof(c), "%ld of %ld prompt tokens, as the server reported", cached,
+				 prompt);
+			report_line(f, v, "%", "cached-token-share", c, NULL);
+		}
+		double best = jv_num_or(cache, "best_hit_rate", NAN);
+		if (!isnan(best)) {
+			snprintf(v, sizeof(v), "%.2f", best * 100);
+			snprintf(c, sizeof(c), "offline, shared prefixes of %.0f requests (bytes)",
+				 jv_num_or(cache, "best_hit_requests", 0));
+			report_line(f, v, "%", "best-possible-hit-rate", c, NULL);
+		}
+	}
+	if (fit) {
+		double rss = jv_num_or(fit, "server_peak_rss_bytes", NAN);
+		if (!isnan(rss)) {
+			human_bytes(v, sizeof(v), rss);
+			report_line(f, v, rss >= 1 << 30 ? "GiB" : "MiB", "server-peak-rss",
+				    "model server, procfs VmHWM", NULL);
+		} else {
+			report_line(f, "<not supported>", "", "server-peak-rss",
+				    jv_str_or(fit, "server_peak_rss_reason", ""), NULL);
+		}
+		double g = jv_num_or(fit, "gpu_memory_used_peak_bytes", NAN);
+		if (!isnan(g)) {
+			human_bytes(v, sizeof(v), g);
+			report_line(f, v, g >= 1 << 30 ? "GiB" : "MiB", "gpu-memory-peak",
+				    "NVML, used, all processes", NULL);
+		} else {
+			report_line(f, "<not supported>", "", "gpu-memory-peak",
+				    jv_str_or(fit, "gpu_memory_reason", ""), NULL);
+		}
+		double nctx = jv_num_or(fit, "n_ctx_total", NAN);
+		if (!isnan(nctx)) {
+			snprintf(v, sizeof(v), "%.0f", nctx);
+			snprintf(c, sizeof(c), "%.0f slots, llama-server /slots",
+				 jv_num_or(fit, "slots", NAN));
+			report_line(f, v, "", "context-tokens", c, NULL);
+		}
+		double kv = jv_num_or(fit, "kv_cache_bytes", NAN);
+		if (!isnan(kv)) {
+			human_bytes(v, sizeof(v), kv);
+			report_line(f, v, kv >= 1 << 30 ? "GiB" : "MiB", "kv-cache-size",
+				    "computed from the GGUF header, f16", NULL);
+		}
+	}
+}
