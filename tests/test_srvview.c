@@ -60,7 +60,7 @@ static double col_sum(const char *csv, const char *col, int *rows)
 
 static char *read_in(const char *dir, const char *name)
 {
-	char p[700];
+	char p[1000];
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	return tu_slurp(p);
 }
@@ -99,8 +99,12 @@ static void test_provenance_no_usage(void **state)
 		snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
 		const char *const prompts[] = { "What is the capital of France?" };
 		assert_int_equal(ru_workload(wl, "nousage", prompts, 1, 1), 0);
-		snprintf(be, sizeof(be), "openai:url=http://127.0.0.1:%d/v1,model=m,stream=%d", fs.port,
-			 stream);
+		/* streamed: a metrics_url that answers 404; not streamed: none given */
+		int n = snprintf(be, sizeof(be), "openai:url=http://127.0.0.1:%d/v1,model=m,stream=%d",
+				 fs.port, stream);
+		if (stream)
+			snprintf(be + n, sizeof(be) - (size_t)n,
+				 ",metrics_url=http://127.0.0.1:%d/metrics", fs.port);
 		assert_int_equal(record(d, wl, be, NULL, NULL, "1"), 0);
 		snprintf(run, sizeof(run), "%s/run", d);
 		char *calls = read_in(run, "calls.csv"), f[64];
@@ -124,8 +128,14 @@ static void test_provenance_no_usage(void **state)
 		cJSON *m = meta_of(run);
 		const cJSON *sm = cJSON_GetObjectItemCaseSensitive(m, "server_metrics");
 		assert_string_equal(jv_str_or(sm, "status", ""), "not supported");
-		assert_non_null(strstr(jv_str_or(sm, "reason", ""), "HTTP 404"));
+		assert_non_null(strstr(jv_str_or(sm, "reason", ""), stream ? "HTTP 404" : "no metrics_url"));
 		assert_non_null(strstr(rep, "<not supported>        server-metrics"));
+		/* without metrics_url= the server got only the chat completion */
+		char *slog = tu_slurp(fs.log);
+		/* one scrape when it is given (a failed first scrape is the last) */
+		assert_int_equal(tu_count(slog, "GET /metrics"), stream ? 1 : 0);
+		assert_int_equal(tu_count(slog, "GET /props"), 0);
+		free(slog);
 		cJSON_Delete(m);
 		free(rep);
 		free(calls);

@@ -145,9 +145,8 @@ int srvview_begin(struct srvview **out, const struct srvview_opts *o, const stru
 		v->gguf = &ms->model;
 		v->pid[v->n_pid] = ms->pid;
 		v->pid_role[v->n_pid++] = "model server (managed llama-server)";
-	} else if (be->url && strcmp(be->ops->name, "anthropic")) {
-		url_root(be->url, v->root, sizeof(v->root));
 	}
+	/* Another server is asked nothing it was not named for: metrics_url= only. */
 	for (int i = 0; i < n_watch && v->n_pid < MAX_PIDS; i++) {
 		v->pid[v->n_pid] = watch[i];
 		v->pid_role[v->n_pid++] = "watched (--watch-pid)";
@@ -158,8 +157,10 @@ int srvview_begin(struct srvview **out, const struct srvview_opts *o, const stru
 		snprintf(murl, sizeof(murl), "%s/metrics", v->root);
 	else
 		why = !strcmp(be->ops->name, "anthropic")
-			      ? "the Anthropic Messages API serves no metrics (metrics_url= names one)"
-			      : "no server URL to find /metrics on (metrics_url= names one)";
+			      ? "the Anthropic Messages API serves no metrics (metrics_url= names a "
+				"server's that does)"
+			      : "not a managed llama-server, and no metrics_url= (vLLM, SGLang: "
+				"metrics_url=http://HOST:PORT/metrics)";
 	int rc = srvmetrics_start(&v->metrics, murl[0] ? murl : NULL, why, o->metrics_interval_s,
 				  en);
 	if (rc)

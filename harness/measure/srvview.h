@@ -1,9 +1,9 @@
 /*
  * The server's side of a run, put together for meta.json and the report:
  *  - the metrics timeline (srvmetrics.h) on the right URL: the managed
- *    llama-server's /metrics (started with --metrics), metrics_url= of the
- *    backend, or an openai-kind server's own /metrics (vLLM, SGLang) when it
- *    answers; otherwise "not supported" and why;
+ *    llama-server's /metrics (started with --metrics) or metrics_url= of the
+ *    backend (vLLM, SGLang, TGI ...); a server not named so is asked
+ *    nothing; otherwise "not supported" and why;
  *  - "does it fit the device": peak resident memory (VmHWM from procfs) of
  *    the model server and watched PIDs, GPU memory used (NVML channels'
  *    peak), the server's context (llama-server /props and /slots) and the
