@@ -949,8 +949,11 @@ static void test_16_usage_and_tool_indexes(void **state)
 	assert_non_null(calls);
 	assert_true(ru_get(calls, "usage", "usage_reported", f, sizeof(f)));
 	assert_string_equal(f, "0");
+	/* not reported: the counts are the labelled estimate (13 prompt bytes / 4), not zero */
 	assert_true(ru_get(calls, "usage", "prompt_tokens", f, sizeof(f)));
-	assert_string_equal(f, "0");
+	assert_string_equal(f, "4");
+	assert_true(ru_get(calls, "usage", "tokens_source", f, sizeof(f)));
+	assert_string_equal(f, "estimated:bytes/4");
 	assert_true(ru_get(calls, "usage", "error", f, sizeof(f)));
 	assert_has(f, "usage not reported: prompt_tokens", "usage error");
 	assert_true(ru_get(calls, "sparse", "tool_calls", f, sizeof(f)));

@@ -159,8 +159,8 @@ int srvview_begin(struct srvview **out, const struct srvview_opts *o, const stru
 		why = !strcmp(be->ops->name, "anthropic")
 			      ? "the Anthropic Messages API serves no metrics (metrics_url= names a "
 				"server's that does)"
-			      : "not a managed llama-server, and no metrics_url= (vLLM, SGLang: "
-				"metrics_url=http://HOST:PORT/metrics)";
+			      : "not a managed llama-server, and no metrics_url= (for vLLM, SGLang, "
+				"TGI: their /metrics URL)";
 	int rc = srvmetrics_start(&v->metrics, murl[0] ? murl : NULL, why, o->metrics_interval_s,
 				  en);
 	if (rc)
