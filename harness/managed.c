@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "jsonv.h"
 #include "results.h"
 
 #define HEALTH_POLL_NS 50000000ull
@@ -239,10 +240,16 @@ static int health_ok(int port)
 /*
  * The server's own name for its build: GET /props, "build_info" (llama.cpp
  * has sent it since 2024). Left empty, and meta.json says so, when the
- * server sends none; bounded like health_ok.
+ * server sends none; bounded like health_ok. The one /props fetch of a run:
+ * the context per slot, the slot count and the model's type come with it
+ * (measure/srvview.c's fit block), NAN / "" when absent.
  */
-static void props_build_info(int port, char *out, size_t n)
+static void props_read(int port, struct managed_server *s)
 {
+	char *out = s->build_info;
+	size_t n = sizeof(s->build_info);
+	s->props_n_ctx = s->props_slots = NAN;
+	s->props_ftype[0] = '\0';
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -267,6 +274,10 @@ static void props_build_info(int port, char *out, size_t n)
 	const cJSON *bi = cJSON_GetObjectItemCaseSensitive(j, "build_info");
 	if (cJSON_IsString(bi))
 		snprintf(out, n, "%s", bi->valuestring);
+	const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "default_generation_settings");
+	s->props_n_ctx = jv_num_or(dg, "n_ctx", NAN);
+	s->props_slots = jv_num_or(j, "total_slots", NAN);
+	ap_scopy(s->props_ftype, sizeof(s->props_ftype), jv_str_or(j, "model_ftype", ""));
 	cJSON_Delete(j);
 out:
 	if (fd >= 0)
@@ -461,7 +472,7 @@ int managed_start(struct managed_server **out, const struct managed_cfg *c, int 
 	}
 	s->t_healthy = ap_now_ns();
 	s->load_s = (double)(s->t_healthy - s->t_spawn) / 1e9;
-	props_build_info(s->port, s->build_info, sizeof(s->build_info));
+	props_read(s->port, s);
 	ap_info("llama-server pid %d on 127.0.0.1:%d, model %s loaded in %.2f s, log %s", (int)s->pid,
 		s->port, s->model.name, s->load_s, s->log_path);
 out:

@@ -62,6 +62,9 @@ struct managed_server {
 	uint64_t t_spawn, t_healthy;
 	double load_s;            /* spawn to healthy */
 	char build_info[128];     /* llama-server's /props "build_info" (e.g. b1-de3ff81), "" if none */
+	double props_n_ctx;       /* /props default_generation_settings.n_ctx (per slot), NAN */
+	double props_slots;       /* /props total_slots, NAN */
+	char props_ftype[64];     /* /props model_ftype, "" */
 	double load_j;            /* energy of that window; NAN when not measured */
 	char load_provenance[256];
 	bool load_energy_pending; /* load window registered with the energy side */

@@ -24,8 +24,7 @@ static const char CALLS_HDR[] =
 	"v,repeat,seq,task_id,form,paired,sub,attempt,step,t_start_s,ttft_s,itl_s,e2e_s,output_tps,"
 	"prompt_tokens,completion_tokens,cached_tokens,usage_reported,tokens_source,content_chunks,"
 	"http_status,status,transport_retries,finish_reason,tool_calls,server_prompt_tps,"
-	"server_gen_tps,energy_j,idle_energy_j,energy_source,error,seed
-";
+	"server_gen_tps,energy_j,idle_energy_j,energy_source,error,seed\n";
 static const char ATTEMPTS_HDR[] =
 	"v,repeat,seq,task_id,category,form,sub,sub_id,attempt,success,calls,steps,prompt_tokens,"
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"

@@ -21,8 +21,8 @@ struct srvview {
 	struct srvview_opts o;
 	struct srvmetrics *metrics;
 	char root[512];          /* http://host:port of the server, "" unknown */
-	bool llama;              /* the server is a llama-server (managed, or /props said so) */
-	cJSON *props;            /* what /props said that matters here */
+	bool llama;              /* the server is a managed llama-server */
+	cJSON *props;            /* what its /props said that matters here (managed.c read it) */
 	long slots_n_ctx;        /* sum of /slots n_ctx: the KV cache in tokens */
 	int n_slots;
 	char slots_error[256];
@@ -61,28 +61,6 @@ static cJSON *get_json(const char *root, const char *path, char *err, size_t err
 	}
 	sbuf_free(&b);
 	return j;
-}
-
-static void read_props(struct srvview *v)
-{
-	char err[256];
-	cJSON *p = get_json(v->root, "/props", err, sizeof(err));
-	const cJSON *dg = cJSON_GetObjectItemCaseSensitive(p, "default_generation_settings");
-	if (!cJSON_IsObject(dg)) {
-		cJSON_Delete(p);
-		return;
-	}
-	v->llama = true;
-	v->props = cJSON_CreateObject();
-	cJSON_AddNumberToObject(v->props, "n_ctx_per_slot", jv_num_or(dg, "n_ctx", NAN));
-	cJSON_AddNumberToObject(v->props, "total_slots", jv_num_or(p, "total_slots", NAN));
-	const char *bi = jv_str_or(p, "build_info", NULL);
-	if (bi)
-		cJSON_AddStringToObject(v->props, "build_info", bi);
-	const char *ft = jv_str_or(p, "model_ftype", NULL);
-	if (ft)
-		cJSON_AddStringToObject(v->props, "model_ftype", ft);
-	cJSON_Delete(p);
 }
 
 static void read_slots(struct srvview *v)
@@ -165,10 +143,16 @@ int srvview_begin(struct srvview **out, const struct srvview_opts *o, const stru
 				  en);
 	if (rc)
 		return rc;
-	if (v->root[0]) {
-		read_props(v);
-		if (v->llama)
-			read_slots(v);
+	if (ms) {
+		/* /props was read once when the server came up (managed.c, with build_info). */
+		v->props = cJSON_CreateObject();
+		jv_add_num_or_null(v->props, "n_ctx_per_slot", ms->props_n_ctx);
+		jv_add_num_or_null(v->props, "total_slots", ms->props_slots);
+		if (ms->build_info[0])
+			cJSON_AddStringToObject(v->props, "build_info", ms->build_info);
+		if (ms->props_ftype[0])
+			cJSON_AddStringToObject(v->props, "model_ftype", ms->props_ftype);
+		read_slots(v);
 	}
 	return 0;
 }
