@@ -93,7 +93,7 @@ static void paired_line(FILE *f, const char *what, const struct ts_ci *r, double
 	est_format(v, sizeof(v), r->est, 4, "<not counted>");
 	ci_format(ci, sizeof(ci), r, 1, 4);
 	fprintf(f, "   %-22s %12s %-26s", what, v, isnan(r->est) ? "" : ci);
-	if (!isnan(p))
+	if (!isnan(p) && !isnan(r->est))
 		fprintf(f, " paired bootstrap p = %.4g", p);
 	fputc('\n', f);
 }

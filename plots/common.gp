@@ -37,7 +37,7 @@ set datafile columnheaders
 set key noautotitle
 set grid ytics lc rgb "#dddddd"
 set border 3
-set tics nomirror
+set tics nomirror font small
 set style fill solid 0.85 border -1
 # Titles: off with --no-title (a paper puts its own caption under the figure).
 title(t) = notitle ? "" : t

@@ -9,10 +9,10 @@
 # Log y when the totals span more than 10x.
 load dir."/common.gp"
 set datafile separator ","
-set title title("Energy per successful task (all attempts, failed ones included)")
-set ylabel "J per successful task"
+set title title("Energy per successful task, all attempts")
+set ylabel "J per success"
 set boxwidth 0.6
-set xtics noenhanced rotate by 15 right
+set xtics noenhanced rotate by 20 right
 set key below center horizontal noenhanced font small samplen 1.5 width -2
 z(c) = column(c)
 ok = "(column('nosucc') == 0 && column('total') > 0)"
@@ -25,7 +25,7 @@ logy = have && tmax / tmin > 10
 if (logy) {
     set logscale y
     set yrange [tmin / 3 : tmax * 3]
-    set ylabel "J per successful task (log scale)"
+    set ylabel "J per success (log)"
     ybase = tmin / 3
     ynos = tmin / 2
 } else {

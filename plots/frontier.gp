@@ -29,7 +29,7 @@ do for [j=0:nc-1] {
 if (xmin == xmin && xmax / xmin > 10) {
     set logscale x
     set xrange [xmin / 2 : xmax * 2]
-    set xlabel xlab." (log scale)" noenhanced
+    set xlabel xlab." (log)" noenhanced
 } else { if (xmin == xmin) {
     set xrange [0 : xmax * 1.25]
 } }
@@ -40,7 +40,7 @@ nos(i) = system(sprintf("awk -F, 'NR==%d{print $6}' %s", i + 2, data)) + 0
 # Runs without a success: named at the bottom of the plot area.
 nolist = ""
 do for [i=0:n-1] { if (nos(i)) { nolist = nolist . (strlen(nolist) ? ", " : "") . nm(i) } }
-if (strlen(nolist)) { set label 9 "no success (no point): ".nolist at graph 0.02, graph 0.06 font small noenhanced tc rgb "#cc3311" }
+if (strlen(nolist)) { set label 9 "no success: ".nolist at graph 0.02, graph 0.06 font small noenhanced tc rgb "#cc3311" }
 cmd = ""
 do for [i=0:n-1] {
     if (!nos(i)) {

@@ -296,7 +296,7 @@ fi
 # Frontiers: success rate against $ and against total energy per successful
 # task, one point per run; runs without a success are listed under the plot.
 # Cascade settings (agentperf diff --csv) are one line of points each.
-rm -f "$cross"/frontier-cascade-*.csv "$cross/frontier-cascade.names" "$cross"/frontier-*-cascade-*.csv
+rm -f "$cross"/frontier*-cascade-*.csv "$cross"/frontier*-cascade.names
 frontier() { # UNIT(usd|energy) OUT XLABEL TITLE
     local unit=$1 outb=$2 xl=$3 ttl=$4 fdata=$cross/$2.csv n_ok n_c=0 c f xc rows
     awk -F, -v unit="$unit" 'NR == 1 { print "name,success_pct,success_sd,x,x_sd,nosucc"; for (i = 1; i <= NF; i++) h[$i] = i; next }
@@ -314,7 +314,7 @@ frontier() { # UNIT(usd|energy) OUT XLABEL TITLE
         n_c=$((n_c + 1))
         printf 'k,success_pct,x\n%s\n' "$rows" > "$cross/$outb-cascade-$n_c.csv"
         esc=$(awk -F, -v ec="$(col "$f" escalate_on)" 'NR == 2 { print ec ? $ec : "oracle" }' "$f")
-        printf 'cascade (%s%s), k = small-model attempts\n' "$esc" "$([ "$esc" = oracle ] && echo ': upper bound')" >> "$cross/$outb-cascade.names"
+        printf "cascade (%s%s), k = A attempts\n" "$esc" "$([ "$esc" = oracle ] && echo ': upper bound')" >> "$cross/$outb-cascade.names"
     done
     if [ "$n_ok" -eq 0 ] && [ "$n_c" -eq 0 ]; then
         echo "skipped: $outb: no run with a success and a per-success figure in this unit"
@@ -324,8 +324,8 @@ frontier() { # UNIT(usd|energy) OUT XLABEL TITLE
     [ "$n_c" -eq 0 ] || ca=("cbase='$cross/$outb-cascade'" "nc=$n_c")
     gp frontier.gp "$cross/$outb" "data='$fdata'" "xlab='$xl'" "ttl='$ttl'" "${ca[@]}"
 }
-frontier usd frontier '$ per successful task' 'Success against cost per successful task'
-frontier energy frontier-energy 'J per successful task (report total; device where no profile)' 'Success against energy per successful task'
+frontier usd frontier '$ per successful task' 'Success against $ per success'
+frontier energy frontier-energy 'J per successful task (report total)' 'Success against J per success'
 
 # The accounting's own sensitivity table (RUN/sensitivity.csv, written by
 # `agentperf report RUN --profile P --sensitivity RUN/sensitivity.csv`) gives

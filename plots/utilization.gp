@@ -9,9 +9,9 @@
 #   name,kind,e_per_s,busy_per_s,idle_w,eff,pue,total
 load dir."/common.gp"
 set datafile separator ","
-set title title("Energy per successful task against utilization of the hardware")
+set title title("Energy per success against utilization")
 set xlabel "deployment utilization u"
-set ylabel "J per successful task (log scale)"
+set ylabel "J per success (log)"
 set logscale xy
 set xrange [0.01:1]
 set format x "%g"
@@ -29,4 +29,4 @@ kd(i)  = system(sprintf("awk -F, 'NR==%d{print $2}' %s", i + 1, data))
 val(i, c) = system(sprintf("awk -F, 'NR==%d{print $%d}' %s", i + 1, c, data)) + 0
 J(u, e, b, p, eff, pue) = (e + p * b * (1.0/u - 1)) / eff * pue
 plot for [i=1:n] (kd(i) eq "remote" ? val(i, 8) : J(x, val(i,3), val(i,4), val(i,5), val(i,6), val(i,7))) lw 2 lc i \
-     title nm(i).(kd(i) eq "remote" ? " (remote: MODELED provider + client, no idle share)" : (val(i,7) == 1 && val(i,6) == 1 ? " (device)" : " (facility + idle share)"))
+     title nm(i).(kd(i) eq "remote" ? " (remote, MODELED: no idle share)" : (val(i,7) == 1 && val(i,6) == 1 ? " (device)" : " (facility + idle share)"))

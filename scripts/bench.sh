@@ -25,6 +25,12 @@
 #   OPENAI_API_KEY [OPENAI_MODEL]        adds openai (default gpt-4o-mini)
 #     [OPENAI_BASE_URL]                  another OpenAI-compatible API (default
 #                                        https://api.openai.com/v1)
+#   PROFILES="local=P openai=P anthropic=P"  cost/energy profile per backend
+#                          (workloads/profiles/P.json); defaults: local=workstation-cpu,
+#                          openai/anthropic = the profile named like the model when
+#                          workloads/profiles/ has one (gpt-4o-mini does), else none
+#                          (said). With profiles the diffs have $ rows and the plots
+#                          the $ frontier; none=no profile for that backend.
 #   ANTHROPIC_API_KEY [ANTHROPIC_MODEL]  adds anthropic (default claude-3-5-haiku-latest)
 #     [ANTHROPIC_BASE_URL]               (default https://api.anthropic.com)
 set -uo pipefail
@@ -69,6 +75,23 @@ else
     say "skipped anthropic: set ANTHROPIC_API_KEY (and optionally ANTHROPIC_MODEL)"
 fi
 
+# Profiles per backend name: PROFILES overrides the defaults, pair by pair.
+declare -A prof=([local]=workstation-cpu)
+for k in openai anthropic; do
+    m=$([ "$k" = openai ] && echo "${OPENAI_MODEL:-gpt-4o-mini}" || echo "${ANTHROPIC_MODEL:-claude-3-5-haiku-latest}")
+    [ -r "workloads/profiles/$m.json" ] && prof[$k]=$m
+done
+for pair in ${PROFILES:-}; do
+    case $pair in
+        *=*) prof[${pair%%=*}]=${pair#*=} ;;
+        *) say "PROFILES: '$pair' is not NAME=PROFILE (local=, openai=, anthropic=)"; exit 2 ;;
+    esac
+done
+for k in "${!prof[@]}"; do
+    p=${prof[$k]}
+    [ "$p" = none ] || [ -r "workloads/profiles/$p.json" ] || [ -r "$p" ] ||
+        { say "PROFILES: $k=$p: no workloads/profiles/$p.json"; exit 2; }
+done
 say "model $model; ${#wls[@]} workloads; $repeats repeats, seed $seed, temperature 0; results in $base/"
 mkdir -p "$base"
 status=0
@@ -76,7 +99,11 @@ for b in "${backends[@]}"; do
     name=${b%%|*}
     spec=${b#*|}
     # One command per backend: every workload, both forms, fixed sampling.
-    ./agentperf record -o "$base" --run-id "$name" "${wargs[@]}" -b "$spec" \
+    pargs=()
+    p=${prof[$name]:-none}
+    if [ "$p" = none ]; then say "$name: no cost profile (PROFILES=\"$name=NAME\" adds one): no \$ figures"
+    else pargs=(--profile "$p"); fi
+    ./agentperf record -o "$base" --run-id "$name" "${wargs[@]}" -b "$spec" "${pargs[@]}" \
         -r "$repeats" --seed "$seed" --temperature 0 --form both -q || {
         say "$name: agentperf exited with status $? (its runs hold what was measured)"
         status=1

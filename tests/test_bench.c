@@ -53,7 +53,10 @@ static void test_bench_local_and_remote(void **state)
 	setenv("MODEL", model, 1);
 	setenv("OPENAI_API_KEY", PLANTED_KEY, 1);
 	setenv("OPENAI_BASE_URL", url, 1);
-	setenv("OPENAI_MODEL", "fake-model", 1);
+	/* A model workloads/profiles/ has a profile for: make bench's default PROFILES
+	 * give both sides a profile, so the diff has $ rows. */
+	setenv("OPENAI_MODEL", "gpt-4o-mini", 1);
+	unsetenv("PROFILES");
 	unsetenv("ANTHROPIC_API_KEY");
 	char *argv[] = { "scripts/bench.sh", NULL };
 	int rc = tu_run(argv, out, err);
@@ -80,6 +83,19 @@ static void test_bench_local_and_remote(void **state)
 	assert_non_null(strstr(o, "cascade what-if"));
 	snprintf(p, sizeof(p), "%s/diff-local-vs-openai", base);
 	assert_true(exists(p, "diff.csv") && exists(p, "cascade.csv") && exists(p, "sensitivity.csv"));
+	assert_null(strstr(e, "no cost profile"));
+	/* Each side ran with its default profile (meta.json keeps it), so the diff can
+	 * price both as soon as they have successes. */
+	snprintf(p, sizeof(p), "%s/openai/meta.json", base);
+	char *mj = tu_slurp(p);
+	assert_non_null(mj);
+	assert_non_null(strstr(mj, "\"name\":\t\"gpt-4o-mini\""));
+	free(mj);
+	snprintf(p, sizeof(p), "%s/local/meta.json", base);
+	mj = tu_slurp(p);
+	assert_non_null(mj);
+	assert_non_null(strstr(mj, "\"name\":\t\"workstation-cpu\""));
+	free(mj);
 
 	/* The key is in no file of the bench and in nothing it printed. */
 	char cmd[512];
