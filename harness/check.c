@@ -1038,7 +1038,23 @@ static bool exact_calls_eval(const struct check *c, const struct episode_output 
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < ns; i++) {
+	/* BFCL's parallel checker is greedy: each expected call, in answer order,
+	 * takes the first still unmatched call it accepts. Judged its way, BFCL
+	 * tasks score what BFCL scores, even where a one-to-one pairing exists. */
+	for (size_t i = 0; c->sub[0].bfcl && i < ns; i++) {
+		size_t j = 0;
+		while (j < nc && (seen[j] || !m[i * nc + j]))
+			j++;
+		if (j == nc) {
+			wb_addf(w, "Could not find a matching function among the unmatched calls for "
+				   "expected call %zu (BFCL matches in answer order, first fit): ",
+				i);
+			check_eval_w(&c->sub[i], o, w);
+			goto out;
+		}
+		seen[j] = true;
+	}
+	for (size_t i = 0; !c->sub[0].bfcl && i < ns; i++) {
 		memset(seen, 0, nc * sizeof(*seen));
 		if (!augment(m, nc, i, seen, owner)) {
 			wb_addf(w, "the tool calls do not match the expected calls one to one: "

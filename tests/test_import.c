@@ -175,6 +175,29 @@ static void test_bfcl(void **state)
 	assert_non_null(strstr(why, "expected 2 tool calls, got 1"));
 	struct tool_call c4b[] = { c4[0], c4[0] };
 	assert_false(judge(t[4], c4b, 2));
+	/* BFCL pairs greedily in answer order: expected call 0 (x in [1, 2]) takes
+	 * call 0 (x = 1), and expected call 1 (x in [1]) finds none left, although
+	 * the other pairing would fit; native exact_calls finds that pairing. */
+#define GREEDY(M) "{\"kind\":\"all\",\"exact_calls\":true,\"checks\":[" \
+		  "{\"kind\":\"tool_call\",\"name\":\"f\",\"args\":{\"x\":[1,2]}," M "}," \
+		  "{\"kind\":\"tool_call\",\"name\":\"f\",\"args\":{\"x\":[1]}," M "}]}"
+	static const char *const greedy[] = {
+		GREEDY("\"match\":\"exact\""),
+		GREEDY("\"match\":\"bfcl\",\"parameters\":{\"properties\":{\"x\":{\"type\":\"integer\"}}}"),
+	};
+#undef GREEDY
+	struct tool_call gc[] = { { "1", "f", "{\"x\":1}" }, { "2", "f", "{\"x\":2}" } };
+	struct episode_output go = { "", gc, 2 };
+	for (int bfcl = 0; bfcl < 2; bfcl++) {
+		cJSON *j = cJSON_Parse(greedy[bfcl]);
+		struct check gck;
+		assert_int_equal(check_parse(&gck, j, "t", 1, "check", &err), 0);
+		assert_int_equal(check_eval(&gck, &go, why, sizeof(why)), !bfcl);
+		if (bfcl)
+			assert_non_null(strstr(why, "Could not find a matching function"));
+		check_free(&gck);
+		cJSON_Delete(j);
+	}
 
 	/* multiple_0: two functions offered, one expected. */
 	assert_int_equal(cJSON_GetArraySize(t[5]->tools), 2);
