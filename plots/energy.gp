@@ -12,8 +12,9 @@ set datafile separator ","
 set title title("Energy per successful task, all attempts")
 set ylabel "J per success"
 set boxwidth 0.6
+set lmargin 14
 set xtics noenhanced rotate by 20 right
-set key below center horizontal noenhanced font small samplen 1.5 width -2
+set key outside right top vertical Left reverse noenhanced font small samplen 1 spacing 0.9
 z(c) = column(c)
 ok = "(column('nosucc') == 0 && column('total') > 0)"
 undefine STATS_*
@@ -21,7 +22,13 @@ stats data using ((column("nosucc") == 0 && column("total") > 0) ? column("total
 have = (exists("STATS_records") && STATS_records > 0)
 tmax = have ? STATS_max : 1
 tmin = have ? STATS_min : 1
+# The smallest device part sets the floor, so that it shows (a remote's
+# client share, far smaller, is drawn only where it reaches the floor).
+undefine STATS_*
+stats data using ((column("nosucc") == 0) ? (column("device") > 0 ? column("device") : NaN) : NaN) nooutput
+pmin = (exists("STATS_records") && STATS_records > 0) ? STATS_min : tmin
 logy = have && tmax / tmin > 10
+tmin = pmin < tmin ? pmin : tmin
 if (logy) {
     set logscale y
     set yrange [tmin / 3 : tmax * 3]

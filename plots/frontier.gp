@@ -28,6 +28,7 @@ do for [j=0:nc-1] {
 }
 if (xmin == xmin && xmax / xmin > 10) {
     set logscale x
+    set format x "%g"
     set xrange [xmin / 2 : xmax * 2]
     set xlabel xlab." (log)" noenhanced
 } else { if (xmin == xmin) {
