@@ -916,7 +916,9 @@ static void proxy_usage(FILE *f)
 		"  (appended). PORT 0 takes a free port (--port-file writes it). --key-env VAR:\n"
 		"  the upstream key when the agent sends none. --energy: sample the energy\n"
 		"  probes; per-call energy goes to FILE.energy.json at the end. Ctrl-C stops.\n"
-		"  -v logs every call (method, path, status; never a header), -q only errors.\n");
+		"  -v logs every call (method, path, status; never a header), -q only errors.\n"
+		"  Exit status 0; 1 when no call was captured or every captured call failed\n"
+		"  (the file is complete either way); 2 for a usage error.\n");
 }
 
 static volatile sig_atomic_t proxy_signals;
@@ -1029,8 +1031,19 @@ int proxy_main(int argc, char **argv)
 	while (!ap_interrupted)
 		ap_sleep_ns(50000000);
 	long calls = 0, failed = 0;
+	int proxy_port_was = proxy_port(P);
 	proxy_stop(P, &calls, &failed);
 	fprintf(stderr, "agentperf proxy: stopped; %ld calls captured into %s (%ld failed)\n", calls,
 		o.out, failed);
+	/* As for a run: nothing captured, or nothing but failures, is said and is not success. */
+	if (!calls) {
+		ap_err("proxy: no call was captured (was the agent's base URL http://%s:%d/v1?)", host,
+		       proxy_port_was);
+		return 1;
+	}
+	if (failed == calls) {
+		ap_err("proxy: every captured call failed (%ld): the capture has nothing to replay", calls);
+		return 1;
+	}
 	return 0;
 }

@@ -402,7 +402,7 @@ static void test_upstream_failures(void **state)
 	free(d.body.s);
 	post(p.port, "/v1/responses", "{\"input\":\"x\"}", NULL, &d);
 	assert_int_equal(d.status, 501);
-	assert_int_equal(px_stop(&p), 0);
+	assert_int_equal(px_stop(&p), 1); /* every captured call failed: said, exit 1 */
 	cJSON *L = lines(p.cap);
 	assert_int_equal(cJSON_GetArraySize(L), 3);
 	assert_string_equal(str(cJSON_GetArrayItem(L, 0), "status"), "http_5xx");
@@ -522,7 +522,7 @@ static void test_upstream_down(void **state)
 	post(p.port, "/v1/chat/completions",
 	     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}", NULL, &r);
 	assert_int_equal(r.status, 502);
-	assert_int_equal(px_stop(&p), 0);
+	assert_int_equal(px_stop(&p), 1);
 	cJSON *L = lines(p.cap);
 	assert_string_equal(str(cJSON_GetArrayItem(L, 0), "status"), "connect");
 	cJSON_Delete(L);
@@ -694,6 +694,23 @@ static void test_energy_file(void **state)
 	px_free(&p);
 }
 
+/* Nothing captured: the proxy says so and exits 1, leaving an empty (complete) file. */
+static void test_nothing_captured(void **state)
+{
+	(void)state;
+	struct px p;
+	assert_int_equal(px_start(&p, "tests/fake/openai-basic.rules", "openai", false), 0);
+	assert_int_equal(px_stop(&p), 1);
+	char *e = tu_slurp(p.err);
+	assert_non_null(strstr(e, "no call was captured"));
+	free(e);
+	char *c = tu_slurp(p.cap);
+	assert_non_null(c);
+	assert_int_equal(strlen(c), 0);
+	free(c);
+	px_free(&p);
+}
+
 static void test_bad_options(void **state)
 {
 	(void)state;
@@ -716,7 +733,8 @@ int main(void)
 		cmocka_unit_test(test_concurrent_clients), cmocka_unit_test(test_upstream_failures),
 		cmocka_unit_test(test_anthropic),         cmocka_unit_test(test_ctrl_c),
 		cmocka_unit_test(test_upstream_down),     cmocka_unit_test(test_capture_replay_report),
-		cmocka_unit_test(test_energy_file),       cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_energy_file),       cmocka_unit_test(test_nothing_captured),
+		cmocka_unit_test(test_bad_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
