@@ -63,7 +63,7 @@
  *                          chunk sent as is, without "\n\n": to split an event
  *                          across reads, or to send CRLF or comment lines
  *   serial                 delay_ms is served one request at a time (one
- *                          queue for every serial rule): latency grows with
+ *                          FIFO queue for every serial rule): latency grows with
  *                          concurrency, as on a saturated server
  *   first_delay_ms N       wait N ms between the headers and the first event
  *                          (time to first token)
@@ -1257,11 +1257,32 @@ static int serve_rule(struct conn *c, const struct rule *r, const struct request
 	}
 	if (r->serial) {
 		/* one server, one queue: concurrent requests wait their turn, so
-		 * latency grows with the load as a saturated model server's does */
-		static pthread_mutex_t serial_lock = PTHREAD_MUTEX_INITIALIZER;
-		pthread_mutex_lock(&serial_lock);
-		int stop = r->delay_ms && sleep_ms(r->delay_ms);
-		pthread_mutex_unlock(&serial_lock);
+		 * latency grows with the load as a saturated model server's does.
+		 * A ticket queue, not a bare mutex: a mutex lets a late request
+		 * jump the queue on a loaded machine, and the latencies the load
+		 * tests check (k in the queue, ~k x delay) then scatter. */
+		static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+		static pthread_cond_t q_turn = PTHREAD_COND_INITIALIZER;
+		static unsigned long q_next, q_serving;
+		pthread_mutex_lock(&q_lock);
+		unsigned long ticket = q_next++;
+		int stop = 0;
+		while (ticket != q_serving && !(stop = atomic_load(&g_stop))) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += SLICE_MS * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&q_turn, &q_lock, &until);
+		}
+		pthread_mutex_unlock(&q_lock);
+		if (stop) /* the server is stopping: no turn to hand on */
+			return -1;
+		stop = r->delay_ms && sleep_ms(r->delay_ms);
+		pthread_mutex_lock(&q_lock);
+		q_serving++;
+		pthread_cond_broadcast(&q_turn);
+		pthread_mutex_unlock(&q_lock);
 		if (stop)
 			return -1;
 	} else if (r->delay_ms && sleep_ms(r->delay_ms)) {
