@@ -18,14 +18,17 @@ set key outside right top vertical Left reverse noenhanced font small samplen 1 
 z(c) = column(c)
 ok = "(column('nosucc') == 0 && column('total') > 0)"
 undefine STATS_*
-stats data using ((column("nosucc") == 0 && column("total") > 0) ? column("total") : NaN) nooutput
+# stats warns on a file with no valid point: only runs with a success are asked.
+nv = system(sprintf("awk -F, 'NR > 1 && $11 == 0 && $9 > 0' '%s' | wc -l", data)) + 0
+if (nv > 0) { stats data using ((column("nosucc") == 0 && column("total") > 0) ? column("total") : NaN) nooutput }
 have = (exists("STATS_records") && STATS_records > 0)
 tmax = have ? STATS_max : 1
 tmin = have ? STATS_min : 1
 # The smallest device part sets the floor, so that it shows (a remote's
 # client share, far smaller, is drawn only where it reaches the floor).
 undefine STATS_*
-stats data using ((column("nosucc") == 0) ? (column("device") > 0 ? column("device") : NaN) : NaN) nooutput
+nd0 = system(sprintf("awk -F, 'NR > 1 && $11 == 0 && $3 > 0' '%s' | wc -l", data)) + 0
+if (nd0 > 0) { stats data using ((column("nosucc") == 0) ? (column("device") > 0 ? column("device") : NaN) : NaN) nooutput }
 pmin = (exists("STATS_records") && STATS_records > 0) ? STATS_min : tmin
 logy = have && tmax / tmin > 10
 tmin = pmin < tmin ? pmin : tmin

@@ -191,18 +191,31 @@ for r in "$@"; do
             {
                 c = $cc == "" ? "(none)" : $cc; f = $fc; seen[c] = 1
                 tok[c, f] += $pt + $ct; calls[c, f] += $ca
+                r = $rc; reps[r] = 1; rt[c, f, r] += $pt + $ct; rca[c, f, r] += $ca; re_[c, f, r] += $en
                 if ($en == "") noen[c] = 1; else e[c, f] += $en
                 if (f == "mono") { ids[c, $ic] = 1 }
                 if ($oc == "success") succ[c, f]++
             }
             function pct(d, m) { return m > 0 ? sprintf("%.4f", 100 * (d - m) / m) : "" }
+            # stddev over repeats of the per-repeat overhead (0 with one repeat)
+            function sdv(a, c,    r, n, x, s, q, v) {
+                n = s = q = 0
+                for (r in reps) {
+                    m = a == "t" ? rt[c, "mono", r] : a == "c" ? rca[c, "mono", r] : re_[c, "mono", r]
+                    d = a == "t" ? rt[c, "decomp", r] : a == "c" ? rca[c, "decomp", r] : re_[c, "decomp", r]
+                    if (m > 0) { x = 100 * (d - m) / m; n++; s += x; q += x * x }
+                }
+                if (n < 2) return 0
+                v = (q - s * s / n) / (n - 1)
+                return v > 0 ? sqrt(v) : 0
+            }
             END {
-                print "category,tasks,tokens_pct,calls_pct,energy_pct,mono_success,decomp_success"
+                print "category,tasks,tokens_pct,calls_pct,energy_pct,mono_success,decomp_success,tokens_sd,calls_sd,energy_sd"
                 for (k in ids) { split(k, p, SUBSEP); n[p[1]]++ }
                 for (c in seen) if (calls[c, "mono"] > 0 && calls[c, "decomp"] > 0)
-                    printf "%s,%d,%s,%s,%s,%d,%d\n", c, n[c], pct(tok[c, "decomp"], tok[c, "mono"]),
+                    printf "%s,%d,%s,%s,%s,%d,%d,%.4f,%.4f,%s\n", c, n[c], pct(tok[c, "decomp"], tok[c, "mono"]),
                         pct(calls[c, "decomp"], calls[c, "mono"]), noen[c] ? "" : pct(e[c, "decomp"], e[c, "mono"]),
-                        succ[c, "mono"], succ[c, "decomp"]
+                        succ[c, "mono"], succ[c, "decomp"], sdv("t", c), sdv("c", c), noen[c] ? "" : sprintf("%.4f", sdv("e", c))
             }' "$t" "$t" | { read -r h; echo "$h"; sort; } > "$tmp/decomp.csv"
         if [ "$(wc -l < "$tmp/decomp.csv")" -gt 1 ]; then
             cp "$tmp/decomp.csv" "$out/decomposition.csv"
