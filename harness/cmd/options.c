@@ -393,7 +393,7 @@ const struct cli_opt cli_options[] = {
 	  "cascade: detectable (default: only failures visible at run time escalate;\n"
 	  "silent wrong answers are delivered) or oracle (the ground-truth upper bound)",
 	  set_escalate },
-	{ "percentiles", 0, "LIST", CMDBIT(CMD_REPORT) | CMDBIT(CMD_DIFF),
+	{ "percentiles", 0, "LIST", SC_RUN | CMDBIT(CMD_REPORT) | CMDBIT(CMD_DIFF),
 	  "latency percentiles to print, e.g. 50,90,99 (default 50,95)", set_percentiles },
 	{ "quiet", 'q', NULL, SC_RUN, "no progress line", opt_flag, OFF(s.o.quiet) },
 	{ "verbose", 'v', NULL, SC_ALL, "more messages (twice: debug)", set_verbose },
