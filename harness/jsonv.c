@@ -1,6 +1,7 @@
 #include "jsonv.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,10 +352,24 @@ cJSON *jv_parse_line(const struct jv_ctx *c, const char *s, size_t n)
 
 int jv_print_to(const cJSON *j, struct sbuf *out)
 {
+	/* Straight into out's buffer (grown until it fits): no allocation and copy
+	 * per request body once the buffer has its size. */
+	static _Thread_local size_t hint = 256; /* this thread's last size: one print, mostly */
+	sbuf_reset(out);
+	for (size_t want = out->cap > hint ? out->cap : hint;; want *= 2) {
+		if (want > out->cap && sbuf_reserve(out, want - out->len))
+			return -ENOMEM;
+		if (out->cap > INT_MAX)
+			break;
+		if (cJSON_PrintPreallocated((cJSON *)j, out->s, (int)out->cap, 0)) {
+			out->len = strlen(out->s);
+			hint = out->len + out->len / 4 + 64;
+			return 0;
+		}
+	}
 	char *txt = cJSON_PrintUnformatted(j);
 	if (!txt)
 		return -ENOMEM;
-	sbuf_reset(out);
 	int rc = sbuf_adds(out, txt);
 	free(txt);
 	return rc;

@@ -135,6 +135,12 @@ struct backend {
 };
 
 extern const struct backend_ops openai_backend_ops;
+/* The openai stream event parser's two paths, for the differential fuzz target:
+ * the fast one returns 1 when it handled data (as the cJSON one would), 0 when
+ * the event is not the usual content delta; the cJSON one takes every event. */
+int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now);
+int openai_sse_event_slow(struct call_result *r, struct sse_state *st, const char *event,
+			  const char *data, uint64_t now);
 extern const struct backend_ops anthropic_backend_ops;
 
 /*

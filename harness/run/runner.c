@@ -2,7 +2,9 @@
  * The runner: repeats, warm-up and wiring. This (the calling) thread is the
  * feeder and the sink's consumer: it parses the workload into a bounded
  * queue of (task, form) work items outside any lock the loops need, wakes
- * loops that ran dry, and drains the sink every SINK_TICK_MS. Loop threads
+ * loops that ran dry, and drains the sink as soon as a finished task is
+ * queued in an empty sink (so a kill -9 loses only what was in flight), and
+ * every SINK_TICK_MS for energy that settles later. Loop threads
  * take items from the queue (a short critical section), turn them into
  * episodes and hand the finished ones back through done().
  */
@@ -63,6 +65,7 @@ struct runner {
 	bool *hungry;           /* [loop]: found the queue empty with room to spare */
 	int loops_running;
 	bool feeder_waiting;
+	bool sink_wake;         /* a finished task is waiting for the sink */
 };
 
 static double since(uint64_t t, uint64_t t0)
@@ -144,10 +147,17 @@ static void src_done(void *ctx, struct episode *e, void *user)
 	struct runner *R = ctx;
 	struct task_run *tr = episode_started(e) ? episode_take(e) : NULL;
 	episode_free(e);
-	if (tr && R->counting)
-		sink_push(R->sink, tr);
-	else
+	if (tr && R->counting) {
+		if (sink_push(R->sink, tr)) {
+			pthread_mutex_lock(&R->mu);
+			R->sink_wake = true;
+			if (R->feeder_waiting)
+				pthread_cond_signal(&R->cv);
+			pthread_mutex_unlock(&R->mu);
+		}
+	} else {
 		task_run_free(tr);
+	}
 	job_put(user);
 }
 
@@ -351,7 +361,11 @@ static int run_pass(struct runner *R)
 			wake_all(R);
 		}
 		uint64_t now = ap_now_ns();
-		if (now >= next_drain) {
+		pthread_mutex_lock(&R->mu);
+		bool sink_wake = R->sink_wake;
+		R->sink_wake = false;
+		pthread_mutex_unlock(&R->mu);
+		if (now >= next_drain || sink_wake) {
 			sink_drain(R->sink, false);
 			progress(R, &shown);
 			next_drain = now + SINK_TICK_MS * 1000000ull;
@@ -366,7 +380,7 @@ static int run_pass(struct runner *R)
 		bool hungry = false;
 		for (int i = 0; i < R->n_loops; i++)
 			hungry |= R->hungry[i];
-		if (!can_feed && !hungry && (!ap_interrupted || woke_for_interrupt)) {
+		if (!can_feed && !hungry && !R->sink_wake && (!ap_interrupted || woke_for_interrupt)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += SINK_TICK_MS * 1000000L;

@@ -51,16 +51,18 @@ void sink_free(struct sink *s)
 	free(s);
 }
 
-void sink_push(struct sink *s, struct task_run *tr)
+bool sink_push(struct sink *s, struct task_run *tr)
 {
 	tr->next = NULL;
 	pthread_mutex_lock(&s->mu);
+	bool was_empty = !s->in_head;
 	if (s->in_tail)
 		s->in_tail->next = tr;
 	else
 		s->in_head = tr;
 	s->in_tail = tr;
 	pthread_mutex_unlock(&s->mu);
+	return was_empty;
 }
 
 long sink_tasks_done(const struct sink *s)

@@ -47,9 +47,11 @@ static int openai_build_body(const struct backend *b, const struct call_input *i
 		if (!req)
 			return -ENOMEM;
 		cJSON_AddStringToObject(req, "model", b->model);
-		cJSON_AddItemToObject(req, "messages", cJSON_Duplicate(in->messages, 1));
+		/* References, not copies: the request only lives to be printed, and the
+		 * conversation and tools outlive it (a copy per call was a cost per turn). */
+		cJSON_AddItemReferenceToObject(req, "messages", (cJSON *)in->messages);
 		if (in->tools && cJSON_GetArraySize(in->tools) > 0)
-			cJSON_AddItemToObject(req, "tools", cJSON_Duplicate(in->tools, 1));
+			cJSON_AddItemReferenceToObject(req, "tools", (cJSON *)in->tools);
 		if (in->max_tokens > 0)
 			cJSON_AddNumberToObject(req, "max_tokens", in->max_tokens);
 		if (in->sampling && (rc = add_sampling(req, in->sampling)))
@@ -185,15 +187,296 @@ out:
 	return rc;
 }
 
+/*
+ * The fast path for the common stream chunk, a content delta: a scanner that
+ * accepts only strict JSON of the chunk's usual shape (choices[0].delta.content,
+ * finish_reason, usage null, anything else skipped) and says "not mine" for
+ * everything else (tool calls, usage, timings, errors, \u escapes, a repeated
+ * key, any doubt), which then goes to cJSON. It builds no tree: one pass and
+ * no allocation but the text it appends. tests/fuzz/fuzz_sse_delta.c checks
+ * it against the cJSON path on the same events.
+ */
+struct jscan {
+	const char *p, *end;
+};
+
+static void js_ws(struct jscan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static bool js_eat(struct jscan *s, char c)
+{
+	js_ws(s);
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return true;
+	}
+	return false;
+}
+
+/* A string at s->p (after ws); out (may be NULL) gets it decoded; no \u escapes. */
+static bool js_string(struct jscan *s, struct sbuf *out, const char **raw, size_t *rawlen)
+{
+	js_ws(s);
+	if (s->p >= s->end || *s->p != '"')
+		return false;
+	const char *a = ++s->p;
+	for (;;) {
+		const char *q = a;
+		while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+			q++;
+		if (q >= s->end || (unsigned char)*q < 0x20)
+			return false;
+		if (out && q > a && sbuf_add(out, a, (size_t)(q - a)))
+			return false;
+		if (*q == '"') {
+			if (raw) {
+				*raw = s->p;
+				*rawlen = (size_t)(q - s->p);
+			}
+			s->p = q + 1;
+			return true;
+		}
+		if (raw)
+			return false; /* keys with escapes: not the usual shape */
+		if (q + 1 >= s->end)
+			return false;
+		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+		const char *e = memchr(from, q[1], sizeof(from) - 1);
+		if (!e)
+			return false; /* \u and anything else */
+		if (out && sbuf_add(out, &to[e - from], 1))
+			return false;
+		a = q + 2;
+	}
+}
+
+static bool js_lit(struct jscan *s, const char *w)
+{
+	size_t n = strlen(w);
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
+		return false;
+	s->p += n;
+	return true;
+}
+
+static bool js_number(struct jscan *s)
+{
+	const char *p = s->p;
+	if (p < s->end && *p == '-')
+		p++;
+	if (p >= s->end || *p < '0' || *p > '9')
+		return false;
+	if (*p == '0')
+		p++;
+	else
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	if (p < s->end && *p == '.') {
+		if (++p >= s->end || *p < '0' || *p > '9')
+			return false;
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < s->end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < s->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= s->end || *p < '0' || *p > '9')
+			return false;
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	s->p = p;
+	return true;
+}
+
+static bool js_skip(struct jscan *s, int depth)
+{
+	js_ws(s);
+	if (s->p >= s->end || depth > 32)
+		return false;
+	char c = *s->p;
+	if (c == '"')
+		return js_string(s, NULL, NULL, NULL);
+	if (c == '{' || c == '[') {
+		char close = c == '{' ? '}' : ']';
+		s->p++;
+		if (js_eat(s, close))
+			return true;
+		do {
+			if (c == '{' && (!js_string(s, NULL, NULL, NULL) || !js_eat(s, ':')))
+				return false;
+			if (!js_skip(s, depth + 1))
+				return false;
+		} while (js_eat(s, ','));
+		return js_eat(s, close);
+	}
+	if (c == 't')
+		return js_lit(s, "true");
+	if (c == 'f')
+		return js_lit(s, "false");
+	if (c == 'n')
+		return js_lit(s, "null");
+	return js_number(s);
+}
+
+static bool key_is(const char *k, size_t n, const char *w)
+{
+	return strlen(w) == n && !memcmp(k, w, n);
+}
+
+/* choices[0]: its delta's content into text, its finish_reason into fin. */
+static bool js_choice(struct jscan *s, struct sbuf *text, char *fin, size_t finlen, bool *has_fin)
+{
+	bool seen_delta = false, seen_fin = false;
+	if (!js_eat(s, '{'))
+		return false;
+	if (js_eat(s, '}'))
+		return true;
+	do {
+		const char *k;
+		size_t kn;
+		if (!js_string(s, NULL, &k, &kn) || !js_eat(s, ':'))
+			return false;
+		js_ws(s);
+		if (key_is(k, kn, "delta")) {
+			bool seen_content = false;
+			if (seen_delta || !js_eat(s, '{'))
+				return false;
+			seen_delta = true;
+			if (js_eat(s, '}'))
+				continue;
+			do {
+				const char *dk;
+				size_t dkn;
+				if (!js_string(s, NULL, &dk, &dkn) || !js_eat(s, ':'))
+					return false;
+				js_ws(s);
+				if (key_is(dk, dkn, "content")) {
+					if (seen_content)
+						return false;
+					seen_content = true;
+					if (!(s->p < s->end && *s->p == 'n' ? js_lit(s, "null")
+									   : js_string(s, text, NULL, NULL)))
+						return false;
+				} else if (key_is(dk, dkn, "tool_calls")) {
+					return false;
+				} else if (!js_skip(s, 2)) {
+					return false;
+				}
+			} while (js_eat(s, ','));
+			if (!js_eat(s, '}'))
+				return false;
+		} else if (key_is(k, kn, "finish_reason")) {
+			if (seen_fin)
+				return false;
+			seen_fin = true;
+			if (s->p < s->end && *s->p == 'n') {
+				if (!js_lit(s, "null"))
+					return false;
+			} else {
+				const char *f;
+				size_t fn;
+				if (!js_string(s, NULL, &f, &fn))
+					return false;
+				snprintf(fin, finlen, "%.*s", (int)fn, f);
+				*has_fin = true;
+			}
+		} else if (!js_skip(s, 1)) {
+			return false;
+		}
+	} while (js_eat(s, ','));
+	return js_eat(s, '}');
+}
+
+/* 1: handled (r updated as the cJSON path would), 0: not the usual shape. */
+int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now)
+{
+	struct jscan s = { data, data + len };
+	/* Decoded straight onto the text; cut back to len0 when the chunk is not ours. */
+	struct sbuf *text = &r->text;
+	size_t len0 = r->text.len;
+	char fin[sizeof(r->finish_reason)];
+	bool has_fin = false, seen_choices = false, seen_usage = false, ok = false;
+	if (!js_eat(&s, '{'))
+		return 0;
+	if (js_eat(&s, '}'))
+		goto end;
+	do {
+		const char *k;
+		size_t kn;
+		if (!js_string(&s, NULL, &k, &kn) || !js_eat(&s, ':'))
+			goto out;
+		js_ws(&s);
+		if (key_is(k, kn, "choices")) {
+			if (seen_choices || !js_eat(&s, '['))
+				goto out;
+			seen_choices = true;
+			if (js_eat(&s, ']'))
+				continue;
+			if (!js_choice(&s, text, fin, sizeof(fin), &has_fin))
+				goto out;
+			while (js_eat(&s, ','))
+				if (!js_skip(&s, 1))
+					goto out;
+			if (!js_eat(&s, ']'))
+				goto out;
+		} else if (key_is(k, kn, "usage")) {
+			if (seen_usage || !js_lit(&s, "null"))
+				goto out;
+			seen_usage = true;
+		} else if (key_is(k, kn, "error") || key_is(k, kn, "timings")) {
+			goto out;
+		} else if (!js_skip(&s, 0)) {
+			goto out;
+		}
+	} while (js_eat(&s, ','));
+	if (!js_eat(&s, '}'))
+		goto out;
+end:
+	js_ws(&s);
+	if (s.p != s.end)
+		goto out;
+	ok = true;
+	if (has_fin)
+		memcpy(r->finish_reason, fin, sizeof(fin));
+	if (r->text.len > len0) {
+		if (!r->n_chunks)
+			r->t_first = now;
+		else
+			r->gap_sum_s += (double)(now - r->t_last) / 1e9;
+		r->t_last = now;
+		r->n_chunks++;
+	}
+out:
+	if (!ok && r->text.s) {
+		r->text.len = len0;
+		r->text.s[len0] = '\0';
+	}
+	return ok ? 1 : 0;
+}
+
 static int openai_sse_event(struct call_result *r, struct sse_state *st, const char *event,
 			    const char *data, uint64_t now)
 {
-	(void)event;
-	int rc = 0;
 	if (!strcmp(data, "[DONE]")) {
 		st->done = true;
 		return 0;
 	}
+	if (openai_sse_fast(r, data, strlen(data), now))
+		return 0;
+	return openai_sse_event_slow(r, st, event, data, now);
+}
+
+int openai_sse_event_slow(struct call_result *r, struct sse_state *st, const char *event,
+			  const char *data, uint64_t now)
+{
+	(void)event;
+	(void)st;
+	int rc = 0;
 	cJSON *root = cJSON_Parse(data);
 	if (!root) {
 		snprintf(r->error, sizeof(r->error), "stream event is not JSON");
