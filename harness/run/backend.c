@@ -104,6 +104,16 @@ void call_usage_settle(struct call_result *r)
 	r->prompt_tokens = r->completion_tokens = r->cached_tokens = 0;
 }
 
+void call_result_chunk(struct call_result *r, uint64_t now)
+{
+	if (!r->n_chunks)
+		r->t_first = now;
+	else
+		r->gap_sum_s += (double)(now - r->t_last) / 1e9;
+	r->t_last = now;
+	r->n_chunks++;
+}
+
 /* Appends frag to *dst whose length is *len: no strlen of the whole, so a
  * stream of many small pieces costs linear, not quadratic, time. */
 static int append_str(char **dst, uint32_t *len, const char *frag, size_t *total)

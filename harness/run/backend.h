@@ -80,6 +80,8 @@ void call_result_free(struct call_result *r);
  */
 long call_usage_num(struct call_result *r, const cJSON *o, const char *k);
 void call_usage_settle(struct call_result *r);
+/* A content-bearing chunk arrived at now: first-token time, gaps, count. */
+void call_result_chunk(struct call_result *r, uint64_t now);
 /* Appends text or tool-call fragments while parsing (stream index = slot). */
 int call_result_tool_delta(struct call_result *r, size_t index, const char *id,
 			   const char *name, const char *args_frag);

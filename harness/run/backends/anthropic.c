@@ -245,16 +245,6 @@ out:
 	return rc;
 }
 
-static void content_tick(struct call_result *r, uint64_t now)
-{
-	if (!r->n_chunks)
-		r->t_first = now;
-	else
-		r->gap_sum_s += (double)(now - r->t_last) / 1e9;
-	r->t_last = now;
-	r->n_chunks++;
-}
-
 static int anthropic_sse_event(struct call_result *r, struct sse_state *st, const char *event,
 			       const char *data, uint64_t now)
 {
@@ -285,7 +275,7 @@ static int anthropic_sse_event(struct call_result *r, struct sse_state *st, cons
 			st->block_tool_slot[idx] = r->n_calls;
 			if ((rc = call_result_tool_delta(r, r->n_calls, str(cb, "id"), str(cb, "name"), NULL)))
 				goto out;
-			content_tick(r, now);
+			call_result_chunk(r, now);
 		}
 	} else if (!strcmp(type, "content_block_delta")) {
 		long idx = num(root, "index");
@@ -299,12 +289,12 @@ static int anthropic_sse_event(struct call_result *r, struct sse_state *st, cons
 		if (!strcmp(dt, "text_delta") && str(d, "text")) {
 			if ((rc = sbuf_adds(&r->text, str(d, "text"))))
 				goto out;
-			content_tick(r, now);
+			call_result_chunk(r, now);
 		} else if (!strcmp(dt, "input_json_delta") && st->block_is_tool[idx]) {
 			if ((rc = call_result_tool_delta(r, st->block_tool_slot[idx], NULL, NULL,
 							 str(d, "partial_json"))))
 				goto out;
-			content_tick(r, now);
+			call_result_chunk(r, now);
 		}
 	} else if (!strcmp(type, "message_delta")) {
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "delta");

@@ -443,14 +443,8 @@ end:
 	ok = true;
 	if (has_fin)
 		memcpy(r->finish_reason, fin, sizeof(fin));
-	if (r->text.len > len0) {
-		if (!r->n_chunks)
-			r->t_first = now;
-		else
-			r->gap_sum_s += (double)(now - r->t_last) / 1e9;
-		r->t_last = now;
-		r->n_chunks++;
-	}
+	if (r->text.len > len0)
+		call_result_chunk(r, now);
 out:
 	if (!ok && r->text.s) {
 		r->text.len = len0;
@@ -511,14 +505,8 @@ int openai_sse_event_slow(struct call_result *r, struct sse_state *st, const cha
 		take_finish(r, c0);
 	if (cJSON_GetObjectItemCaseSensitive(root, "usage"))
 		take_usage(r, root);
-	if (content) {
-		if (!r->n_chunks)
-			r->t_first = now;
-		else
-			r->gap_sum_s += (double)(now - r->t_last) / 1e9;
-		r->t_last = now;
-		r->n_chunks++;
-	}
+	if (content)
+		call_result_chunk(r, now);
 out:
 	cJSON_Delete(root);
 	return rc;
