@@ -97,10 +97,15 @@ bool check_failure_visible(const struct check *c, const struct episode_output *o
 			   const cJSON *tools);
 
 /*
- * The value comparison the checks use: numbers by value (5 equals 5.0),
- * strings exactly, arrays in order, objects by key regardless of order.
- * The tool table uses it to match a call's arguments.
+ * The reference kind is the capture judge's (judge.c): it sets this to its
+ * evaluation, so the checks need nothing from the module above them (judge.c
+ * is linked wherever a reference check can be built: the capture importer
+ * calls it). True when the output agrees; else why says "judge MODE: reason".
  */
-bool check_json_equal(const cJSON *expected, const cJSON *actual);
+extern bool (*check_reference_eval)(const struct check *c, const struct episode_output *o,
+				    char *why, size_t whylen);
+
+/* check_json_equal lives in match.h, the layer under the checks and the judge. */
+#include "match.h"
 
 #endif

@@ -5,14 +5,13 @@
 #include <string.h>
 
 #include "jsonv.h"
-#include "report.h"
 #include "util.h"
 
 #define J_PER_KWH 3.6e6
 #define J_PER_WH 3600.0
 #define S_PER_YEAR (365.25 * 86400.0)
 
-static double pv(const struct profile *p, int k)
+double cost_pv(const struct profile *p, int k)
 {
 	return p && p->loaded && p->p[k].set ? p->p[k].v : NAN;
 }
@@ -44,8 +43,8 @@ void cost_compute(const struct cost_ctx *c, const struct cost_slice *s, struct c
 {
 	const struct profile *L = loaded(c->local) ? c->local : NULL;
 	bool remote = cost_is_remote(c);
-	double eff = pv(L, PP_PSU_EFFICIENCY), pue = pv(L, PP_PUE), u = pv(L, PP_UTILIZATION);
-	double price = pv(L, PP_ELECTRICITY_USD), ci = pv(L, PP_CARBON_G);
+	double eff = cost_pv(L, PP_PSU_EFFICIENCY), pue = cost_pv(L, PP_PUE), u = cost_pv(L, PP_UTILIZATION);
+	double price = cost_pv(L, PP_ELECTRICITY_USD), ci = cost_pv(L, PP_CARBON_G);
 
 	o->device_j = s->device_j;
 	o->wall_j = s->device_j / eff;
@@ -55,7 +54,7 @@ void cost_compute(const struct cost_ctx *c, const struct cost_slice *s, struct c
 	o->idle_share_j = o->capital_usd = NAN;
 	if (!remote && L) {
 		o->idle_share_j = c->idle_w * s->busy_s * (1.0 / u - 1.0) / eff * pue;
-		double capex = pv(L, PP_CAPEX_USD), life = pv(L, PP_LIFETIME_YEARS);
+		double capex = cost_pv(L, PP_CAPEX_USD), life = cost_pv(L, PP_LIFETIME_YEARS);
 		o->capital_usd = capex / (life * S_PER_YEAR) * s->busy_s / u;
 	}
 	o->local_total_j = isnan(o->facility_j) ? NAN
@@ -66,17 +65,17 @@ void cost_compute(const struct cost_ctx *c, const struct cost_slice *s, struct c
 	o->provider_it_j = o->provider_facility_j = o->api_usd = o->gco2e_provider = NAN;
 	if (remote) {
 		const struct profile *R = c->remote;
-		double wr = pv(R, PP_WH_PER_REQUEST), wi = pv(R, PP_WH_PER_INPUT_TOKEN);
-		double wo = pv(R, PP_WH_PER_OUTPUT_TOKEN);
+		double wr = cost_pv(R, PP_WH_PER_REQUEST), wi = cost_pv(R, PP_WH_PER_INPUT_TOKEN);
+		double wo = cost_pv(R, PP_WH_PER_OUTPUT_TOKEN);
 		/* Unset request/input terms are not modeled (0); the output term is required. */
 		if (!isnan(wo))
 			o->provider_it_j = J_PER_WH * ((double)s->calls * (isnan(wr) ? 0 : wr) +
 						       (double)s->prompt_tokens * (isnan(wi) ? 0 : wi) +
 						       (double)s->completion_tokens * wo);
-		o->provider_facility_j = o->provider_it_j * pv(R, PP_PUE);
-		o->gco2e_provider = o->provider_facility_j / J_PER_KWH * pv(R, PP_CARBON_G);
-		double pin = pv(R, PP_USD_MTOK_INPUT), pout = pv(R, PP_USD_MTOK_OUTPUT);
-		double pcached = pv(R, PP_USD_MTOK_CACHED);
+		o->provider_facility_j = o->provider_it_j * cost_pv(R, PP_PUE);
+		o->gco2e_provider = o->provider_facility_j / J_PER_KWH * cost_pv(R, PP_CARBON_G);
+		double pin = cost_pv(R, PP_USD_MTOK_INPUT), pout = cost_pv(R, PP_USD_MTOK_OUTPUT);
+		double pcached = cost_pv(R, PP_USD_MTOK_CACHED);
 		if (isnan(pcached))
 			pcached = pin; /* no cache discount published: cached tokens at full price */
 		/* prompt_tokens includes the cached ones (results/README.md). */
@@ -110,7 +109,7 @@ int cost_ctx_from_meta(struct cost_ctx *c, struct profile_set *ps, const cJSON *
 	c->device_provenance[strcspn(c->device_provenance, " ")] = '\0';
 	ap_scopy(c->no_energy_reason, sizeof(c->no_energy_reason),
 		 e ? jv_str_or(e, "reason", "no energy source") : "energy not measured (--no-energy)");
-	c->idle_w = pv(&ps->local, PP_IDLE_WATTS);
+	c->idle_w = cost_pv(&ps->local, PP_IDLE_WATTS);
 	if (isnan(c->idle_w))
 		c->idle_w = jv_num_or(e, "idle_w", NAN);
 	return 0;
@@ -264,198 +263,4 @@ long cost_context_tokens_est(const char *system_prompt, const cJSON *tools, cons
 	}
 	/* About 4 bytes per token for English text and JSON (a rule of thumb, labelled as such). */
 	return (long)((bytes + 3) / 4);
-}
-
-/* ---- the report block ---- */
-
-/* One per-success figure: its mean over repeats, or why there is none. */
-static void fig_line(FILE *f, const struct cost_ctx *c, const struct run_agg *a, int slot,
-		     enum cost_fig fig, const char *unit, int prec, const char *name,
-		     const char *comment, const char *why_not)
-{
-	char v[48];
-	struct welford w = cost_run_figure(c, a, slot, fig);
-	bool any_success = false;
-	for (int r = 1; r <= a->repeats; r++) {
-		const struct form_agg *x = run_agg_get((struct run_agg *)a, r, slot);
-		any_success |= x && x->successes > 0;
-	}
-	if (!any_success) {
-		report_line(f, "no success", unit, name, "no task succeeded", NULL);
-		return;
-	}
-	if (!w.n) {
-		report_line(f, "<not counted>", unit, name, why_not, NULL);
-		return;
-	}
-	/* Negative prec: significant digits, for dollars and grams that span decades. */
-	if (prec < 0)
-		snprintf(v, sizeof(v), "%.*g", -prec, w.mean);
-	else
-		snprintf(v, sizeof(v), "%.*f", prec, w.mean);
-	report_line(f, v, unit, name, comment, &w);
-}
-
-/* Mean over repeats of a total (not per success), for shares. */
-static double mean_total(const struct cost_ctx *c, const struct run_agg *a, int slot,
-			 enum cost_fig f)
-{
-	struct welford w = { 0 };
-	for (int r = 1; r <= a->repeats; r++) {
-		double v = cost_total(c, a, r, slot, f);
-		if (!isnan(v))
-			welford_add(&w, v);
-	}
-	return w.n ? w.mean : NAN;
-}
-
-static void share_comment(char *buf, size_t n, double part, double whole, const char *what)
-{
-	if (!isnan(part) && !isnan(whole) && whole > 0)
-		snprintf(buf, n, "%.2f %% of %s, failed attempts", 100 * part / whole, what);
-	else
-		snprintf(buf, n, "spent on failed attempts");
-}
-
-static void local_lines(FILE *f, const struct cost_ctx *c, const struct run_agg *a, int slot)
-{
-	const struct profile *L = c->local;
-	char cm[160];
-	bool energy = c->device_provenance[0] != '\0';
-	if (energy)
-		fig_line(f, c, a, slot, CF_DEVICE_J, "J", 3, "device-energy", c->device_provenance,
-			 "energy missing for some calls");
-	else
-		report_line(f, "<not supported>", "J", "device-energy", c->no_energy_reason, NULL);
-	if (!loaded(L))
-		return;
-	snprintf(cm, sizeof(cm), "device / PSU efficiency %.2f", pv(L, PP_PSU_EFFICIENCY));
-	fig_line(f, c, a, slot, CF_WALL_J, "J", 3, "wall-energy", cm, "no device energy");
-	snprintf(cm, sizeof(cm), "wall x PUE %.2f", pv(L, PP_PUE));
-	fig_line(f, c, a, slot, CF_FACILITY_J, "J", 3, "facility-energy", cm, "no device energy");
-	if (cost_is_remote(c))
-		return;
-	snprintf(cm, sizeof(cm), "%.1f W idle x busy x (1/%.2f - 1)", c->idle_w,
-		 pv(L, PP_UTILIZATION));
-	fig_line(f, c, a, slot, CF_IDLE_SHARE_J, "J", 3, "idle-share", cm,
-		 "no idle power: measure a baseline or set idle_watts");
-	fig_line(f, c, a, slot, CF_LOCAL_TOTAL_J, "J", 3, "energy-total",
-		 isnan(c->idle_w) ? "facility only: idle share not counted" : "facility + idle share",
-		 "no device energy");
-	snprintf(cm, sizeof(cm), "%.3f $/kWh on energy-total", pv(L, PP_ELECTRICITY_USD));
-	fig_line(f, c, a, slot, CF_ENERGY_USD, "$", -4, "electricity-cost", cm,
-		 energy ? "no electricity_usd_per_kwh in profile" : "no device energy");
-	snprintf(cm, sizeof(cm), "%.0f $ over %.1f y, busy / u", pv(L, PP_CAPEX_USD),
-		 pv(L, PP_LIFETIME_YEARS));
-	fig_line(f, c, a, slot, CF_CAPITAL_USD, "$", -4, "capital-cost", cm,
-		 "no capex_usd/lifetime_years in profile");
-	fig_line(f, c, a, slot, CF_USD, "$", -4, "cost-per-successful-task",
-		 "electricity + capital, counted parts", "nothing to price");
-	snprintf(cm, sizeof(cm), "%.0f g/kWh on energy-total", pv(L, PP_CARBON_G));
-	fig_line(f, c, a, slot, CF_GCO2E_LOCAL, "g", -4, "gco2e", cm,
-		 "no carbon_g_per_kwh in profile, or no energy");
-}
-
-static void remote_lines(FILE *f, const struct cost_ctx *c, const struct run_agg *a, int slot)
-{
-	const struct profile *R = c->remote;
-	char cm[160];
-	snprintf(cm, sizeof(cm), "%s: %g/%g/%g $/Mtok in/out/cached", R->name,
-		 pv(R, PP_USD_MTOK_INPUT), pv(R, PP_USD_MTOK_OUTPUT), pv(R, PP_USD_MTOK_CACHED));
-	fig_line(f, c, a, slot, CF_API_USD, "$", -4, "api-cost", cm, "no prices in profile");
-	fig_line(f, c, a, slot, CF_PROVIDER_IT_J, "J", 3, "provider-energy",
-		 "MODELED from tokens, IT boundary", "no wh_per_output_token in profile");
-	snprintf(cm, sizeof(cm), "MODELED x provider PUE %.2f", pv(R, PP_PUE));
-	fig_line(f, c, a, slot, CF_PROVIDER_FACILITY_J, "J", 3, "provider-facility-energy", cm,
-		 "no provider energy or PUE");
-	snprintf(cm, sizeof(cm), "MODELED, %.0f g/kWh", pv(R, PP_CARBON_G));
-	fig_line(f, c, a, slot, CF_GCO2E_PROVIDER, "g", -4, "provider-gco2e", cm,
-		 "no carbon_g_per_kwh in the remote profile");
-}
-
-static void block(FILE *f, const struct cost_ctx *c, const struct run_agg *a, int slot)
-{
-	char cm[160];
-	bool remote = cost_is_remote(c);
-	fprintf(f, "\n   cost and energy per successful task, %s form (all attempts, failed included):\n\n",
-		slot == FORM_MONO ? "monolithic" : "decomposed");
-	if (remote) {
-		remote_lines(f, c, a, slot);
-		fprintf(f, "%18s   client machine (this host; not added to the provider's figures):\n", "");
-		local_lines(f, c, a, slot);
-		snprintf(cm, sizeof(cm), "MODELED provider + %s client",
-			 c->device_provenance[0] ? "measured/estimated" : "(no)");
-		fig_line(f, c, a, slot, CF_HEADLINE_J, "J", 3, "energy-total", cm,
-			 "no provider energy");
-		fig_line(f, c, a, slot, CF_USD, "$", -4, "cost-per-successful-task",
-			 "api + client electricity, counted parts", "nothing to price");
-	} else {
-		local_lines(f, c, a, slot);
-	}
-	double all_j = mean_total(c, a, slot, CF_HEADLINE_J);
-	double all_usd = mean_total(c, a, slot, CF_USD);
-	share_comment(cm, sizeof(cm), mean_total(c, a, slot, CF_RETRY_J), all_j, "energy");
-	fig_line(f, c, a, slot, CF_RETRY_J, "J", 3, "retry-tax-energy", cm, "no energy");
-	share_comment(cm, sizeof(cm), mean_total(c, a, slot, CF_RETRY_USD), all_usd, "cost");
-	fig_line(f, c, a, slot, CF_RETRY_USD, "$", -4, "retry-tax-cost", cm, "nothing to price");
-	struct welford share = { 0 };
-	for (int r = 1; r <= a->repeats; r++) {
-		double v = cost_total(c, a, r, slot, CF_CTX_SHARE);
-		if (!isnan(v))
-			welford_add(&share, v);
-	}
-	if (share.n) {
-		char v[48];
-		snprintf(v, sizeof(v), "%.2f", 100 * share.mean);
-		report_line(f, v, "%", "context-overhead",
-			 "ESTIMATED: system prompt + tools (bytes/4) of input tokens", &share);
-	} else {
-		report_line(f, "<not counted>", "%", "context-overhead",
-			 "no system prompt/tools, or no token counts", NULL);
-	}
-}
-
-static void decomposition_lines(FILE *f, const struct cost_ctx *c, const struct run_agg *a)
-{
-	static const struct {
-		enum cost_fig fig;
-		const char *name;
-	} rows[] = { { CF_HEADLINE_J, "energy-total" }, { CF_USD, "cost" } };
-	fprintf(f, "\n   decomposition overhead in energy and cost (decomposed - monolithic) / monolithic:\n\n");
-	for (size_t i = 0; i < AP_ARRAY_SIZE(rows); i++) {
-		struct welford w = { 0 };
-		for (int r = 1; r <= a->repeats; r++) {
-			double m = cost_total(c, a, r, AGG_MONO_PAIRED, rows[i].fig);
-			double d = cost_total(c, a, r, FORM_DECOMP, rows[i].fig);
-			if (!isnan(m) && !isnan(d) && m != 0)
-				welford_add(&w, (d - m) / m);
-		}
-		char v[48];
-		if (w.n)
-			snprintf(v, sizeof(v), "%+.2f", 100 * w.mean);
-		report_line(f, w.n ? v : "<not counted>", "%", rows[i].name,
-			 w.n ? "same tasks, totals" : "not counted in one of the forms", &w);
-	}
-}
-
-void cost_report(FILE *f, const cJSON *meta, const struct run_agg *a)
-{
-	if (!cJSON_GetObjectItemCaseSensitive(meta, "profiles"))
-		return;
-	struct profile_set ps;
-	struct cost_ctx c;
-	char err[512];
-	if (cost_ctx_from_meta(&c, &ps, meta, err, sizeof(err))) {
-		fprintf(f, "\n   cost and energy: <not counted>: %s\n", err);
-		return;
-	}
-	fprintf(f, "\n   profiles  %s%s%s%s%s (sources and dates in meta.json \"profiles\")\n",
-		ps.local.loaded ? "local " : "", ps.local.loaded ? ps.local.name : "",
-		ps.local.loaded && ps.remote.loaded ? ", " : "", ps.remote.loaded ? "remote " : "",
-		ps.remote.loaded ? ps.remote.name : "");
-	for (int slot = 0; slot < FORM_COUNT; slot++)
-		if (a->ran[slot])
-			block(f, &c, a, slot);
-	if (a->ran[AGG_MONO_PAIRED] && a->ran[FORM_DECOMP])
-		decomposition_lines(f, &c, a);
 }

@@ -80,8 +80,8 @@ double cost_total(const struct cost_ctx *c, const struct run_agg *a, int repeat,
 struct welford cost_run_figure(const struct cost_ctx *c, const struct run_agg *a, int slot,
 			       enum cost_fig f);
 
-/* The report's cost block; prints nothing when meta.json has no profiles. */
-void cost_report(FILE *f, const cJSON *meta, const struct run_agg *a);
+/* A profile parameter's value; NAN when the profile is not loaded or lacks it. */
+double cost_pv(const struct profile *p, int k);
 
 /* ESTIMATED tokens (bytes / 4) of the system prompt and tool definitions
  * every call of a task repeats; from a replayed raw request when given. */

@@ -243,54 +243,6 @@ int ap_text_clean(struct sbuf *out, const char *s, size_t max)
 	return rc;
 }
 
-/* ---- reading ---- */
-
-int ap_open_regular(const char *path, struct ap_error *err)
-{
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0) {
-		int e = errno;
-		ap_error_set(err, path, 0, NULL, "cannot open: %s", strerror(e));
-		return -e;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		int e = errno;
-		close(fd);
-		if (S_ISREG(st.st_mode)) {
-			ap_error_set(err, path, 0, NULL, "cannot stat: %s", strerror(e));
-			return -e;
-		}
-		ap_error_set(err, path, 0, NULL, "not a regular file (%s): give a file",
-			     S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
-				     : S_ISCHR(st.st_mode) ? "a character device"
-				     : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	return fd;
-}
-
-FILE *ap_fopen_regular(const char *path, struct ap_error *err)
-{
-	int fd = ap_open_regular(path, err);
-	if (fd < 0) {
-		errno = -fd;
-		return NULL;
-	}
-	FILE *f = fdopen(fd, "rb");
-	if (!f) {
-		int e = errno;
-		close(fd);
-		ap_error_set(err, path, 0, NULL, "cannot open: %s", strerror(e));
-		errno = e;
-	}
-	return f;
-}
-
 ssize_t ap_getline_max(char **buf, size_t *cap, FILE *f, size_t max)
 {
 	size_t n = 0;
@@ -360,4 +312,23 @@ int ap_dir_lock(int dirfd, const char *dir, struct ap_error *err)
 	}
 	ap_error_set(err, dir, 0, NULL, "cannot lock the run folder: %s", strerror(e));
 	return -e;
+}
+
+/* The logger's mask (util.h's ap_log_mask): redacted, or only the secrets masked
+ * when there is no memory for the copy. */
+static void guard_log_mask(char *line, size_t n)
+{
+	char *red = ap_redact_dup(line);
+	if (red) {
+		ap_scopy(line, n, red);
+		free(red);
+	} else {
+		ap_mask_secrets(line);
+	}
+}
+
+/* Set before main: guard.o is linked whenever anything can register a secret. */
+__attribute__((constructor)) static void guard_log_init(void)
+{
+	ap_log_mask = guard_log_mask;
 }

@@ -51,14 +51,6 @@ int ap_secret_add_url(const char *s);
  */
 int ap_text_clean(struct sbuf *out, const char *s, size_t max);
 
-/*
- * Opens path for reading, refusing anything but a regular file (a FIFO, a
- * device such as /dev/zero, a directory) with a message in err naming it.
- * Returns the fd or -errno.
- */
-int ap_open_regular(const char *path, struct ap_error *err);
-/* ap_open_regular + fdopen; NULL with errno set and err filled. */
-FILE *ap_fopen_regular(const char *path, struct ap_error *err);
 
 /*
  * Reads one line (through its '\n', NUL-terminated) into *buf of at most max

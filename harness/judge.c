@@ -193,3 +193,20 @@ bool judge_eval(enum judge_mode m, const cJSON *ref, const struct episode_output
 	default: return judge_exact(ref, out, why, whylen);
 	}
 }
+
+/* The checks' reference kind (check.h's check_reference_eval). */
+static bool judge_reference_eval(const struct check *c, const struct episode_output *o, char *why,
+				 size_t whylen)
+{
+	char r[256];
+	if (judge_eval((enum judge_mode)c->judge, c->expect, o, r, sizeof(r)))
+		return true;
+	snprintf(why, whylen, "judge %s: %s",
+		 judge_mode_name(judge_resolve((enum judge_mode)c->judge, c->expect)), r);
+	return false;
+}
+
+__attribute__((constructor)) static void judge_register(void)
+{
+	check_reference_eval = judge_reference_eval;
+}

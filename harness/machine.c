@@ -10,7 +10,6 @@
 #include "jsonv.h"
 #include "overtasks.h"
 #include "report.h"
-#include "results.h"
 #include "util.h"
 
 const char RUN_IDENT_CSV_COLS[] =

@@ -21,22 +21,12 @@
 #include <cjson/cJSON.h>
 
 #include "energy.h"
+#include "managed_cfg.h"
 #include "util.h"
 
 /* The energy key of the model-load window; call keys count up from 0. */
 #define MANAGED_LOAD_KEY UINT64_MAX
 
-struct managed_cfg {
-	char *model;              /* GGUF path (required) */
-	char *bin;                /* llama-server binary; NULL: LLAMA_SERVER, PATH, cache */
-	int threads;              /* -t; 0: online CPUs */
-	long ctx;                 /* -c, total over the -np slots; 0: the model's own */
-	int np;                   /* -np parallel slots; 0: follow the run's -c */
-	long ctx_train;           /* >0: --override-kv ARCH.context_length (smoke models whose
-				     training context is shorter than a workload's prompts) */
-	double startup_timeout_s; /* spawn to healthy */
-	double stop_timeout_s;    /* SIGTERM to SIGKILL */
-};
 
 /* What meta.json and the report say about a GGUF file. */
 struct gguf_info {
@@ -75,13 +65,6 @@ struct managed_server {
 	struct gguf_info model;
 };
 
-/* Applies one spec key; 1 when the key is not a managed one, 0, or -EINVAL. */
-int managed_cfg_option(struct managed_cfg *c, const char *k, const char *v,
-		       struct ap_error *err);
-/* Checks the config once parsing is done (model given and readable). */
-int managed_cfg_check(const struct managed_cfg *c, struct ap_error *err);
-void managed_cfg_free(struct managed_cfg *c);
-cJSON *managed_cfg_json(const struct managed_cfg *c);
 
 /* Fills *g from the file: size, sha256, header fields, smoke-test verdict. */
 int gguf_inspect(const char *path, struct gguf_info *g, struct ap_error *err);
@@ -112,8 +95,6 @@ void managed_energy_adjust(const struct managed_server *s, struct energy_summary
 void managed_stop(struct managed_server *s, bool keep_log);
 
 struct backend;
-/* backend_parse's hook for kind llama-server: checks the model, names the backend. */
-int managed_backend_prepare(struct backend *b, struct ap_error *err);
 /* Points the backend at the started server. */
 int managed_attach(struct backend *b, const struct managed_server *s);
 
@@ -131,7 +112,4 @@ int managed_run_end(struct managed_server **s, cJSON *meta, int rc);
 
 /* meta.json: "model", "model_load", "server", "model_note". */
 void managed_meta(cJSON *meta, const struct managed_server *s);
-/* The report's model-load lines, from meta.json alone (nothing when absent). */
-void managed_report_print(FILE *f, const cJSON *meta);
-
 #endif

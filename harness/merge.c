@@ -754,7 +754,8 @@ int merge_main(int argc, char **argv)
 	bool have_cost = !cost_ctx_from_meta(&cc, &cps, meta, cerr, sizeof(cerr));
 	int wr = results_write_summary(res, &agg, have_cost ? &cc : NULL);
 	if (!wr)
-		wr = results_write_report(res, meta, &agg);
+		wr = results_write_text(res, "report.txt", report_print_to,
+						&(struct report_input){ meta, &agg });
 	if (wr) {
 		ap_err("merge: writing %s failed: %s", out, strerror(-wr));
 		goto out;
@@ -777,39 +778,4 @@ out:
 	free(me);
 	free(missing);
 	return rc;
-}
-
-void merge_report_print(FILE *f, const cJSON *meta)
-{
-	const cJSON *mg = cJSON_GetObjectItemCaseSensitive(meta, "merge");
-	const cJSON *sh, *shards = cJSON_GetObjectItemCaseSensitive(meta, "shards");
-	const cJSON *one = cJSON_GetObjectItemCaseSensitive(meta, "shard");
-	if (one) /* one shard's own run: which slice of the whole it is */
-		fprintf(f, "   shard     %.0f of %.0f (%s), %.0f of %.0f units; agentperf merge joins "
-			   "the shards\n",
-			jv_num_or(one, "index", NAN), jv_num_or(one, "count", NAN),
-			jv_str_or(one, "source", "?"), jv_num_or(one, "units", NAN),
-			jv_num_or(one, "units_total", NAN));
-	if (!mg)
-		return;
-	fprintf(f, "   shards    %.0f of %.0f merged, %.0f host(s), %.0f of %.0f units\n",
-		jv_num_or(mg, "present", 0), jv_num_or(mg, "count", 0), jv_num_or(mg, "hosts", 0),
-		jv_num_or(mg, "units", NAN), jv_num_or(mg, "units_total", NAN));
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mg, "partial"))) {
-		fprintf(f, "   PARTIAL   shard(s)");
-		const cJSON *x;
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(mg, "missing"))
-			fprintf(f, " %.0f", x->valuedouble);
-		fprintf(f, " missing (--allow-partial): figures cover only the shards merged\n");
-	}
-	cJSON_ArrayForEach(sh, shards)
-	{
-		const char *st = jv_str_or(sh, "status", "?");
-		if (strcmp(st, "complete"))
-			fprintf(f, "   shard %-3.0f %s (%s): merged as it is\n", jv_num_or(sh, "index", -1),
-				st, jv_str_or(sh, "folder", "?"));
-	}
-	const char *e = jv_str_or(mg, "energy", NULL);
-	if (e && cJSON_GetObjectItemCaseSensitive(meta, "energy"))
-		fprintf(f, "   energy    %s\n", e);
 }

@@ -26,9 +26,6 @@
 
 /* The subcommand; argv[0] is "merge". Exit status: 0, 1 (refused/failed), 2 (usage). */
 int merge_main(int argc, char **argv);
-/* The report's lines for a shard (which slice) and for a merged run (shards,
- * partial, energy rule); nothing for other runs. */
-void merge_report_print(FILE *f, const cJSON *meta);
 
 /* One stretch of a shard's time and the factor its rows' energy is scaled by. */
 struct me_seg {

@@ -146,16 +146,39 @@ int profile_from_json(struct profile *p, const cJSON *j, const char *path, char 
 	return profile_validate(p, err, n);
 }
 
+/* The parameters with a range narrower than "a finite number >= 0". */
+static const struct {
+	int param;
+	double lo, hi;
+	bool lo_open;
+} ranges[] = {
+	{ PP_PSU_EFFICIENCY, 0, 1, true }, { PP_PUE, 1, 10, false },
+	{ PP_UTILIZATION, 0, 1, true },    { PP_LIFETIME_YEARS, 0, 100, true },
+};
+
+/* "[1, 10]", "(0, 1]" or ">= 0": the range of param, for messages. */
+static void range_text(int param, char *buf, size_t n)
+{
+	snprintf(buf, n, ">= 0");
+	for (size_t i = 0; i < AP_ARRAY_SIZE(ranges); i++)
+		if (ranges[i].param == param)
+			snprintf(buf, n, "in %s%g, %g]", ranges[i].lo_open ? "(" : "[", ranges[i].lo,
+				 ranges[i].hi);
+}
+
+static bool in_range(int param, double v)
+{
+	if (!isfinite(v) || v < 0)
+		return false;
+	for (size_t i = 0; i < AP_ARRAY_SIZE(ranges); i++)
+		if (ranges[i].param == param &&
+		    (v > ranges[i].hi || v < ranges[i].lo || (ranges[i].lo_open && v == ranges[i].lo)))
+			return false;
+	return true;
+}
+
 int profile_validate(const struct profile *p, char *err, size_t n)
 {
-	static const struct {
-		int param;
-		double lo, hi;
-		bool lo_open;
-	} ranges[] = {
-		{ PP_PSU_EFFICIENCY, 0, 1, true }, { PP_PUE, 1, 10, false },
-		{ PP_UTILIZATION, 0, 1, true },    { PP_LIFETIME_YEARS, 0, 100, true },
-	};
 	static const int need_local[] = { PP_PSU_EFFICIENCY, PP_PUE, PP_UTILIZATION };
 	static const int need_remote[] = { PP_USD_MTOK_INPUT, PP_USD_MTOK_OUTPUT,
 					   PP_WH_PER_OUTPUT_TOKEN, PP_PUE };
@@ -198,9 +221,12 @@ int profile_load(struct profile *p, const char *path_or_name, char *err, size_t 
 	char path[600];
 	char *txt = NULL;
 	size_t l = strlen(path_or_name);
-	if (!strchr(path_or_name, '/') && (l < 5 || strcmp(path_or_name + l - 5, ".json")))
-		snprintf(path, sizeof(path), "workloads/profiles/%s.json", path_or_name);
-	else
+	if (!strchr(path_or_name, '/') && (l < 5 || strcmp(path_or_name + l - 5, ".json"))) {
+		/* A name: here or in the installed data folder. */
+		char rel[300];
+		snprintf(rel, sizeof(rel), "workloads/profiles/%s.json", path_or_name);
+		ap_data_find(rel, path, sizeof(path));
+	} else
 		snprintf(path, sizeof(path), "%s", path_or_name);
 	int rc = ap_read_file(path, &txt, NULL);
 	if (rc) {
@@ -276,8 +302,11 @@ int profile_override_set(struct profile_overrides *o, const char *name, const ch
 		if (strcmp(op->name, name))
 			continue;
 		double x;
-		if (ap_parse_double(value, &x) || !isfinite(x)) {
-			snprintf(err, n, "--%s: expected a number >= 0, got '%s'", name, value);
+		if (ap_parse_double(value, &x) || !in_range(op->param, x)) {
+			/* The flag and its own range, not the profile file it would change. */
+			char r[64];
+			range_text(op->param, r, sizeof(r));
+			snprintf(err, n, "--%s: expected a number %s, got '%s'", name, r, value);
 			return -EINVAL;
 		}
 		struct prof_value *v = op->kind == PROFILE_LOCAL ? &o->local[op->param]

@@ -67,7 +67,8 @@ int profile_param_lookup(const char *key);
  * default can creep in unexplained. Returns 0 or -EINVAL with err set.
  */
 int profile_from_json(struct profile *p, const cJSON *j, const char *path, char *err, size_t n);
-/* Loads a file; NAME without '/' or ".json" means workloads/profiles/NAME.json. */
+/* Loads a file; NAME without '/' or ".json" means workloads/profiles/NAME.json, here or in
+ * the installed data folder (util.h's ap_data_find). */
 int profile_load(struct profile *p, const char *path_or_name, char *err, size_t n);
 cJSON *profile_to_json(const struct profile *p);
 bool profile_matches_model(const struct profile *p, const char *model);
@@ -87,7 +88,8 @@ struct profile_option {
 	const char *help;
 };
 extern const struct profile_option profile_options[];
-/* Sets override `name` (a profile_options name) from text; 0 or -EINVAL with err. */
+/* Sets override `name` (a profile_options name) from text; 0, or -EINVAL with err naming
+ * the flag and its valid range. */
 int profile_override_set(struct profile_overrides *o, const char *name, const char *value,
 			 char *err, size_t n);
 /* Applies overrides of p's kind; an override on a profile that is not loaded is ignored. */

@@ -10,6 +10,27 @@
 #include <stdint.h>
 
 #define REC_ID 128
+/* The CSV files' format version (first column of every row). */
+#define CSV_VERSION 1
+
+/* Why a call failed; the order is the column order of the report's breakdown. */
+enum call_status {
+	CALL_OK = 0,
+	CALL_ERR_CONNECT,     /* could not connect / resolve */
+	CALL_ERR_TIMEOUT,     /* no complete answer within the timeout */
+	CALL_ERR_HTTP_429,    /* rate limited (after transport retries) */
+	CALL_ERR_HTTP_4XX,    /* other client errors: bad request, auth */
+	CALL_ERR_HTTP_5XX,    /* server errors (after transport retries) */
+	CALL_ERR_MALFORMED,   /* body or event not the protocol's JSON */
+	CALL_ERR_TRUNCATED,   /* stream ended before its end marker */
+	CALL_ERR_TOO_LARGE,   /* body over the size bound */
+	CALL_ERR_TRANSPORT,   /* other transport errors (reset, TLS ...) */
+	CALL_ERR_INTERRUPTED, /* SIGINT/SIGTERM during the call */
+	CALL_ERR_CLIENT,      /* the client's own resources ran out (EMFILE, ENOMEM): not the server */
+	CALL_STATUS_COUNT
+};
+const char *call_status_name(enum call_status s);
+int call_status_parse(const char *s);
 
 enum form { FORM_MONO = 0, FORM_DECOMP = 1, FORM_COUNT };
 /* Aggregate slot for the monolithic runs of tasks that also ran decomposed:

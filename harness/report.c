@@ -6,10 +6,8 @@
  * `agentperf report DIR` print the same thing.
  */
 #include "report.h"
-#include "merge.h"
 #include "report_bfcl.h"
 #include "measure/srvview.h"
-#include "managed.h"
 #include "cost.h"
 #include "jsonv.h"
 #include "report_tasks.h"
@@ -363,6 +361,75 @@ static void energy_block(FILE *f, const cJSON *energy, const struct run_agg *a)
 	(void)a;
 }
 
+
+/* The lines for a shard (which slice) and for a merged run (shards, partial,
+ * energy rule: merge.c); nothing for other runs. */
+static void merge_report_print(FILE *f, const cJSON *meta)
+{
+	const cJSON *mg = cJSON_GetObjectItemCaseSensitive(meta, "merge");
+	const cJSON *sh, *shards = cJSON_GetObjectItemCaseSensitive(meta, "shards");
+	const cJSON *one = cJSON_GetObjectItemCaseSensitive(meta, "shard");
+	if (one) /* one shard's own run: which slice of the whole it is */
+		fprintf(f, "   shard     %.0f of %.0f (%s), %.0f of %.0f units; agentperf merge joins "
+			   "the shards\n",
+			jv_num_or(one, "index", NAN), jv_num_or(one, "count", NAN),
+			jv_str_or(one, "source", "?"), jv_num_or(one, "units", NAN),
+			jv_num_or(one, "units_total", NAN));
+	if (!mg)
+		return;
+	fprintf(f, "   shards    %.0f of %.0f merged, %.0f host(s), %.0f of %.0f units\n",
+		jv_num_or(mg, "present", 0), jv_num_or(mg, "count", 0), jv_num_or(mg, "hosts", 0),
+		jv_num_or(mg, "units", NAN), jv_num_or(mg, "units_total", NAN));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mg, "partial"))) {
+		fprintf(f, "   PARTIAL   shard(s)");
+		const cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(mg, "missing"))
+			fprintf(f, " %.0f", x->valuedouble);
+		fprintf(f, " missing (--allow-partial): figures cover only the shards merged\n");
+	}
+	cJSON_ArrayForEach(sh, shards)
+	{
+		const char *st = jv_str_or(sh, "status", "?");
+		if (strcmp(st, "complete"))
+			fprintf(f, "   shard %-3.0f %s (%s): merged as it is\n", jv_num_or(sh, "index", -1),
+				st, jv_str_or(sh, "folder", "?"));
+	}
+	const char *e = jv_str_or(mg, "energy", NULL);
+	if (e && cJSON_GetObjectItemCaseSensitive(meta, "energy"))
+		fprintf(f, "   energy    %s\n", e);
+}
+
+/* The model-load lines of a managed llama-server, from meta.json alone (nothing when absent). */
+static void managed_report_print(FILE *f, const cJSON *meta)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(meta, "model_load");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, "server");
+	if (!cJSON_IsObject(l))
+		return;
+	const cJSON *sec = cJSON_GetObjectItemCaseSensitive(l, "seconds");
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(l, "energy_j");
+	const cJSON *prov = cJSON_GetObjectItemCaseSensitive(l, "provenance");
+	const cJSON *log = cJSON_GetObjectItemCaseSensitive(v, "log");
+	const cJSON *ex = cJSON_GetObjectItemCaseSensitive(v, "exit");
+	char val[48];
+	fprintf(f, "\n   model load (managed llama-server; not in task energy):\n\n");
+	if (cJSON_IsNumber(sec))
+		snprintf(val, sizeof(val), "%.3f", sec->valuedouble);
+	else
+		snprintf(val, sizeof(val), "<not counted>");
+	fprintf(f, "%18s %-6s %-28s # %s\n", val, "s", "model-load-time", "spawn to /health 200");
+	if (cJSON_IsNumber(j))
+		fprintf(f, "%18.3f %-6s %-28s # %s\n", j->valuedouble, "J", "model-load-energy",
+			cJSON_IsString(prov) ? prov->valuestring : "");
+	else
+		fprintf(f, "%18s %-6s %-28s # %s\n", "<not supported>", "J", "model-load-energy",
+			cJSON_IsString(prov) ? prov->valuestring : "not measured");
+	if (cJSON_IsString(ex))
+		fprintf(f, "   SERVER DIED: llama-server %s during the run; see %s\n", ex->valuestring,
+			cJSON_IsString(log) ? log->valuestring : "its log");
+	else if (cJSON_IsString(log))
+		fprintf(f, "   server log %s\n", log->valuestring);
+}
 void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 {
 	const cJSON *be = cJSON_GetObjectItemCaseSensitive(meta, "backend");
@@ -406,7 +473,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	if (strcmp(status, "complete"))
 		fprintf(f, "   status    %s: %d of %d repeats complete; figures cover what was measured\n",
 			status, done, repeats);
-	merge_report_print(f, meta); /* merge.c: a merged run's shards and energy rule */
+	merge_report_print(f, meta);
 	for (int form = 0; form < FORM_COUNT; form++) {
 		if (!a->ran[form])
 			continue;
@@ -432,4 +499,10 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 		fprintf(f, "%18.9f seconds time elapsed", el.n ? el.mean : 0.0);
 	rse(f, &el);
 	fprintf(f, "\n\n");
+}
+
+void report_print_to(FILE *f, void *in)
+{
+	const struct report_input *r = in;
+	report_print(f, r->meta, r->agg);
 }

@@ -10,6 +10,17 @@
 /* Prints the perf-stat-like report from meta.json's object and the aggregates. */
 void report_print(FILE *f, const cJSON *meta, const struct run_agg *a);
 
+/* What report_print takes, for callbacks (results_write_text's print). */
+struct report_input {
+	const cJSON *meta;
+	const struct run_agg *agg;
+};
+/* report_print(f, in->meta, in->agg) with in a struct report_input *. */
+void report_print_to(FILE *f, void *in);
+
+/* The report's cost block (report_cost.c); prints nothing when meta.json has no profiles. */
+void cost_report(FILE *f, const cJSON *meta, const struct run_agg *a);
+
 /* One perf-stat style line: value, unit, name, then an optional '# comment'
  * and, with w over 2 or more repeats, its "( +- x% )". */
 void report_line(FILE *f, const char *value, const char *unit, const char *name,

@@ -1,6 +1,5 @@
 #include "results.h"
 #include "machine.h"
-#include "report.h"
 #include "guard.h"
 
 #include <errno.h>
@@ -311,19 +310,22 @@ out:
 	return rc;
 }
 
-int results_write_report(struct results *r, const cJSON *meta, const struct run_agg *agg)
+int results_write_text(struct results *r, const char *name, void (*print)(FILE *f, void *arg),
+		       void *arg)
 {
 	int rc = 0;
-	unlinkat(r->dirfd, "report.txt.tmp", 0);
-	FILE *f = create_at(r->dirfd, "report.txt.tmp", NULL);
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	unlinkat(r->dirfd, tmp, 0);
+	FILE *f = create_at(r->dirfd, tmp, NULL);
 	if (!f)
 		return -errno;
-	report_print(f, meta, agg);
+	print(f, arg);
 	if (ferror(f) || fflush(f) || fsync(fileno(f)))
 		rc = -EIO;
 	if (fclose(f) && !rc)
 		rc = -EIO;
-	if (!rc && renameat(r->dirfd, "report.txt.tmp", r->dirfd, "report.txt"))
+	if (!rc && renameat(r->dirfd, tmp, r->dirfd, name))
 		rc = -errno;
 	return rc;
 }

@@ -17,7 +17,6 @@
 #include "summary.h"
 #include "util.h"
 
-#define CSV_VERSION 1
 
 struct results;
 
@@ -45,8 +44,10 @@ int results_write_meta(struct results *r, const cJSON *meta);
 /* cc: the run's cost context (profiles); its per-success columns are empty
  * where it counts nothing (no profile, no energy) or cc is NULL. */
 int results_write_summary(struct results *r, const struct run_agg *agg, const struct cost_ctx *cc);
-/* Writes report.txt, the report as printed, atomically like meta.json. */
-int results_write_report(struct results *r, const cJSON *meta, const struct run_agg *agg);
+/* Writes the text file `name` (report.txt) atomically like meta.json: print(f, arg) writes it,
+ * so the folder's owner never calls the printer (report.h's report_print_to). */
+int results_write_text(struct results *r, const char *name, void (*print)(FILE *f, void *arg),
+		       void *arg);
 void results_close(struct results *r);
 
 /* A minimal CSV reader for our own files: header-indexed, quoted fields. */

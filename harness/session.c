@@ -206,7 +206,8 @@ int session_run(const struct session_opts *s, struct workload *wl, struct backen
 			bool have_cost = !cost_ctx_from_meta(&cc, &cps, meta, cerr, sizeof(cerr));
 			wr = results_write_summary(res, &st.agg, have_cost ? &cc : NULL);
 			if (!wr)
-				wr = results_write_report(res, meta, &st.agg);
+				wr = results_write_text(res, "report.txt", report_print_to,
+							&(struct report_input){ meta, &st.agg });
 		}
 		if (wr)
 			ap_err("writing %s failed: %s", results_dir(res), strerror(-wr));

@@ -5,21 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const form_names[AGG_SLOTS] = { "mono", "decomp", "mono-paired" };
-
-const char *form_name(enum form f)
-{
-	return (unsigned)f < AGG_SLOTS ? form_names[f] : "?";
-}
-
-int form_parse(const char *s)
-{
-	for (int i = 0; i < FORM_COUNT; i++)
-		if (!strcmp(s, form_names[i]))
-			return i;
-	return -EINVAL;
-}
-
 int run_agg_init(struct run_agg *r, int repeats)
 {
 	memset(r, 0, sizeof(*r));

@@ -8,7 +8,6 @@
 
 #include <stdbool.h>
 
-#include "backend.h"
 #include "record.h"
 #include "stats.h"
 

@@ -1,5 +1,5 @@
 #include "util.h"
-#include "guard.h"
+#include "config.h" /* written by make: AGENTPERF_DATADIR */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 int ap_verbose;
+void (*ap_log_mask)(char *line, size_t n);
 
 AP_PRINTF(2, 0) static void vlog(const char *tag, const char *fmt, va_list ap)
 {
@@ -22,14 +23,9 @@ AP_PRINTF(2, 0) static void vlog(const char *tag, const char *fmt, va_list ap)
 	if (n < 0)
 		return;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	/* Nothing printed carries a configured secret or a URL's credentials. */
-	char *red = ap_redact_dup(line);
-	if (red) {
-		ap_scopy(line, sizeof(line), red);
-		free(red);
-	} else {
-		ap_mask_secrets(line);
-	}
+	/* Nothing printed carries a configured secret or a URL's credentials (guard.c). */
+	if (ap_log_mask)
+		ap_log_mask(line, sizeof(line));
 	/* One write per message so lines from worker threads do not interleave. */
 	size_t len = strlen(line);
 	if (len + 1 < sizeof(line)) {
@@ -165,6 +161,54 @@ void ap_error_set(struct ap_error *e, const char *file, size_t line, const char 
 	va_start(ap, fmt);
 	vsnprintf(e->msg + n, sizeof(e->msg) - (size_t)n, fmt, ap);
 	va_end(ap);
+}
+
+/* ---- reading ---- */
+
+int ap_open_regular(const char *path, struct ap_error *err)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0) {
+		int e = errno;
+		ap_error_set(err, path, 0, NULL, "cannot open: %s", strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		int e = errno;
+		close(fd);
+		if (S_ISREG(st.st_mode)) {
+			ap_error_set(err, path, 0, NULL, "cannot stat: %s", strerror(e));
+			return -e;
+		}
+		ap_error_set(err, path, 0, NULL, "not a regular file (%s): give a file",
+			     S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
+				     : S_ISCHR(st.st_mode) ? "a character device"
+				     : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
+FILE *ap_fopen_regular(const char *path, struct ap_error *err)
+{
+	int fd = ap_open_regular(path, err);
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		ap_error_set(err, path, 0, NULL, "cannot open: %s", strerror(e));
+		errno = e;
+	}
+	return f;
 }
 
 int ap_read_file(const char *path, char **out, size_t *len)
@@ -316,4 +360,39 @@ double ap_thread_cpu_s(void)
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
 		return NAN;
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int ap_data_find(const char *rel, char *buf, size_t n)
+{
+	const char *env = getenv("AGENTPERF_DATA");
+	const char *under = strncmp(rel, "workloads/", 10) ? NULL : rel + 10;
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	snprintf(buf, n, "%s", rel);
+	if (!access(buf, R_OK))
+		return 0;
+	if (env && *env && under) {
+		snprintf(buf, n, "%s/%s", env, under);
+		if (!access(buf, R_OK))
+			return 0;
+	}
+	if (len > 0) {
+		exe[len] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(buf, n, "%s/%s", exe, rel);
+			if (!access(buf, R_OK))
+				return 0;
+			/* PREFIX/bin/agentperf -> PREFIX/share/agentperf/ */
+			snprintf(buf, n, "%s/../share/agentperf/%s", exe, rel);
+			if (!access(buf, R_OK))
+				return 0;
+		}
+	}
+	snprintf(buf, n, "%s/%s", AGENTPERF_DATADIR, rel);
+	if (!access(buf, R_OK))
+		return 0;
+	snprintf(buf, n, "%s", rel);
+	return -ENOENT;
 }

@@ -13,6 +13,9 @@
 
 extern int ap_verbose;
 
+/* Applied to every log line before it is printed; guard.c sets it (secrets and URL
+ * credentials masked) so that the logger needs nothing from the layer above it. */
+extern void (*ap_log_mask)(char *line, size_t n);
 void ap_err(const char *fmt, ...) AP_PRINTF(1, 2);
 void ap_warn(const char *fmt, ...) AP_PRINTF(1, 2);
 void ap_info(const char *fmt, ...) AP_PRINTF(1, 2);
@@ -47,6 +50,22 @@ void ap_error_set(struct ap_error *e, const char *file, size_t line, const char 
 
 /* mkdir -p: path and every missing folder above it (0755); 0 or -errno. */
 int ap_mkdir_p(const char *path);
+/*
+ * Opens path for reading, refusing anything but a regular file (a FIFO, a
+ * device such as /dev/zero, a directory) with a message in err naming it.
+ * Returns the fd or -errno.
+ */
+int ap_open_regular(const char *path, struct ap_error *err);
+/* ap_open_regular + fdopen; NULL with errno set and err filled. */
+FILE *ap_fopen_regular(const char *path, struct ap_error *err);
+/*
+ * Finds a file of the data folder by its path under the source tree (rel, e.g.
+ * "workloads/profiles/x.json"): in the working directory, under
+ * $AGENTPERF_DATA (the workloads folder), beside the binary, in
+ * PREFIX/share/agentperf/ next to PREFIX/bin, and in the folder `make install`
+ * put it in. 0 with the path in buf, or -ENOENT with rel itself in buf.
+ */
+int ap_data_find(const char *rel, char *buf, size_t n);
 /*
  * Reads a whole regular file of at most AP_READ_FILE_MAX bytes; returns 0 or
  * -errno (-EINVAL not a regular file, -EISDIR, -EFBIG too large). *out is

@@ -6,7 +6,6 @@
  * import_openai_log.c.
  */
 #include "workload_priv.h"
-#include "load/pad.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -686,26 +685,12 @@ int workload_next(struct workload *wl, struct task **out, struct ap_error *err)
 		if (c)
 			return c;
 	}
-	if (rc == 0 && wl->pad && pad_task(*out, wl->pad, wl->pad_target, wl->pad_seed, NULL, NULL) < 0) {
+	if (rc == 0 && wl->hook.apply && (rc = wl->hook.apply(*out, wl->hook.ctx))) {
 		task_free(*out);
 		*out = NULL;
-		return -ENOMEM;
+		return rc;
 	}
 	return rc;
-}
-
-int workload_set_context(struct workload *wl, const char *corpus_path, long target,
-			 uint64_t seed, struct ap_error *err)
-{
-	struct pad_corpus *c = NULL;
-	int rc = pad_corpus_load(&c, corpus_path, err);
-	if (rc)
-		return rc;
-	pad_corpus_free(wl->pad);
-	wl->pad = c;
-	wl->pad_target = target;
-	wl->pad_seed = seed;
-	return 0;
 }
 
 int workload_rewind(struct workload *wl)
@@ -727,11 +712,12 @@ void workload_close(struct workload *wl)
 		free(st->rd.buf);
 		free(st);
 	}
-	pad_corpus_free(wl->pad);
 	for (size_t i = 0; i < wl->n_notes; i++)
 		free(wl->notes[i]);
 	free(wl->notes);
 	free(wl->spec);
+	if (wl->hook.free)
+		wl->hook.free(wl->hook.ctx);
 	free(wl->path);
 	free(wl->answers_path);
 	free(wl->name);

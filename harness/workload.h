@@ -100,6 +100,12 @@ struct workload {
 	/* --context N: every task handed out is padded to about N tokens
 	 * (load/pad.h); NULL: tasks as written */
 	struct pad_corpus *pad;
+	/* What workload_next applies to each task (load/pad.c sets it), NULL: none. */
+	struct task_hook {
+		int (*apply)(struct task *t, void *ctx); /* 0 or -errno */
+		void (*free)(void *ctx);
+		void *ctx;
+	} hook;
 	long pad_target;
 	uint64_t pad_seed;
 };
@@ -168,12 +174,5 @@ int subcall_render(const struct task *t, size_t i, const char *const *outputs,
 
 const char *workload_format_name(enum workload_format f);
 
-/*
- * --context N: from now on workload_next pads each task's system prompt and
- * tools to about target tokens with the corpus at corpus_path, in the order
- * seed fixes (load/pad.h). 0, or -errno with err naming the corpus file.
- */
-int workload_set_context(struct workload *wl, const char *corpus_path, long target,
-			 uint64_t seed, struct ap_error *err);
 
 #endif

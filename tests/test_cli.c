@@ -10,9 +10,11 @@
 
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "backend.h"
 #include "cmd/cmd.h"
-#include "testutil.h"
+#include "runutil.h"
 
 static char *dir;
 
@@ -171,6 +173,128 @@ static void test_help_and_list_cover_tables(void **state)
 	free(out), free(err), free(lo), free(le);
 }
 
+/* A two-task workload (no decomposed form) and a backend nobody answers on. */
+static const char *CLOSED = "openai:url=http://127.0.0.1:9/v1,retries=0,connect_timeout=1";
+static void two_tasks(char *wl, size_t n)
+{
+	static const char *const prompts[] = { "capital of France?", "capital of Italy?" };
+	snprintf(wl, n, "%s/two.jsonl", dir);
+	assert_int_equal(ru_workload(wl, "two", prompts, 2, 1), 0);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return !stat(path, &st);
+}
+
+/* Override errors name the flag and its own range, not a profile file. */
+static void test_override_errors(void **state)
+{
+	(void)state;
+	char wl[400], *out, *err;
+	two_tasks(wl, sizeof(wl));
+	assert_int_equal(run_ap(&out, &err, "stat", "-q", "--no-energy", "-w", wl, "-b", (char *)CLOSED,
+				"--profile", "workstation-cpu", "--utilization", "1.5", NULL),
+			 2);
+	assert_non_null(strstr(err, "--utilization: expected a number in (0, 1], got '1.5'"));
+	assert_null(strstr(err, ".json"));
+	free(out), free(err);
+	assert_int_equal(run_ap(&out, &err, "report", "x", "--pue", "abc", NULL), 2);
+	assert_non_null(strstr(err, "--pue: expected a number in [1, 10], got 'abc'"));
+	free(out), free(err);
+}
+
+/* Selection errors: exit 2 before anything runs, and no run folder. */
+static void test_selection_errors(void **state)
+{
+	(void)state;
+	char wl[400], res[400], *out, *err;
+	two_tasks(wl, sizeof(wl));
+	snprintf(res, sizeof(res), "%s/sel-results", dir);
+	assert_int_equal(run_ap(&out, &err, "record", "-q", "--no-energy", "-w", wl, "-b", (char *)CLOSED,
+				"-o", res, "-t", "nomatch*", NULL),
+			 2);
+	assert_non_null(strstr(err, "no task matches --tasks 'nomatch*'"));
+	free(out), free(err);
+	assert_int_equal(run_ap(&out, &err, "record", "-q", "--no-energy", "-w", wl, "-b", (char *)CLOSED,
+				"-o", res, "--form", "decomp", NULL),
+			 2);
+	assert_non_null(strstr(err, "--form decomp: none of the 2 selected tasks has a decomposed form"));
+	free(out), free(err);
+	assert_false(exists(res));
+}
+
+/* Every call failed: a warning that says so and exit 1, not a report and 0. */
+static void test_all_calls_failed(void **state)
+{
+	(void)state;
+	char wl[400], res[400], *out, *err;
+	two_tasks(wl, sizeof(wl));
+	snprintf(res, sizeof(res), "%s/fail-results", dir);
+	assert_int_equal(run_ap(&out, &err, "record", "-q", "--no-energy", "-w", wl, "-b", (char *)CLOSED,
+				"-o", res, "--run-id", "dead", NULL),
+			 1);
+	assert_non_null(strstr(err, "every call failed (2 of 2;"));
+	free(out), free(err);
+}
+
+/* Folders by label; two backends of one kind never collide; an uncovered backend is named. */
+static void test_run_folders_and_profiles(void **state)
+{
+	(void)state;
+	char wl[400], res[400], p[600], small[300], large[300], *out, *err;
+	two_tasks(wl, sizeof(wl));
+	snprintf(res, sizeof(res), "%s/label-results", dir);
+	snprintf(small, sizeof(small), "%s,label=small", CLOSED);
+	snprintf(large, sizeof(large), "%s,label=large", CLOSED);
+	assert_int_equal(run_ap(&out, &err, "record", "-q", "--no-energy", "-w", wl, "-b", small, "-b",
+				large, "-o", res, "--run-id", "both", NULL),
+			 1);
+	assert_null(strstr(err, "File exists"));
+	snprintf(p, sizeof(p), "%s/both-small-two/meta.json", res);
+	assert_true(exists(p));
+	snprintf(p, sizeof(p), "%s/both-large-two/meta.json", res);
+	assert_true(exists(p));
+	free(out), free(err);
+	/* No labels: the kind, and each one's position when the kind repeats. */
+	assert_int_equal(run_ap(&out, &err, "record", "-q", "--no-energy", "-w", wl, "-b", (char *)CLOSED,
+				"-b", (char *)CLOSED, "-o", res, "--run-id", "same", NULL),
+			 1);
+	snprintf(p, sizeof(p), "%s/same-openai-1-two/meta.json", res);
+	assert_true(exists(p));
+	snprintf(p, sizeof(p), "%s/same-openai-2-two/meta.json", res);
+	assert_true(exists(p));
+	free(out), free(err);
+	/* A remote profile only, for a local backend whose model it does not name. */
+	assert_int_equal(run_ap(&out, &err, "stat", "-q", "--no-energy", "-w", wl, "-b", small,
+				"--profile", "gpt-4o", NULL),
+			 1);
+	assert_non_null(strstr(err, "backend small: none of the --profile files covers it"));
+	free(out), free(err);
+}
+
+/* Profiles and workloads by name from another working directory. */
+static void test_names_from_elsewhere(void **state)
+{
+	(void)state;
+	char cmd[2000], po[400], pe[400];
+	snprintf(po, sizeof(po), "%s/stdout", dir);
+	snprintf(pe, sizeof(pe), "%s/stderr", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && '%s' list >'%s' 2>'%s' && '%s' stat -q --no-energy -w smoke "
+		 "--profile workstation-cpu -b '%s' >/dev/null 2>>'%s'",
+		 dir, tu_agentperf(), po, pe, tu_agentperf(), CLOSED, pe);
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	/* 1: it ran (nobody answers on the port), so the workload and profile were found. */
+	assert_int_equal(tu_run(argv, NULL, NULL), 1);
+	char *out = tu_slurp(po), *err = tu_slurp(pe);
+	assert_non_null(strstr(out, "workloads/smoke.jsonl"));
+	assert_non_null(strstr(err, "every call failed"));
+	assert_null(strstr(err, "cannot read"));
+	free(out), free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +302,11 @@ int main(void)
 		cmocka_unit_test(test_did_you_mean),
 		cmocka_unit_test(test_help_every_command),
 		cmocka_unit_test(test_help_and_list_cover_tables),
+		cmocka_unit_test(test_override_errors),
+		cmocka_unit_test(test_selection_errors),
+		cmocka_unit_test(test_all_calls_failed),
+		cmocka_unit_test(test_run_folders_and_profiles),
+		cmocka_unit_test(test_names_from_elsewhere),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

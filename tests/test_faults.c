@@ -559,9 +559,9 @@ static pid_t child_named(pid_t parent, const char *comm)
 static void test_managed_llama_server_exits_mid_run(void **state)
 {
 	(void)state;
-	const char *srv = getenv("LLAMA_SERVER");
+	const char *srv = getenv("LLAMA_SERVER"), *m = getenv("AGENTPERF_TEST_MODEL");
 	char model[512];
-	snprintf(model, sizeof(model), "%s", "../shared/models/stories260K.gguf");
+	snprintf(model, sizeof(model), "%s", m && *m ? m : "../shared/models/stories260K.gguf");
 	if (!srv || !*srv || access(srv, X_OK) || access(model, R_OK)) {
 		print_message("SKIPPED: needs LLAMA_SERVER (scripts/build-llama-server.sh) and %s\n",
 			      model);

@@ -41,7 +41,7 @@ static void list_workloads(const char *dir)
 		return;
 	}
 	struct dirent *e;
-	char path[4096];
+	char path[4096 + 256];
 	int n = 0;
 	while ((e = readdir(d))) {
 		size_t l = strlen(e->d_name);
@@ -66,7 +66,11 @@ static void list_workloads(const char *dir)
 
 int cmd_list(struct cli_args *c)
 {
+	char found[4096];
 	const char *wdir = c->n_pos ? c->pos[0] : "workloads";
+	/* Not run from the source tree: the installed workloads. */
+	if (!c->n_pos && !ap_data_find("workloads", found, sizeof(found)))
+		wdir = found;
 	list_backends();
 	printf("\nworkloads in %s/:\n", wdir);
 	list_workloads(wdir);

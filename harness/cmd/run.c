@@ -217,6 +217,23 @@ static int check_fd_limit(int concurrency)
 	return -EMFILE;
 }
 
+/*
+ * -w NAME: a file as given, else workloads/NAME or workloads/NAME.jsonl here
+ * or in the installed data folder (util.h's ap_data_find). A format prefix
+ * (bfcl:, capture: ...) or a path with '/' is taken as given.
+ */
+static const char *find_workload(const char *arg, char *buf, size_t n)
+{
+	if (strchr(arg, ':') || strchr(arg, '/') || !access(arg, R_OK))
+		return arg;
+	char rel[512];
+	snprintf(rel, sizeof(rel), "workloads/%s", arg);
+	if (!ap_data_find(rel, buf, n))
+		return buf;
+	snprintf(rel, sizeof(rel), "workloads/%s.jsonl", arg);
+	return ap_data_find(rel, buf, n) ? arg : buf;
+}
+
 int cmd_run(struct cli_args *c)
 {
 	struct ap_error err = { { 0 } };
@@ -270,7 +287,9 @@ int cmd_run(struct cli_args *c)
 		}
 	}
 	for (int i = 0; i < c->n_workloads; i++) {
-		if ((rc = workload_open(&wls[i], c->workloads[i], c->answers, &err))) {
+		char found[4096];
+		const char *path = find_workload(c->workloads[i], found, sizeof(found));
+		if ((rc = workload_open(&wls[i], path, c->answers, &err))) {
 			ap_err("%s", err.msg);
 			rc = 2;
 			goto out;
@@ -286,8 +305,9 @@ int cmd_run(struct cli_args *c)
 		/* A filter that selects nothing is a usage error, before any folder exists. */
 		struct run_opts so = c->s.o;
 		long n = 0;
+		bool decomposed = false;
 		so.wl = wls[i];
-		if ((rc = run_count_selected(&so, &n, &err)) || !n) {
+		if ((rc = run_count_selected(&so, &n, &decomposed, &err)) || !n) {
 			if (rc)
 				ap_err("%s", err.msg);
 			else
@@ -298,10 +318,18 @@ int cmd_run(struct cli_args *c)
 			rc = 2;
 			goto out;
 		}
+		/* --form decomp on tasks without a decomposed form would run nothing. */
+		if (!c->s.o.forms[FORM_MONO] && !decomposed) {
+			ap_err("%s: --form decomp: none of the %ld selected tasks has a decomposed form "
+			       "(workloads/SCHEMA.md, \"decomposed\"); use --form mono or both",
+			       wls[i]->path, n);
+			rc = 2;
+			goto out;
+		}
 		char corpus[4096];
 		if (c->context && (pad_default_corpus(corpus, sizeof(corpus)) ||
-				   workload_set_context(wls[i], corpus, c->context,
-							c->s.o.seed_set ? (uint64_t)c->s.o.seed : 0, &err))) {
+				   pad_set_context(wls[i], corpus, c->context,
+						     c->s.o.seed_set ? (uint64_t)c->s.o.seed : 0, &err))) {
 			ap_err("--context: %s", err.msg[0] ? err.msg :
 			       "no padding corpus (workloads/padding/corpus.json) found");
 			rc = 2;
@@ -342,6 +370,10 @@ int cmd_run(struct cli_args *c)
 			rc = 2;
 			goto out;
 		}
+		if (c->s.pc.n_files && !ps.local.loaded && !ps.remote.loaded)
+			ap_warn("backend %s: none of the --profile files covers it (no local profile, and "
+				"no remote profile names model '%s'): its cost is not counted",
+				bes[i]->label, bes[i]->model);
 	}
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;
@@ -353,8 +385,18 @@ int cmd_run(struct cli_args *c)
 			char name[512];
 			struct session_outcome so;
 			run_name(name, sizeof(name), c, bes, b, wls[w]);
-			if (session_run(&c->s, wls[w], bes[b], name, &so))
+			if (session_run(&c->s, wls[w], bes[b], name, &so)) {
 				rc = so.refused ? 2 : 1;
+			} else if (!so.tasks && !ap_interrupted) {
+				ap_warn("%s against %s: no task ran", wls[w]->path, bes[b]->label);
+				rc = rc ? rc : 1;
+			} else if (so.calls && so.calls_failed == so.calls && !ap_interrupted) {
+				/* A run where nothing answered measured no model: say so, exit 1. */
+				ap_warn("%s against %s: every call failed (%ld of %ld; the report's call "
+					"breakdown says why)",
+					wls[w]->path, bes[b]->label, so.calls_failed, so.calls);
+				rc = rc ? rc : 1;
+			}
 		}
 	if (ap_interrupted && !rc)
 		rc = 130;

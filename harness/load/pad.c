@@ -227,29 +227,34 @@ int pad_parse_size(const char *s, long *out)
 
 int pad_default_corpus(char *buf, size_t n)
 {
-	const char *rel = "workloads/padding/corpus.json";
-	const char *env = getenv("AGENTPERF_DATA");
-	char exe[4096];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (env && *env) {
-		snprintf(buf, n, "%s/padding/corpus.json", env);
-		if (!access(buf, R_OK))
-			return 0;
-	}
-	if (len > 0) {
-		exe[len] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(buf, n, "%s/%s", exe, rel);
-			if (!access(buf, R_OK))
-				return 0;
-			/* PREFIX/bin/agentperf -> PREFIX/share/agentperf/ */
-			snprintf(buf, n, "%s/../share/agentperf/%s", exe, rel);
-			if (!access(buf, R_OK))
-				return 0;
-		}
-	}
-	snprintf(buf, n, "%s", rel);
-	return access(buf, R_OK) ? -ENOENT : 0;
+	return ap_data_find("workloads/padding/corpus.json", buf, n);
+}
+
+static int pad_hook_apply(struct task *t, void *ctx)
+{
+	const struct workload *wl = ctx;
+	return pad_task(t, wl->pad, wl->pad_target, wl->pad_seed, NULL, NULL) < 0 ? -ENOMEM : 0;
+}
+
+static void pad_hook_free(void *ctx)
+{
+	struct workload *wl = ctx;
+	pad_corpus_free(wl->pad);
+	wl->pad = NULL;
+}
+
+int pad_set_context(struct workload *wl, const char *corpus_path, long target, uint64_t seed,
+		    struct ap_error *err)
+{
+	struct pad_corpus *c = NULL;
+	int rc = pad_corpus_load(&c, corpus_path, err);
+	if (rc)
+		return rc;
+	if (wl->hook.free)
+		wl->hook.free(wl->hook.ctx);
+	wl->pad = c;
+	wl->pad_target = target;
+	wl->pad_seed = seed;
+	wl->hook = (struct task_hook){ pad_hook_apply, pad_hook_free, wl };
+	return 0;
 }

@@ -43,13 +43,17 @@ long pad_task_tokens(const struct task *t);
 long pad_task(struct task *t, const struct pad_corpus *c, long target, uint64_t seed,
 	      int *added_tools, int *added_docs);
 
-/*
- * The shipped corpus: $AGENTPERF_DATA/padding/corpus.json, else
- * workloads/padding/corpus.json beside the agentperf binary or below the
- * working directory, else PREFIX/share/agentperf/workloads/padding/. 0 and
- * the path in buf, or -ENOENT.
- */
+/* The shipped corpus, workloads/padding/corpus.json, found as util.h's
+ * ap_data_find finds data files. 0 and the path in buf, or -ENOENT. */
 int pad_default_corpus(char *buf, size_t n);
+
+/*
+ * --context N: from now on workload_next pads each of wl's tasks (system
+ * prompt and tools) to about target tokens with the corpus at corpus_path,
+ * in the order seed fixes. 0, or -errno with err naming the corpus file.
+ */
+int pad_set_context(struct workload *wl, const char *corpus_path, long target, uint64_t seed,
+		    struct ap_error *err);
 
 /* "25k" -> 25000, "1500" -> 1500; -EINVAL for anything else (or <= 0). */
 int pad_parse_size(const char *s, long *out);

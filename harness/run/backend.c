@@ -1,6 +1,6 @@
 #include "backend.h"
 #include "guard.h"
-#include "managed.h"
+#include "managed_cfg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,34 +19,6 @@ const struct backend_kind backend_kinds[] = {
 	  "a llama-server agentperf starts on a free port and stops (openai protocol)" },
 	{ NULL },
 };
-
-static const char *const status_names[CALL_STATUS_COUNT] = {
-	[CALL_OK] = "ok",
-	[CALL_ERR_CONNECT] = "connect",
-	[CALL_ERR_TIMEOUT] = "timeout",
-	[CALL_ERR_HTTP_429] = "http_429",
-	[CALL_ERR_HTTP_4XX] = "http_4xx",
-	[CALL_ERR_HTTP_5XX] = "http_5xx",
-	[CALL_ERR_MALFORMED] = "malformed",
-	[CALL_ERR_TRUNCATED] = "truncated",
-	[CALL_ERR_TOO_LARGE] = "too_large",
-	[CALL_ERR_TRANSPORT] = "transport",
-	[CALL_ERR_INTERRUPTED] = "interrupted",
-	[CALL_ERR_CLIENT] = "client",
-};
-
-const char *call_status_name(enum call_status s)
-{
-	return (unsigned)s < CALL_STATUS_COUNT ? status_names[s] : "unknown";
-}
-
-int call_status_parse(const char *s)
-{
-	for (int i = 0; i < CALL_STATUS_COUNT; i++)
-		if (!strcmp(s, status_names[i]))
-			return i;
-	return -EINVAL;
-}
 
 static void free_calls(struct call_result *r)
 {
@@ -342,6 +314,30 @@ static int apply_option(struct backend *b, const struct backend_kind *kind, cons
 	ap_error_set(err, NULL, 0, "backend", "unknown option '%s' for %s (known: %s)", k, kind->name,
 		     known);
 	return -EINVAL;
+}
+
+/* Kind llama-server once its keys are parsed: checks the model, names the backend. */
+static int managed_backend_prepare(struct backend *b, struct ap_error *err)
+{
+	int rc = managed_cfg_check(b->managed, err);
+	if (rc)
+		return rc;
+	const char *base = strrchr(b->managed->model, '/');
+	base = base ? base + 1 : b->managed->model;
+	size_t n = strlen(base);
+	if (n > 5 && !strcmp(base + n - 5, ".gguf"))
+		n -= 5;
+	struct sbuf m = { 0 }, l = { 0 };
+	if (sbuf_add(&m, base, n) || (!b->label && sbuf_addf(&l, "llama-server:%s", m.s))) {
+		sbuf_free(&m);
+		return -ENOMEM;
+	}
+	free(b->model);
+	b->model = m.s;
+	if (l.s)
+		b->label = l.s;
+	/* Port 0 until the server runs: nothing can reach it by accident. */
+	return set_str(&b->url, "http://127.0.0.1:0/v1");
 }
 
 int backend_parse(struct backend **out, const char *spec, struct ap_error *err)

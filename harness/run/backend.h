@@ -13,26 +13,9 @@
 #include <curl/curl.h>
 
 #include "check.h"
+#include "record.h"
 #include "util.h"
 
-/* Why a call failed; the order is the column order of the report's breakdown. */
-enum call_status {
-	CALL_OK = 0,
-	CALL_ERR_CONNECT,     /* could not connect / resolve */
-	CALL_ERR_TIMEOUT,     /* no complete answer within the timeout */
-	CALL_ERR_HTTP_429,    /* rate limited (after transport retries) */
-	CALL_ERR_HTTP_4XX,    /* other client errors: bad request, auth */
-	CALL_ERR_HTTP_5XX,    /* server errors (after transport retries) */
-	CALL_ERR_MALFORMED,   /* body or event not the protocol's JSON */
-	CALL_ERR_TRUNCATED,   /* stream ended before its end marker */
-	CALL_ERR_TOO_LARGE,   /* body over the size bound */
-	CALL_ERR_TRANSPORT,   /* other transport errors (reset, TLS ...) */
-	CALL_ERR_INTERRUPTED, /* SIGINT/SIGTERM during the call */
-	CALL_ERR_CLIENT,      /* the client's own resources ran out (EMFILE, ENOMEM): not the server */
-	CALL_STATUS_COUNT
-};
-const char *call_status_name(enum call_status s);
-int call_status_parse(const char *s);
 
 /* What one call sends: the conversation so far, in OpenAI chat shape. */
 struct call_input {

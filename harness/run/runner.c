@@ -440,11 +440,13 @@ static int survey(const struct run_opts *o, struct run_state *st, struct ap_erro
 	return rc < 0 ? rc : 0;
 }
 
-int run_count_selected(const struct run_opts *o, long *n, struct ap_error *err)
+int run_count_selected(const struct run_opts *o, long *n, bool *decomposed, struct ap_error *err)
 {
 	struct run_state st = { 0 };
 	int rc = survey(o, &st, err);
 	*n = st.selected;
+	if (decomposed)
+		*decomposed = st.any_decomposed;
 	return rc;
 }
 

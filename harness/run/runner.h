@@ -57,7 +57,8 @@ struct run_state {
 /* Runs everything; 0 even if calls failed (they are recorded), -errno on setup errors. */
 int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error *err);
 void run_state_free(struct run_state *st);
-/* Tasks of o->wl that o's filters (-t, --category) select, counted before anything runs. */
-int run_count_selected(const struct run_opts *o, long *n, struct ap_error *err);
+/* Tasks of o->wl that o's filters (-t, --category) select, counted before anything runs;
+ * *decomposed (may be NULL): whether one of them has a decomposed form. */
+int run_count_selected(const struct run_opts *o, long *n, bool *decomposed, struct ap_error *err);
 
 #endif
