@@ -109,19 +109,16 @@ TOOLS := $(if $(wildcard tests/fakeserver.c),$(BUILD)/tests/fakeserver) \
 # The real llama-server test uses the cached build (scripts/build-llama-server.sh
 # builds it once, about 5 minutes); where that cannot be had, that test skips.
 # The real-server tests take their tiny model from $AGENTPERF_TEST_MODEL, else
-# ../shared/models/stories260K.gguf, else the smoke model made here (make
-# smoke-model, from the same llama.cpp source build), so that a fresh clone runs
-# them too; they skip only when no llama-server can be had.
-SHARED_MODEL := ../shared/models/stories260K.gguf
-SMOKE_MODEL  := models/agentperf-tiny-random.gguf
+# scripts/pick-model.sh's smoke-test model (../shared/models/stories260K.gguf, or
+# the one make smoke-model makes from the same llama.cpp build), so that a fresh
+# clone runs them too; they skip only when no llama-server can be had.
 test: $(AGENTPERF_BIN) $(TEST_BINS) $(TOOLS)
 	@LLAMA_SERVER=$$(scripts/build-llama-server.sh 2>$(BUILD)/llama-server-build.log || true); \
 	 model=$${AGENTPERF_TEST_MODEL:-}; \
-	 if [ -z "$$model" ] && [ -r $(SHARED_MODEL) ]; then model=$(SHARED_MODEL); fi; \
 	 if [ -z "$$model" ] && [ -n "$$LLAMA_SERVER" ]; then \
-	   { [ -r $(SMOKE_MODEL) ] || scripts/make-smoke-model.sh $(SMOKE_MODEL) >$(BUILD)/smoke-model.log 2>&1; } && \
-	   model=$(CURDIR)/$(SMOKE_MODEL) && echo "test model: $$model (../shared/models is absent)"; \
+	   model=$$(MODEL= scripts/pick-model.sh 2>$(BUILD)/smoke-model.log) || model=; \
 	 fi; \
+	 echo "test model: $${model:-none}"; \
 	 LLAMA_SERVER=$$LLAMA_SERVER AGENTPERF_TEST_MODEL=$$model \
 	 AGENTPERF=$(CURDIR)/$(AGENTPERF_BIN) BUILD=$(CURDIR)/$(BUILD) tests/run-tests.sh $(TEST_BINS)
 

@@ -4,7 +4,7 @@
  * boundaries, the idle and capital shares a deployment at utilization u
  * charges, dollars and gCO2e, for local deployments and remote models.
  * Pure functions over records/aggregates and profiles (formulas in
- * README.md, "Cost and energy accounting"); the report, `diff` and the
+ * docs/method.md, "Cost and energy accounting"); the report, `diff` and the
  * tests all call the same ones.
  */
 #ifndef AP_COST_H

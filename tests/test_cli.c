@@ -295,6 +295,101 @@ static void test_names_from_elsewhere(void **state)
 	free(out), free(err);
 }
 
+/* The command name of a CMDBIT in the README's "commands" column. */
+static bool readme_row_has(const char *row_cmds, const char *cmd)
+{
+	char w[64];
+	snprintf(w, sizeof(w), " %s ", cmd);
+	char padded[512];
+	snprintf(padded, sizeof(padded), " %s ", row_cmds);
+	return strstr(padded, w) != NULL;
+}
+
+/*
+ * README.md's "Command-line reference" and the tables agree both ways: every
+ * option with the commands that take it, every backend key with its kinds.
+ * With test_help_every_command and test_help_and_list_cover_tables (help and
+ * list against the same tables), --help, list and the README agree.
+ */
+static void test_readme_reference(void **state)
+{
+	(void)state;
+	char *readme = tu_slurp("README.md");
+	assert_non_null(readme);
+	char *sec = strstr(readme, "\n## Command-line reference");
+	assert_non_null(sec);
+	char *end = strstr(sec + 5, "\n## ");
+	if (end)
+		*end = '\0';
+	int n_opts = 0, n_keys = 0;
+	for (char *line = strtok(sec, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "| `", 3))
+			continue;
+		char c1[256] = "", c2[256] = "";
+		if (sscanf(line, "| %255[^|] | %255[^|]", c1, c2) != 2) {
+			char *a = strchr(line + 1, '|');
+			/* `stream=0\|1`: the escaped bar ends sscanf's first column early */
+			assert_non_null(a);
+		}
+		char *ll = strstr(c1, "`--");
+		if (ll) {
+			char name[128];
+			assert_int_equal(sscanf(ll + 3, "%127[a-z0-9-]", name), 1);
+			bool found = false;
+			for (const struct cli_opt *o = cli_options; o->name; o++) {
+				if (strcmp(o->name, name))
+					continue;
+				found = true;
+				for (const struct command *cmd = commands; cmd->name; cmd++)
+					if (!cmd->raw && readme_row_has(c2, cmd->name) !=
+							       !!(o->scope & CMDBIT(cmd->id)))
+						fail_msg("README: --%s and '%s' disagree with the options table",
+							 name, cmd->name);
+			}
+			for (const struct profile_option *p = profile_options; !found && p->name; p++)
+				found = !strcmp(p->name, name) && readme_row_has(c2, "report");
+			if (!found)
+				fail_msg("README names --%s, which the options table does not have", name);
+			n_opts++;
+			continue;
+		}
+		char key[64];
+		if (sscanf(c1, "`%63[a-z_]=", key) == 1) {
+			/* The kinds column follows the key's own column, past an escaped bar. */
+			char *kinds = strstr(line, "` | ");
+			assert_non_null(kinds);
+			bool found = false;
+			for (const struct backend_key *bk = backend_keys; bk->name; bk++) {
+				if (strcmp(bk->name, key))
+					continue;
+				for (const struct backend_kind *k = backend_kinds; k->name; k++) {
+					char kn[64];
+					snprintf(kn, sizeof(kn), " %s,", k->name);
+					char row[256];
+					snprintf(row, sizeof(row), " %.*s,", (int)strcspn(kinds + 4, "|") - 1,
+						 kinds + 4);
+					if ((bk->kinds & k->bit) && strstr(row, kn))
+						found = true;
+				}
+			}
+			if (!found)
+				fail_msg("README names backend key %s= for kinds the key table does not give it", key);
+			n_keys++;
+		}
+	}
+	/* And the other way: every option and key has its row. */
+	size_t want_opts = 0, want_keys = 0;
+	for (const struct cli_opt *o = cli_options; o->name; o++)
+		want_opts += o->scope != SC_ALL;
+	for (const struct profile_option *p = profile_options; p->name; p++)
+		want_opts++;
+	for (const struct backend_key *bk = backend_keys; bk->name; bk++)
+		want_keys++;
+	assert_int_equal(n_opts, (int)want_opts);
+	assert_int_equal(n_keys, (int)want_keys);
+	free(readme);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_all_calls_failed),
 		cmocka_unit_test(test_run_folders_and_profiles),
 		cmocka_unit_test(test_names_from_elsewhere),
+		cmocka_unit_test(test_readme_reference),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

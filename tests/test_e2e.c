@@ -183,7 +183,9 @@ static void test_connect_refused(void **state)
 	/* Port 9 (discard) on loopback: nothing listens there in the test sandbox. */
 	run_agentperf(&r, "stat", "tests/data/e2e-simple.jsonl",
 		      "openai:url=http://127.0.0.1:9/v1,retries=1,retry_wait_max=0.01", NULL);
-	assert_int_equal(r.rc, 0);
+	/* Every call failed: the report still prints, and the exit status says so (issue 14). */
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.stderr_txt, "every call failed"));
 	assert_non_null(strstr(r.stdout_txt, "connect 1"));
 	assert_non_null(strstr(r.stdout_txt, "0.00 % success rate"));
 	run_free(&r);

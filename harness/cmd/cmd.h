@@ -8,8 +8,9 @@
  * `int cmd_x(struct cli_args *c)`, one line in commands[] (commands.c).
  * To add an option: a field in struct cli_args (or in struct session_opts
  * for what a run needs), one line in cli_options[] (options.c) naming the
- * commands that take it; the parser, the help and the README test then
- * know it.
+ * commands that take it; the parser and every help then know it. Then run
+ * scripts/cli-reference.py: README.md's reference is checked against the
+ * tables (tests/test_cli.c).
  */
 #ifndef AP_CMD_H
 #define AP_CMD_H
