@@ -15,7 +15,7 @@ enum check_kind {
 	CHECK_NONE = 0,   /* no check: a completed call with no error counts as success */
 	CHECK_EXACT,      /* final text equals value (after trimming whitespace) */
 	CHECK_CONTAINS,   /* final text contains value */
-	CHECK_REGEX,      /* final text matches POSIX extended regex value */
+	CHECK_REGEX,      /* final text matches the PCRE2 regex value (bounded matching) */
 	CHECK_JSON_FIELD, /* final text (or its first {...} block) is JSON; field at path equals expect */
 	CHECK_NUMERIC,    /* first number in final text (or at path) within tolerance of number */
 	CHECK_TOOL_CALL,  /* some tool call of the episode has name tool and acceptable args */

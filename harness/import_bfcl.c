@@ -28,7 +28,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "bfcl_match.h"
 
@@ -163,47 +162,6 @@ static void bfcl_close(struct workload *wl)
 	free(s->f);
 	free(s);
 	wl_stream(wl)->state = NULL;
-}
-
-/* The hash covers each file's bytes in turn (NULL entries are skipped). */
-static int sha256_files(const char *const *paths, size_t np, char hex[65])
-{
-	int rc = 0;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char chunk[65536];
-	FILE *f = NULL;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < np; i++) {
-		if (!paths[i])
-			continue;
-		if (!(f = fopen(paths[i], "rb"))) {
-			rc = -errno;
-			goto out;
-		}
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			EVP_DigestUpdate(ctx, chunk, n);
-		if (ferror(f)) {
-			rc = -EIO;
-			goto out;
-		}
-		fclose(f);
-		f = NULL;
-	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = '\0';
-out:
-	if (f)
-		fclose(f);
-	EVP_MD_CTX_free(ctx);
-	return rc;
 }
 
 static char *default_answers_path(const char *q)
@@ -362,7 +320,7 @@ static int open_file(struct workload *wl, struct bfcl_state *s, const char *answ
 	}
 	/* The questions' bytes from the private copy the tasks are read from. */
 	const char *paths[2] = { st->copy_path, wl->answers_path };
-	if ((rc = sha256_files(paths, 2, wl->sha256))) {
+	if ((rc = ap_sha256_files(paths, 2, wl->sha256))) {
 		ap_error_set(err, wl->path, 0, NULL, "cannot hash: %s", strerror(-rc));
 		return rc;
 	}
@@ -554,7 +512,7 @@ static int open_dir(struct workload *wl, struct bfcl_state *s, const char *answe
 	}
 	fd = -1;
 	/* All question files, each followed by its answers, in name order. */
-	if ((rc = sha256_files(hashed, k, wl->sha256))) {
+	if ((rc = ap_sha256_files(hashed, k, wl->sha256))) {
 		ap_error_set(err, wl->path, 0, NULL, "cannot hash: %s", strerror(-rc));
 		goto out;
 	}

@@ -254,35 +254,49 @@ const char *ap_read_file_error(int rc)
 	       : rc == -EFBIG ? "larger than 64 MiB" : strerror(-rc);
 }
 
-int ap_sha256_file(const char *path, char hex[65])
+int ap_sha256_files(const char *const *paths, size_t np, char hex[65])
 {
 	int rc = 0;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
+	char chunk[65536];
+	FILE *f = NULL;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		EVP_DigestUpdate(ctx, chunk, n);
-	if (ferror(f)) {
-		rc = -EIO;
-		goto out;
+	for (size_t i = 0; i < np; i++) {
+		if (!paths[i])
+			continue;
+		if (!(f = fopen(paths[i], "rb"))) {
+			rc = -errno;
+			goto out;
+		}
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			EVP_DigestUpdate(ctx, chunk, n);
+		if (ferror(f)) {
+			rc = -EIO;
+			goto out;
+		}
+		fclose(f);
+		f = NULL;
 	}
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	for (unsigned int i = 0; i < mdlen && i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	hex[64] = '\0';
 out:
+	if (f)
+		fclose(f);
 	EVP_MD_CTX_free(ctx);
-	fclose(f);
 	return rc;
+}
+
+int ap_sha256_file(const char *path, char hex[65])
+{
+	return ap_sha256_files(&path, 1, hex);
 }
 
 char *ap_strdup(const char *s)

@@ -76,6 +76,8 @@ int ap_read_file(const char *path, char **out, size_t *len);
 /* What an ap_read_file error means, for a message. */
 const char *ap_read_file_error(int rc);
 /* SHA-256 of a file as 64 hex digits; returns 0 or -errno. */
+/* SHA-256 of the files' bytes in turn (NULL entries skipped): the one digest loop. */
+int ap_sha256_files(const char *const *paths, size_t np, char hex[65]);
 int ap_sha256_file(const char *path, char hex[65]);
 
 char *ap_strdup(const char *s);

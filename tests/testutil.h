@@ -126,11 +126,7 @@ static inline int tu_fake_start_on(struct tu_server *s, const char *rules, int p
 		if (restart)
 			dup2(null, 2);
 		execl(exe, exe, "--script", rules, "--port", portstr, "--port-file", portfile, "--log",
-<<<<<<< HEAD
 		      s->log, "--max-seconds", "900", (char *)NULL);
-=======
-		      s->log, "--max-seconds", "600", (char *)NULL);
->>>>>>> b1beccf (README for users: what it answers, the two commands, a sample report with a tour, everyday commands, the command-line reference (scripts/cli-reference.py writes it from --help and list; test_cli checks it against the tables both ways), links; the notebook parts moved to docs/ (method, bench, load, sharding, capture, reliability, workloads, plots, performance); make test picks the test model with scripts/pick-model.sh (the smoke model without ../shared); a run whose every call failed exits 1 (test_e2e, test_faults expect it); fakeserver's test lifetime 600 s)
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {
