@@ -7,7 +7,6 @@
  */
 #include "report.h"
 #include "report_bfcl.h"
-#include "measure/srvview.h"
 #include "cost.h"
 #include "jsonv.h"
 #include "report_tasks.h"
@@ -484,7 +483,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 		decomposition_block(f, a);
 	energy_block(f, energy, a);
 	managed_report_print(f, meta);
-	srvview_report_print(f, meta, a); /* measure/srvview.c: metrics, cache, fit */
+	srvview_report_print(f, meta, a); /* report_srv.c: metrics, cache, fit */
 	cost_report(f, meta, a); /* cost.c; prints nothing for a run without profiles */
 	report_tasks_print(f, meta, a);
 	report_bfcl_print(f, meta, a); /* BFCL runs only */

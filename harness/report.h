@@ -21,6 +21,10 @@ void report_print_to(FILE *f, void *in);
 /* The report's cost block (report_cost.c); prints nothing when meta.json has no profiles. */
 void cost_report(FILE *f, const cJSON *meta, const struct run_agg *a);
 
+/* The report's server lines (metrics, cache, fit: report_srv.c), from meta.json and the
+ * aggregates that measure/srvview.c collected. */
+void srvview_report_print(FILE *f, const cJSON *meta, const struct run_agg *a);
+
 /* One perf-stat style line: value, unit, name, then an optional '# comment'
  * and, with w over 2 or more repeats, its "( +- x% )". */
 void report_line(FILE *f, const char *value, const char *unit, const char *name,

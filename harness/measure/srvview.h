@@ -11,7 +11,7 @@
  *  - the prefix cache: --cache warm|cold, the cached-token share the server
  *    reported, and the workload's best possible hit rate computed offline
  *    from the shared prefixes of its requests (prefix_best_hit).
- * Nothing here prints but srvview_report_print, from meta.json alone.
+ * Nothing here prints: report_srv.c prints the lines, from meta.json alone.
  */
 #ifndef AP_SRVVIEW_H
 #define AP_SRVVIEW_H
@@ -51,8 +51,6 @@ void srvview_meta(struct srvview *v, cJSON *meta, struct workload *wl, int repea
 		  const char *filter, const char *category);
 void srvview_free(struct srvview *v);
 
-/* The report's server lines (metrics, cache, fit), from meta.json and the aggregates. */
-void srvview_report_print(FILE *f, const cJSON *meta, const struct run_agg *a);
 
 /*
  * Best possible prefix-cache hit rate of one pass over the workload: each
