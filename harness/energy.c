@@ -6,6 +6,7 @@
  * The sampler thread is in sampler.c, attribution to calls in attrib.c.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "energy_internal.h"
 
 /* Set by the signal handlers (harness/run/http.c): Ctrl-C ends the baseline. */
-extern volatile int ap_interrupted;
+extern atomic_int ap_interrupted; /* backend.h; energy.c does not include it */
 #include "util.h"
 
 static bool is_rapl(const struct energy_probe *ep)

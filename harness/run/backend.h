@@ -6,6 +6,7 @@
 #ifndef AP_BACKEND_H
 #define AP_BACKEND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -199,6 +200,8 @@ uint64_t http_xfer_linger_deadline(const struct http_xfer *x);
 void http_xfer_abort(struct http_xfer *x, enum call_status st, uint64_t now);
 struct call_result *http_xfer_result(struct http_xfer *x);
 /* Set by signal handlers: in-flight calls end as CALL_ERR_INTERRUPTED. */
-extern volatile int ap_interrupted;
+/* Set by signal handlers and by the sink, read by every thread: a lock-free C11 atomic is
+ * both async-signal-safe to store and ordered across threads (volatile is neither). */
+extern atomic_int ap_interrupted;
 
 #endif

@@ -16,7 +16,7 @@
 #include "sse.h"
 #include "config.h" /* written by make: version, commit, data folder */
 
-volatile int ap_interrupted;
+atomic_int ap_interrupted;
 
 struct http_xfer {
 	CURL *curl;
