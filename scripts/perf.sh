@@ -284,7 +284,9 @@ if [[ $skip != *" many "* ]]; then
             # The agentperf under time: its most threads while it runs.
             maxthr=0
             while kill -0 "$tpid" 2>/dev/null; do
-                apid=$(pgrep -P "$tpid" -x agentperf | head -1 || true)
+                apid=$(for q in $(pgrep -x agentperf || true); do
+                           if grep -qs "$tmp/wmany" "/proc/$q/cmdline"; then echo "$q"; fi; done)
+                apid=${apid%%$'\n'*}
                 if [ -n "$apid" ]; then
                     t=$(awk '/^Threads:/ { print $2 }' "/proc/$apid/status" 2>/dev/null || echo 0)
                     [ "${t:-0}" -gt "$maxthr" ] && maxthr=$t
@@ -297,8 +299,8 @@ if [[ $skip != *" many "* ]]; then
                           $s == "ok" { n++ } END { print n + 0 }' "$tmp/many/m/calls.csv")
             over=$(awk -F, -v d="$delay_s" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "e2e_s") e = i; next }
                           { printf "%.6f\n", 1000 * ($e - d) }' "$tmp/many/m/calls.csv" | sort -g |
-                   awk '{ v[NR] = $1 } END { printf "%.2f / %.2f / %.2f", v[int(NR * 0.5) + 1],
-                          v[int(NR * 0.99) + 1 > NR ? NR : int(NR * 0.99) + 1], v[NR] }')
+                   awk '{ v[NR] = $1 } END { i = int(NR * 0.99) + 1; if (i > NR) i = NR
+                          printf "%.2f / %.2f / %.2f", v[int(NR * 0.5) + 1], v[i], v[NR] }')
             printf '%-4s | %-8s | %-12s | %-10s | %-30s\n' "$r" "$maxthr" \
                 "$(awk -v k="$(tfield 4)" 'BEGIN { printf "%.1f", k / 1024 }')" "$ok/$many_tasks" "$over"
         done
