@@ -239,22 +239,33 @@ static void test_sweep_capacity(void **state)
 	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
 	snprintf(out, sizeof(out), "%s/out.txt", d);
 	snprintf(err, sizeof(err), "%s/err.txt", d);
+	/* Under valgrind (make valgrind) a 100 ms call takes longer than the
+	 * 0.25 s SLO by itself: the sweep runs every point and its files are
+	 * checked, its latencies and capacity are not (the plain and ASan passes
+	 * check them). */
+	const char *san = getenv("AP_SANITIZER");
+	bool timed = !san || strcmp(san, "valgrind");
+	if (!timed)
+		print_message("valgrind: sweep latency, SLO and capacity checks left to the plain and "
+			      "ASan passes (valgrind's slowdown alone breaks a 0.25 s SLO)\n");
 	char *const argv[] = { (char *)tu_agentperf(), "sweep", "--vary", "concurrency=1,4,8",
-			       "--slo", "e2e=0.25", "--until-slo-breaks", "-w", wl, "-b", url,
-			       "-o", d, "--run-id", "sw", "--idle", "0", "-q", NULL };
+			       "--slo", "e2e=0.25", "-w", wl, "-b", url, "-o", d, "--run-id", "sw",
+			       "--idle", "0", "-q", timed ? "--until-slo-breaks" : NULL, NULL };
 	int rc = tu_run(argv, out, err);
 	char *o = tu_slurp(out), *e = tu_slurp(err);
 	if (rc)
 		fprintf(stderr, "sweep exit %d\n%s\n%s\n", rc, o, e);
 	assert_int_equal(rc, 0);
-	assert_non_null(strstr(o, "capacity: concurrency = 1 "));
+	if (timed)
+		assert_non_null(strstr(o, "capacity: concurrency = 1 "));
 	char path[400];
 	snprintf(path, sizeof(path), "%s/sw/concurrency-1/meta.json", d);
 	assert_int_equal(access(path, R_OK), 0);
 	snprintf(path, sizeof(path), "%s/sw/concurrency-4/summary.csv", d);
 	assert_int_equal(access(path, R_OK), 0);
 	snprintf(path, sizeof(path), "%s/sw/concurrency-8", d);
-	assert_int_not_equal(access(path, F_OK), 0); /* stopped at the first break */
+	if (timed)
+		assert_int_not_equal(access(path, F_OK), 0); /* stopped at the first break */
 	snprintf(path, sizeof(path), "%s/sw/sweep.csv", d);
 	char *csv = tu_slurp(path);
 	assert_non_null(csv);
@@ -267,22 +278,23 @@ static void test_sweep_capacity(void **state)
 			       "modeled_error_pct", "energy_source" };
 	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		assert_true(ru_col(csv, cols[i]) >= 0);
-	assert_int_equal(tu_count(csv, "\n"), 3); /* header + two points */
 	char v[64];
-	assert_true(ru_get_by(csv, "point", "concurrency-1", "slo_attainment", v, sizeof(v)));
-	assert_true(strtod(v, NULL) >= 0.9);
+	assert_int_equal(tu_count(csv, "\n"), timed ? 3 : 4); /* header + the points run */
 	assert_true(ru_get_by(csv, "point", "concurrency-1", "tasks", v, sizeof(v)));
 	assert_string_equal(v, "8");
-	assert_true(ru_get_by(csv, "point", "concurrency-4", "e2e_p50_s", v, sizeof(v)));
-	assert_true(strtod(v, NULL) > 0.3); /* four in the queue */
-	assert_true(ru_get_by(csv, "point", "concurrency-4", "slo_attainment", v, sizeof(v)));
-	assert_true(strtod(v, NULL) < 0.9);
+	if (timed) {
+		assert_true(ru_get_by(csv, "point", "concurrency-1", "slo_attainment", v, sizeof(v)));
+		assert_true(strtod(v, NULL) >= 0.9);
+		assert_true(ru_get_by(csv, "point", "concurrency-4", "e2e_p50_s", v, sizeof(v)));
+		assert_true(strtod(v, NULL) > 0.3); /* four in the queue */
+		assert_true(ru_get_by(csv, "point", "concurrency-4", "slo_attainment", v, sizeof(v)));
+		assert_true(strtod(v, NULL) < 0.9);
+	}
 	assert_true(ru_get_by(csv, "point", "concurrency-1", "successes_per_h", v, sizeof(v)));
 	assert_true(strtod(v, NULL) > 0);
 	/* the first point models itself exactly */
 	assert_true(ru_get_by(csv, "point", "concurrency-1", "modeled_error_pct", v, sizeof(v)));
 	assert_true(fabs(strtod(v, NULL)) < 1e-6);
-
 	/* started again: complete points are kept, not run again */
 	char *const again[] = { (char *)tu_agentperf(), "sweep", "--vary", "concurrency=1,4",
 				"-w", wl, "-b", url, "-o", d, "--run-id", "sw", "--idle", "0", "-q",

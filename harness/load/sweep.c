@@ -504,13 +504,22 @@ static void on_sig(int sig)
 /* Runs `agentperf ARGS...` as a child; its exit code, 128+signal, or -errno. */
 static int run_child(char **args)
 {
+	/* The path itself, not /proc/self/exe: under valgrind (make valgrind,
+	 * --trace-children) that link names valgrind's tool, which cannot be
+	 * started as a program, while readlink() is answered with ours. */
+	char exe[4096] = "/proc/self/exe";
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0)
+		exe[len] = 0;
+	else
+		snprintf(exe, sizeof(exe), "/proc/self/exe");
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
-		execv("/proc/self/exe", args);
+		execv(exe, args);
 		fprintf(stderr, "agentperf sweep: cannot start %s: %s\n", args[0], strerror(errno));
 		_exit(127);
 	}
