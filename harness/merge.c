@@ -233,6 +233,7 @@ static int load_timelines(struct part *p)
 /* The columns merge rewrites in calls/attempts/tasks.csv. */
 struct cols {
 	long t, dur, e2e, energy, idle, task, repeat;
+	long sched, tool_energy; /* tasks.csv: the arrival, energy in tool waits */
 };
 
 static long col(const struct csv_reader *c, const char *name)
@@ -278,7 +279,7 @@ static int copy_rows(const struct part *p, int count, const char *name, FILE *ou
 	}
 	struct cols k = { col(&c, "t_start_s"), col(&c, "duration_s"), col(&c, "e2e_s"),
 			  col(&c, "energy_j"), col(&c, "idle_energy_j"), col(&c, "task_id"),
-			  col(&c, "repeat") };
+			  col(&c, "repeat"), col(&c, "t_sched_s"), col(&c, "tool_energy_j") };
 	while ((rc = csv_next(&c)) == 0) {
 		const char *id = k.task >= 0 && (size_t)k.task < c.n ? c.field[k.task] : "";
 		int rep = (int)(k.repeat >= 0 && (size_t)k.repeat < c.n ? atol(c.field[k.repeat]) : 0);
@@ -302,7 +303,10 @@ static int copy_rows(const struct part *p, int count, const char *name, FILE *ou
 				sbuf_add(&b, ",", 1);
 			if ((long)i == k.t && shift != 0)
 				num_cell(&b, t0 + shift);
-			else if (((long)i == k.energy || (long)i == k.idle) && f != 1 && *c.field[i])
+			else if ((long)i == k.sched && shift != 0 && *c.field[i])
+				num_cell(&b, atof(c.field[i]) + shift);
+			else if (((long)i == k.energy || (long)i == k.idle || (long)i == k.tool_energy) &&
+				 f != 1 && *c.field[i])
 				num_cell(&b, atof(c.field[i]) * f);
 			else
 				csv_field(&b, c.field[i]);

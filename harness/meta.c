@@ -140,6 +140,23 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 	cJSON_AddStringToObject(op, "seed_policy", seed_policy_name(o->seed_policy));
 	if (o->temp_set)
 		cJSON_AddNumberToObject(op, "temperature", o->temperature);
+	if (o->rate > 0) {
+		cJSON_AddNumberToObject(op, "rate", o->rate);
+		cJSON_AddStringToObject(op, "arrival", arrival_name(o->arrival));
+		if (o->duration_s > 0)
+			cJSON_AddNumberToObject(op, "duration_s", o->duration_s);
+	}
+	if (o->tool_latency_ms > 0)
+		cJSON_AddNumberToObject(op, "tool_latency_ms", o->tool_latency_ms);
+	if (o->slo && o->slo->set) {
+		/* top level: merge refuses shards judged by other limits */
+		cJSON *sj = cJSON_AddObjectToObject(m, "slo");
+		const double v[] = { o->slo->ttft_s, o->slo->itl_s, o->slo->e2e_s, o->slo->task_s };
+		const char *k[] = { "ttft_s", "itl_s", "e2e_s", "task_s" };
+		for (int i = 0; i < 4; i++)
+			if (!isnan(v[i]))
+				cJSON_AddNumberToObject(sj, k[i], v[i]);
+	}
 	if (o->shard && o->shard->count)
 		cJSON_AddItemToObject(m, "shard", shard_meta_json(o->shard));
 	cJSON_AddNumberToObject(m, "repeats", o->repeats);

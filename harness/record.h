@@ -49,6 +49,7 @@ struct call_rec {
 	int sub;                /* sub-call index in the decomposed form, -1 for monolithic */
 	int attempt, step;      /* 1-based */
 	double t_start_s;       /* since the run's clock zero */
+	double queue_s;         /* the task's first call: scheduled start to send (open loop); else 0 */
 	double ttft_s, itl_s, e2e_s, out_tps; /* NAN when not applicable */
 	long prompt_tokens, completion_tokens, cached_tokens;
 	bool usage;             /* server reported token counts */
@@ -82,6 +83,7 @@ struct attempt_rec {
 	int calls, steps;
 	long prompt_tokens, completion_tokens, cached_tokens;
 	double t_start_s, duration_s;
+	double tool_wait_s;     /* time spent waiting on tool latency (latency_ms) */
 	bool energy_valid;
 	double energy_j, idle_j;
 	int status;             /* first failed call's status, or ok */
@@ -105,6 +107,13 @@ struct task_rec {
 	int calls;
 	long prompt_tokens, completion_tokens, cached_tokens;
 	double t_start_s, duration_s;
+	/* Open loop: the scheduled arrival (since the run's clock zero) and the
+	 * wait from it to the start; closed loop: t_sched_s = t_start_s, 0. */
+	double t_sched_s, queue_s;
+	double tool_wait_s;     /* tool latency waited through (all attempts) */
+	bool tool_energy_valid;
+	double tool_energy_j;   /* device energy attributed to those waits, apart from calls' */
+	int slo_met;            /* --slo: 1 met, 0 missed, -1 not judged */
 	bool energy_valid;
 	double energy_j, idle_j;
 	char outcome[16];       /* success, failed, error, interrupted */

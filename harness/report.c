@@ -6,6 +6,7 @@
  * `agentperf report DIR` print the same thing.
  */
 #include "report.h"
+#include "report_load.h"
 #include "report_bfcl.h"
 #include "cost.h"
 #include "jsonv.h"
@@ -478,6 +479,7 @@ void report_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 			continue;
 		fprintf(f, "\n   %s form:\n\n", form == FORM_MONO ? "monolithic" : "decomposed");
 		form_block(f, a, form, energy);
+		report_load_print(f, meta, a, form); /* report_load.c: schedule, SLO, tool waits */
 	}
 	if (a->ran[AGG_MONO_PAIRED] && a->ran[FORM_DECOMP])
 		decomposition_block(f, a);

@@ -23,15 +23,15 @@ static const char CALLS_HDR[] =
 	"v,repeat,seq,task_id,form,paired,sub,attempt,step,t_start_s,ttft_s,itl_s,e2e_s,output_tps,"
 	"prompt_tokens,completion_tokens,cached_tokens,usage_reported,tokens_source,content_chunks,"
 	"http_status,status,transport_retries,finish_reason,tool_calls,server_prompt_tps,"
-	"server_gen_tps,energy_j,idle_energy_j,energy_source,error,seed\n";
+	"server_gen_tps,energy_j,idle_energy_j,energy_source,error,seed,queue_s\n";
 static const char ATTEMPTS_HDR[] =
 	"v,repeat,seq,task_id,category,form,sub,sub_id,attempt,success,calls,steps,prompt_tokens,"
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"
-	"status,reason,failure_visible\n";
+	"status,reason,failure_visible,tool_wait_s\n";
 static const char TASKS_HDR[] =
 	"v,repeat,seq,task_id,category,form,paired,outcome,success,attempts,k_success,calls,prompt_tokens,"
 	"completion_tokens,cached_tokens,t_start_s,duration_s,energy_j,idle_energy_j,energy_source,"
-	"context_tokens_est\n";
+	"context_tokens_est,t_sched_s,queue_s,tool_wait_s,tool_energy_j,slo_met\n";
 
 const char *results_csv_header(const char *name)
 {
@@ -239,6 +239,7 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 			sbuf_addf(b, ",%lld", x->seed);
 		else
 			sbuf_add(b, ",", 1);
+		num(b, x->queue_s);
 		sbuf_add(b, "\n", 1);
 	}
 	if (b->len && (fwrite(b->s, 1, b->len, r->calls) != b->len || fflush(r->calls)))
@@ -260,6 +261,7 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 		text(b, call_status_name(x->status));
 		text(b, x->why);
 		sbuf_addf(b, x->visible < 0 ? "," : ",%d", x->visible);
+		num(b, x->tool_wait_s);
 		sbuf_add(b, "\n", 1);
 	}
 	if (b->len && (fwrite(b->s, 1, b->len, r->attempts) != b->len || fflush(r->attempts)))
@@ -277,6 +279,11 @@ int results_write_task(struct results *r, const struct task_rec *t, const struct
 	num(b, t->duration_s);
 	energy_cols(b, t->energy_valid, t->energy_j, t->idle_j, r->energy_source);
 	sbuf_addf(b, ",%ld", t->ctx_tokens_est);
+	num(b, t->t_sched_s);
+	num(b, t->queue_s);
+	num(b, t->tool_wait_s);
+	num(b, t->tool_energy_valid ? t->tool_energy_j : NAN);
+	sbuf_addf(b, t->slo_met < 0 ? "," : ",%d", t->slo_met);
 	sbuf_add(b, "\n", 1);
 	/* tasks.csv last: a task row means its attempts and calls are on disk. */
 	if (fwrite(b->s, 1, b->len, r->tasks) != b->len || fflush(r->tasks))
@@ -552,6 +559,14 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		t.energy_valid = read_energy(&c, &t.energy_j);
 		t.duration_s = dnum(csv_get(&c, "duration_s"));
 		t.ctx_tokens_est = lnum(csv_get(&c, "context_tokens_est"));
+		/* columns of the load issue; absent in older folders (closed loop, no SLO) */
+		t.t_sched_s = dnum(csv_get(&c, "t_sched_s"));
+		t.queue_s = dnum(csv_get(&c, "queue_s"));
+		t.tool_wait_s = dnum(csv_get(&c, "tool_wait_s"));
+		t.tool_energy_j = dnum(csv_get(&c, "tool_energy_j"));
+		t.tool_energy_valid = !isnan(t.tool_energy_j);
+		const char *sm = csv_get(&c, "slo_met");
+		t.slo_met = *sm ? (int)lnum(sm) : -1;
 		run_agg_task(agg, &t);
 	}
 	csv_close(&c);
@@ -586,6 +601,7 @@ int results_load(const char *dir, struct run_agg *agg, cJSON **meta, struct ap_e
 		x.energy_valid = read_energy(&c, &x.energy_j);
 		double idle = dnum(csv_get(&c, "idle_energy_j"));
 		x.idle_j = isnan(idle) ? 0 : idle;
+		x.queue_s = dnum(csv_get(&c, "queue_s"));
 		run_agg_call(agg, &x);
 	}
 	csv_close(&c);

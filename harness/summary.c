@@ -53,6 +53,23 @@ static void agg_task(struct run_agg *r, const struct task_rec *t, int slot)
 	a->attempts += t->attempts;
 	if (!isnan(t->duration_s))
 		a->task_s += t->duration_s;
+	double q = isnan(t->queue_s) ? 0 : t->queue_s;
+	hist_add(&a->queue, q);
+	if (q > a->queue_max_s)
+		a->queue_max_s = q;
+	if (!isnan(t->duration_s))
+		hist_add(&a->task_sched, q + t->duration_s);
+	if (t->slo_met >= 0) {
+		a->slo_judged++;
+		a->slo_met += t->slo_met;
+		a->slo_successes += t->slo_met && t->success;
+	}
+	if (!isnan(t->tool_wait_s))
+		a->tool_wait_s += t->tool_wait_s;
+	if (t->tool_energy_valid)
+		a->tool_energy_j += t->tool_energy_j;
+	else if (t->tool_wait_s > 0)
+		a->tool_energy_missing++;
 	a->ctx_tokens_est += t->ctx_tokens_est * t->calls;
 	if (t->attempts > a->max_k)
 		a->max_k = t->attempts > MAX_K ? MAX_K : t->attempts;
@@ -111,6 +128,10 @@ static void agg_call(struct run_agg *r, const struct call_rec *c, int slot)
 		}
 		hist_add(&a->ttft, c->ttft_s);
 		hist_add(&a->e2e, c->e2e_s);
+		double q = isnan(c->queue_s) ? 0 : c->queue_s;
+		if (!isnan(c->ttft_s))
+			hist_add(&a->ttft_sched, q + c->ttft_s);
+		hist_add(&a->e2e_sched, q + c->e2e_s);
 		if (!isnan(c->itl_s))
 			hist_add(&a->itl, c->itl_s);
 		if (!isnan(c->out_tps)) {

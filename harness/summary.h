@@ -40,6 +40,13 @@ struct form_agg {
 	long failed_prompt_tokens, failed_completion_tokens, failed_cached_tokens;
 	double failed_attempt_s, failed_energy_j;
 	long failed_energy_missing;
+	/* Load (issue 12): latency from each call's scheduled start (queueing
+	 * delay + service), the tasks' queueing delay, SLO judgement, tool waits. */
+	struct hist ttft_sched, e2e_sched, task_sched, queue;
+	double queue_max_s;
+	long slo_judged, slo_met, slo_successes;
+	double tool_wait_s, tool_energy_j;
+	long tool_energy_missing;
 };
 
 struct run_agg {

@@ -29,6 +29,8 @@ struct tool_answer {
 	char *name;
 	cJSON *args;  /* NULL: answers any arguments (the tool's fallback) */
 	char *result; /* text given to the model as the tool's result */
+	double latency_ms; /* how long the tool takes before it answers */
+	bool latency_set;  /* latency_ms given (else the task's tool_latency_ms) */
 };
 
 /* One sub-call of a task's decomposed form. */
@@ -42,6 +44,10 @@ struct attempt_policy {
 	int max_attempts;     /* >= 1 */
 	enum retry_mode retry;
 	int max_steps;        /* model calls per episode, >= 1 */
+	/* how long a tool takes before it answers, where its tool_table entry
+	 * says nothing (ms); unset: --tool-latency, else 0 */
+	double tool_latency_ms;
+	bool tool_latency_set;
 };
 
 /*

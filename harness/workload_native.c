@@ -147,6 +147,12 @@ static int policy_parse(const struct jv_ctx *x, const cJSON *j, const char *pref
 		return rc;
 	if (have)
 		*max_tokens = (int)v;
+	if ((rc = jv_int(x, j, prefix, "tool_latency_ms", 0, WL_MAX_TOOL_LATENCY_MS, &have, &v)))
+		return rc;
+	if (have) {
+		p->tool_latency_ms = (double)v;
+		p->tool_latency_set = true;
+	}
 	if ((rc = jv_string(x, j, prefix, "retry", false, &retry)) || !retry)
 		return rc;
 	if (!strcmp(retry, "plain")) {
@@ -254,7 +260,7 @@ static const char *const header_keys[] = { "agentperf_workload", "name", "versio
 					   "license", "description", "defaults", NULL };
 static const char *const default_keys[] = { "system_prompt", "tools", "sampling",
 					    "max_tokens", "max_attempts", "retry",
-					    "max_steps", NULL };
+					    "max_steps", "tool_latency_ms", NULL };
 
 static int dup_field(char **dst, const char *s)
 {
@@ -353,11 +359,11 @@ out:
 static const char *const task_keys[] = {
 	"id",	      "category",  "messages",	 "prompt",     "system_prompt",
 	"tools",      "tool_table", "check",	 "decomposed", "max_attempts",
-	"retry",      "max_steps", "max_tokens", "sampling",   NULL
+	"retry",      "max_steps", "max_tokens", "sampling",   "tool_latency_ms", NULL
 };
 static const char *const msg_keys[] = { "role", "content", "name", "tool_calls", "tool_call_id",
 					NULL };
-static const char *const table_keys[] = { "name", "args", "result", NULL };
+static const char *const table_keys[] = { "name", "args", "result", "latency_ms", NULL };
 static const char *const sub_keys[] = { "id", "prompt", "check", NULL };
 
 /* Ids end up in CSV columns and report lines: printable, bounded. */
@@ -539,6 +545,12 @@ static int table_parse(struct task *t, const struct jv_ctx *x, const cJSON *arr)
 		}
 		struct tool_answer *a = &t->answers[i];
 		t->n_answers = i + 1;
+		bool have_lat;
+		long lat;
+		if ((rc = jv_int(x, e, f, "latency_ms", 0, WL_MAX_TOOL_LATENCY_MS, &have_lat, &lat)))
+			return rc;
+		a->latency_ms = (double)lat * have_lat;
+		a->latency_set = have_lat;
 		/* Results are text to the model; JSON results are sent compact. */
 		a->result = cJSON_IsString(res) ? strdup(res->valuestring)
 						: cJSON_PrintUnformatted(res);

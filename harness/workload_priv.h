@@ -15,6 +15,7 @@
 #define WL_LINE_MAX (16u << 20)
 #define WL_MAX_ATTEMPTS 1000
 #define WL_MAX_STEPS 1000
+#define WL_MAX_TOOL_LATENCY_MS 3600000L /* a tool that takes up to an hour */
 #define WL_MAX_TOKENS 10000000L
 #define WL_MAX_MESSAGES 10000
 #define WL_MAX_TOOLS 1000

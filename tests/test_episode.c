@@ -376,6 +376,101 @@ static void test_max_steps(void **state)
 	fx_close(&f);
 }
 
+/* Tool latency (issue 12): the episode waits latency_ms (a timer with its
+ * own energy window) before the next call; the wait is in the records. */
+static void test_tool_latency_wait(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct ep_req req;
+	fx_open(&f,
+		"{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+		"\"parameters\":{\"type\":\"object\",\"properties\":{}}}}],\"max_attempts\":1,"
+		"\"max_steps\":4,\"tool_latency_ms\":100}",
+		"{\"id\":\"w\",\"prompt\":\"Weather?\",\"tool_table\":[{\"name\":\"get_weather\","
+		"\"result\":\"18\",\"latency_ms\":1500}],\"check\":{\"kind\":\"contains\","
+		"\"value\":\"18\"}}",
+		SPEC);
+	fx_start(&f, FORM_MONO, &req);
+	const struct call_result *r = reply(&f, 100 * S, CALL_OK, 200, NULL);
+	call_result_tool_delta(&f.r, 0, "c1", "get_weather", "{}");
+	episode_feed(f.e, r, 1, 101 * S, &req);
+	/* the entry's 1500 ms wins over the workload's 100 ms default */
+	assert_int_equal(req.kind, EP_WAIT);
+	assert_true(req.tool_wait);
+	assert_true(req.ended && req.ended_key == 1);
+	assert_true(req.wake_ns == 101 * S + 1500000000ull);
+	episode_wait_key(f.e, 42);
+	episode_timer(f.e, 102 * S + S / 2, &req);
+	/* the wait's window ends as the next call begins */
+	assert_true(req.ended && req.ended_key == 42 && req.ended_t_end == 102 * S + S / 2);
+	assert_int_equal(req.kind, EP_SEND);
+	assert_true(req.new_call);
+	assert_true(body_has(&req, "\"tool_call_id\":\"c1\""));
+	episode_feed(f.e, reply(&f, 102 * S + S / 2, CALL_OK, 200, "18 degrees"), 2, 103 * S, &req);
+	assert_int_equal(req.kind, EP_DONE);
+	f.tr = episode_take(f.e);
+	assert_int_equal(f.tr->nw, 1);
+	assert_true(f.tr->w[0].key == 42);
+	assert_true(fabs(f.tr->w[0].dur_s - 1.5) < 1e-9);
+	assert_true(fabs(f.tr->a[0].tool_wait_s - 1.5) < 1e-9);
+	assert_true(fabs(f.tr->t.tool_wait_s - 1.5) < 1e-9);
+	/* the second call started after the wait, not at the first one's end */
+	assert_true(fabs(f.tr->c[1].t_start_s - 2.5) < 1e-9);
+	assert_string_equal(f.tr->t.outcome, "success");
+	fx_close(&f);
+}
+
+/* Open loop: the task's queueing delay is measured from its scheduled
+ * arrival, carried by its first call, and judged by the SLO. */
+static void test_schedule_queue_and_slo(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct ep_req req;
+	struct slo slo;
+	char msg[128];
+	assert_int_equal(slo_parse(&slo, "e2e=1,task=3", msg, sizeof(msg)), 0);
+	fx_open(&f, SIMPLE_DEF, SIMPLE_TASK, SPEC);
+	/* arrived at 100 s, started at 102 s: 2 s in the queue */
+	struct ep_cfg cfg = { .task = f.t, .be = f.be, .seq = 7, .repeat = 1, .form = FORM_MONO,
+			      .t0_ns = 100 * S, .sched_ns = 100 * S, .slo = &slo };
+	assert_int_equal(episode_new(&f.e, &cfg), 0);
+	episode_start(f.e, 102 * S, &req);
+	episode_feed(f.e, reply(&f, 102 * S, CALL_OK, 200, "Paris"), 1, 102 * S + S / 2, &req);
+	assert_int_equal(req.kind, EP_DONE);
+	f.tr = episode_take(f.e);
+	assert_true(fabs(f.tr->t.t_sched_s - 0) < 1e-9);
+	assert_true(fabs(f.tr->t.queue_s - 2) < 1e-9);
+	assert_true(fabs(f.tr->c[0].queue_s - 2) < 1e-9);
+	/* service e2e 0.5 s meets e2e=1, but 2.5 s from the schedule does not */
+	assert_true(f.tr->c[0].e2e_s < 1);
+	assert_int_equal(f.tr->t.slo_met, 0);
+	task_run_free(f.tr);
+	f.tr = NULL;
+	episode_free(f.e);
+	/* the same task on time meets it; without --slo it is not judged */
+	cfg.sched_ns = 102 * S;
+	assert_int_equal(episode_new(&f.e, &cfg), 0);
+	episode_start(f.e, 102 * S, &req);
+	episode_feed(f.e, reply(&f, 102 * S, CALL_OK, 200, "Paris"), 1, 102 * S + S / 2, &req);
+	f.tr = episode_take(f.e);
+	assert_int_equal(f.tr->t.slo_met, 1);
+	assert_true(f.tr->t.queue_s == 0);
+	task_run_free(f.tr);
+	f.tr = NULL;
+	episode_free(f.e);
+	cfg.slo = NULL;
+	cfg.sched_ns = 0;
+	assert_int_equal(episode_new(&f.e, &cfg), 0);
+	episode_start(f.e, 102 * S, &req);
+	episode_feed(f.e, reply(&f, 102 * S, CALL_OK, 200, "Paris"), 1, 102 * S + S / 2, &req);
+	f.tr = episode_take(f.e);
+	assert_int_equal(f.tr->t.slo_met, -1);
+	assert_true(f.tr->t.t_sched_s == f.tr->t.t_start_s);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +483,8 @@ int main(void)
 		cmocka_unit_test(test_tool_step),
 		cmocka_unit_test(test_decomposed_subcalls),
 		cmocka_unit_test(test_max_steps),
+		cmocka_unit_test(test_tool_latency_wait),
+		cmocka_unit_test(test_schedule_queue_and_slo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -323,6 +323,179 @@ static void test_sweep_capacity(void **state)
 	free(d);
 }
 
+/* Runs agentperf with argv; the report (stdout) in *out. */
+static int run_ap(char *const argv[], char **out, const char *dir)
+{
+	char o[300], e[300];
+	snprintf(o, sizeof(o), "%s/out.txt", dir);
+	snprintf(e, sizeof(e), "%s/err.txt", dir);
+	int rc = tu_run(argv, o, e);
+	*out = tu_slurp(o);
+	if (rc) {
+		char *er = tu_slurp(e);
+		fprintf(stderr, "agentperf exit %d\n%s\n%s\n", rc, *out, er);
+		free(er);
+	}
+	return rc;
+}
+
+/* No coordinated omission: 10 tasks/s at a server taking 0.5 s each, one
+ * at a time (-c 1), queue in the client; latency from the schedule counts
+ * the queue (seconds), the service latency does not (0.5 s). */
+static void test_open_loop_queueing(void **state)
+{
+	(void)state;
+	struct tu_server srv;
+	assert_int_equal(tu_fake_start(&srv, "tests/fake/half-second.rules"), 0);
+	char *d = tu_tmpdir(), wl[300], url[128], path[400];
+	snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
+	const char *prompts[30];
+	for (int i = 0; i < 30; i++)
+		prompts[i] = "q";
+	assert_int_equal(ru_workload(wl, "co", prompts, 30, 1), 0);
+	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
+	char *const argv[] = { (char *)tu_agentperf(), "record", "-w", wl, "-b", url, "--rate", "10",
+			       "--arrival", "constant", "-c", "1", "--slo", "e2e=1", "-o", d,
+			       "--run-id", "co", "--idle", "0", "-q", NULL };
+	char *out = NULL;
+	assert_int_equal(run_ap(argv, &out, d), 0);
+	double svc = tu_report_value(out, "e2e-p95");
+	double p99 = tu_report_value(out, "e2e-from-schedule-p99");
+	double q99 = tu_report_value(out, "queue-delay-p99");
+	assert_true(svc > 400 && svc < 1500);   /* ms: the server's 0.5 s */
+	assert_true(p99 > 8000);                /* task 29: due at 2.9 s, sent at ~14.5 s */
+	assert_true(q99 > 7000);
+	assert_true(tu_report_value(out, "slo-attainment") < 20);
+	snprintf(path, sizeof(path), "%s/co/tasks.csv", d);
+	char *tasks = tu_slurp(path), v[64];
+	assert_true(ru_get(tasks, "t29", "t_sched_s", v, sizeof(v)));
+	assert_true(fabs(strtod(v, NULL) - 2.9) < 0.05);  /* constant: 29 / 10 */
+	assert_true(ru_get(tasks, "t29", "queue_s", v, sizeof(v)));
+	assert_true(strtod(v, NULL) > 10);
+	assert_true(ru_get(tasks, "t00", "slo_met", v, sizeof(v)));
+	assert_string_equal(v, "1");
+	assert_true(ru_get(tasks, "t29", "slo_met", v, sizeof(v)));
+	assert_string_equal(v, "0");
+	snprintf(path, sizeof(path), "%s/co/calls.csv", d);
+	char *calls = tu_slurp(path);
+	assert_true(ru_get(calls, "t29", "queue_s", v, sizeof(v)));
+	assert_true(strtod(v, NULL) > 10);
+	/* the report again from the files alone agrees */
+	snprintf(path, sizeof(path), "%s/co", d);
+	char *const rep[] = { (char *)tu_agentperf(), "report", path, NULL };
+	char *out2 = NULL;
+	assert_int_equal(run_ap(rep, &out2, d), 0);
+	assert_true(fabs(tu_report_value(out2, "queue-delay-p99") - q99) < 1e-6);
+	free(out);
+	free(out2);
+	free(tasks);
+	free(calls);
+	tu_fake_stop(&srv);
+	tu_rmrf(d);
+	free(d);
+}
+
+/* Seeded Poisson arrivals in a real run: the same seed, the same schedule;
+ * --duration cycles the workload for S seconds of arrivals. */
+static void test_poisson_run_and_duration(void **state)
+{
+	(void)state;
+	struct tu_server srv;
+	assert_int_equal(tu_fake_start(&srv, "tests/fake/openai-basic.rules"), 0);
+	char *d = tu_tmpdir(), wl[300], url[128], path[400];
+	snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
+	const char *prompts[3] = { "a", "b", "c" };
+	assert_int_equal(ru_workload(wl, "po", prompts, 3, 1), 0);
+	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
+	char *sched[2] = { NULL, NULL };
+	for (int k = 0; k < 2; k++) {
+		char id[16];
+		snprintf(id, sizeof(id), "p%d", k);
+		char *const argv[] = { (char *)tu_agentperf(), "record", "-w", wl, "-b", url, "--rate",
+				       "20", "--seed", "5", "--duration", "1", "-c", "4", "-o", d,
+				       "--run-id", id, "--idle", "0", "-q", NULL };
+		char *out = NULL;
+		assert_int_equal(run_ap(argv, &out, d), 0);
+		free(out);
+		snprintf(path, sizeof(path), "%s/%s/tasks.csv", d, id);
+		char *csv = tu_slurp(path);
+		/* about 20 arrivals in 1 s, cycling the 3 tasks (Poisson: sd ~4.5) */
+		int n = ru_rows(csv, NULL, NULL);
+		assert_true(n >= 8 && n <= 35);
+		assert_true(ru_rows(csv, "task_id", "t00") >= 2);
+		/* the arrival column, in file order of seq */
+		struct sbuf b = { 0 };
+		int col = ru_col(csv, "t_sched_s"), sc = ru_col(csv, "seq");
+		assert_true(col >= 0 && sc >= 0);
+		char line[64][32];
+		int cnt = 0;
+		for (const char *l = strchr(csv, '\n') + 1; *l && cnt < 64; l = strchr(l, '\n') + 1) {
+			char f1[32], f2[32];
+			ru_field(l, sc, f1, sizeof(f1));
+			ru_field(l, col, f2, sizeof(f2));
+			snprintf(line[atoi(f1) % 64], sizeof(line[0]), "%.4f", strtod(f2, NULL));
+			cnt++;
+		}
+		for (int i = 0; i < cnt; i++)
+			sbuf_addf(&b, "%s;", line[i]);
+		sched[k] = b.s ? b.s : strdup("");
+		free(csv);
+	}
+	/* equal up to where each pass's clock began relative to the run's (< 2 ms) */
+	assert_int_equal(tu_count(sched[0], ";"), tu_count(sched[1], ";"));
+	for (char *x = sched[0], *y = sched[1]; *x && *y; x = strchr(x, ';') + 1, y = strchr(y, ';') + 1)
+		assert_true(fabs(strtod(x, NULL) - strtod(y, NULL)) < 0.002);
+	free(sched[0]);
+	free(sched[1]);
+	tu_fake_stop(&srv);
+	tu_rmrf(d);
+	free(d);
+}
+
+/* Tool latency in a real episode: the tool table's latency_ms is waited
+ * through before the next call and reported apart from the calls. */
+static void test_tool_latency_run(void **state)
+{
+	(void)state;
+	struct tu_server srv;
+	assert_int_equal(tu_fake_start(&srv, "tests/fake/openai-tools.rules"), 0);
+	char *d = tu_tmpdir(), wl[300], url[128], path[400];
+	snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
+	FILE *f = fopen(wl, "w");
+	fprintf(f, "{\"agentperf_workload\":1,\"name\":\"tl\",\"version\":\"1\",\"source\":\"tests\","
+		   "\"license\":\"CC0-1.0\",\"defaults\":{\"max_steps\":3,\"tools\":[{\"type\":"
+		   "\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":"
+		   "\"object\",\"properties\":{}}}}]}}\n"
+		   "{\"id\":\"w\",\"prompt\":\"Weather in Paris?\",\"tool_table\":[{\"name\":"
+		   "\"get_weather\",\"result\":\"18\",\"latency_ms\":400}],\"check\":{\"kind\":"
+		   "\"contains\",\"value\":\"18\"}}\n");
+	fclose(f);
+	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
+	char *const argv[] = { (char *)tu_agentperf(), "record", "-w", wl, "-b", url, "-o", d,
+			       "--run-id", "tl", "--idle", "0", "-q", NULL };
+	char *out = NULL;
+	assert_int_equal(run_ap(argv, &out, d), 0);
+	assert_true(tu_report_value(out, "tool-wait-per-task") >= 0.4);
+	snprintf(path, sizeof(path), "%s/tl/tasks.csv", d);
+	char *csv = tu_slurp(path), v[64];
+	assert_true(ru_get(csv, "w", "tool_wait_s", v, sizeof(v)));
+	assert_true(strtod(v, NULL) >= 0.4 && strtod(v, NULL) < 1.0);
+	assert_true(ru_get(csv, "w", "duration_s", v, sizeof(v)));
+	assert_true(strtod(v, NULL) >= 0.4);
+	assert_true(ru_get(csv, "w", "tool_energy_j", v, sizeof(v)));
+	assert_true(*v && strtod(v, NULL) >= 0); /* attributed, a number (the estimator here) */
+	free(csv);
+	/* the second call waited for the tool */
+	snprintf(path, sizeof(path), "%s/tl/calls.csv", d);
+	csv = tu_slurp(path);
+	assert_int_equal(ru_rows(csv, "task_id", "w"), 2);
+	free(csv);
+	free(out);
+	tu_fake_stop(&srv);
+	tu_rmrf(d);
+	free(d);
+}
+
 /* np= decouples llama-server's slots from -c (a rate sweep keeps them fixed). */
 static void test_managed_np(void **state)
 {
@@ -350,6 +523,9 @@ int main(void)
 		cmocka_unit_test(test_padding),
 		cmocka_unit_test(test_sweep_capacity),
 		cmocka_unit_test(test_managed_np),
+		cmocka_unit_test(test_open_loop_queueing),
+		cmocka_unit_test(test_poisson_run_and_duration),
+		cmocka_unit_test(test_tool_latency_run),
 	};
 	return cmocka_run_group_tests_name("load", tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "session.h"
+#include "load/slo.h"
 #include "shard.h"
 #include "workload.h"
 
@@ -57,6 +58,7 @@ struct cli_args {
 	const char *answers;
 	const char *cluster; /* --cluster embed:K (capture replays) */
 	long context;        /* --context: pad tasks to about this many tokens, 0: no */
+	struct slo slo;      /* --slo (s.o.slo points here when given) */
 	struct policy_override pov; /* --max-attempts, --retry, --max-steps */
 	const char *shard_opt; /* --shard I/N, or NULL: from the environment */
 	struct shard shard;    /* s.o.shard points here when sharded */

@@ -14,6 +14,8 @@
 #include "compare.h"
 #include "energy.h"
 #include "load/pad.h"
+#include "load/schedule.h"
+#include "load/slo.h"
 #include "report.h"
 #include "seed.h"
 #include "workload.h"
@@ -150,6 +152,37 @@ static int set_temperature(struct cli_args *c, const struct cli_opt *o, const ch
 {
 	c->s.o.temp_set = true;
 	return opt_num(c, o, v);
+}
+
+static int set_rate(struct cli_args *c, const struct cli_opt *o, const char *v)
+{
+	if (!c->s.o.arrival)
+		c->s.o.arrival = ARRIVAL_POISSON;
+	return opt_num(c, o, v);
+}
+
+static int set_arrival(struct cli_args *c, const struct cli_opt *o, const char *v)
+{
+	(void)o;
+	int a = arrival_parse(v);
+	if (a < 0) {
+		ap_err("--arrival: expected poisson or constant, got '%s'", v);
+		return -EINVAL;
+	}
+	c->s.o.arrival = a;
+	return 0;
+}
+
+static int set_slo(struct cli_args *c, const struct cli_opt *o, const char *v)
+{
+	(void)o;
+	char msg[200];
+	if (slo_parse(&c->slo, v, msg, sizeof(msg))) {
+		ap_err("--slo: %s", msg);
+		return -EINVAL;
+	}
+	c->s.o.slo = &c->slo;
+	return 0;
 }
 
 static int set_run_id(struct cli_args *c, const struct cli_opt *o, const char *v)
@@ -336,6 +369,24 @@ const struct cli_opt cli_options[] = {
 	  "results folder name (default: time-backend-model-workload; with several\n"
 	  "backends or workloads ID-LABEL-WORKLOAD, LABEL the backend's label= or kind)",
 	  set_run_id, OFF(s.run_id) },
+	{ "rate", 0, "R", SC_RUN,
+	  "open loop: start tasks at R per second on a schedule (--arrival), whatever\n"
+	  "the server does; -c caps those in flight, the rest queue (latency counts\n"
+	  "from the arrival)",
+	  set_rate, OFF(s.o.rate), 1e-6, 1e6 },
+	{ "arrival", 0, "KIND", SC_RUN,
+	  "poisson (default; seeded by --seed) or constant (one every 1/R s)", set_arrival },
+	{ "duration", 0, "S", SC_RUN,
+	  "with --rate: run the schedule for S seconds, cycling the workload", opt_num,
+	  OFF(s.o.duration_s), 0.001, 31536000 },
+	{ "slo", 0, "LIST", SC_RUN,
+	  "ttft=S,itl=S,e2e=S,task=S (any subset; ms suffix for milliseconds): judge each\n"
+	  "task from its scheduled start; the report gives goodput",
+	  set_slo },
+	{ "tool-latency", 0, "MS", SC_RUN,
+	  "a tool takes MS before it answers, where the workload says nothing\n"
+	  "(tool_table latency_ms, tool_latency_ms)",
+	  opt_num, OFF(s.o.tool_latency_ms), 0, 3600000 },
 	{ "context", 0, "N", SC_RUN,
 	  "pad each task's system prompt and tools to about N tokens (bytes/4) with neutral "
 	  "material (5k, 25k)",

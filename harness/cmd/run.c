@@ -264,6 +264,11 @@ int cmd_run(struct cli_args *c)
 		rc = 2;
 		goto out;
 	}
+	if (c->s.o.duration_s > 0 && !(c->s.o.rate > 0)) {
+		ap_err("--duration: runs an arrival schedule; give its rate with --rate R");
+		rc = 2;
+		goto out;
+	}
 	c->s.argc = c->argc;
 	c->s.argv = c->argv;
 	/* Everything is validated before anything runs. */

@@ -631,6 +631,9 @@ int sweep_main(int argc, char **argv)
 			ap_err("--slo: %s", msg);
 			goto out;
 		}
+		/* each point's own report gives its goodput too */
+		pass[npass++] = "--slo";
+		pass[npass++] = (char *)slo_spec;
 	}
 	if (until && !slo.set) {
 		ap_err("--until-slo-breaks needs --slo (the limits a point must meet)");

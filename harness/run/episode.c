@@ -47,6 +47,10 @@ struct episode {
 	char retry_error[160];
 	struct call_result last;   /* the failed try a retry waits on (scalars only) */
 	bool interrupted;
+	/* a tool's latency being waited through (tr->w[widx]) */
+	bool in_tool_wait;
+	uint64_t wait_t0;
+	size_t widx;
 	bool started, done;
 	int rc;                    /* 1 success, 0 failed, -EINTR, -ENOMEM */
 };
@@ -57,6 +61,7 @@ void task_run_free(struct task_run *tr)
 		return;
 	free(tr->a);
 	free(tr->c);
+	free(tr->w);
 	free(tr);
 }
 
@@ -232,6 +237,16 @@ void episode_start(struct episode *e, uint64_t now, struct ep_req *req)
 	/* What every call repeats, estimated once per task. */
 	tk->ctx_tokens_est = cost_context_tokens_est(t->system_prompt, t->tools, t->raw_request);
 	tk->t_start_s = since(now, e->cfg.t0_ns);
+	/* Open loop: latency counts from the arrival, so the wait for a free
+	 * slot is not hidden (coordinated omission). */
+	if (e->cfg.sched_ns) {
+		tk->t_sched_s = since(e->cfg.sched_ns, e->cfg.t0_ns);
+		tk->queue_s = since(now, e->cfg.sched_ns);
+	} else {
+		tk->t_sched_s = tk->t_start_s;
+		tk->queue_s = 0;
+	}
+	tk->slo_met = -1;
 	e->task_t0 = e->a0 = now;
 	e->sub = e->cfg.form == FORM_MONO ? -1 : 0;
 	if (e->cfg.form != FORM_MONO) {
@@ -378,9 +393,36 @@ void episode_feed(struct episode *e, const struct call_result *r, uint64_t key, 
 	end_call(e, r, r->status, now, req);
 }
 
+void episode_wait_key(struct episode *e, uint64_t key)
+{
+	if (e->in_tool_wait)
+		e->tr->w[e->widx].key = key;
+}
+
+static void end_attempt(struct episode *e, int result, bool call_failed, uint64_t now,
+			struct ep_req *req);
+
 void episode_timer(struct episode *e, uint64_t now, struct ep_req *req)
 {
 	memset(req, 0, sizeof(*req));
+	if (e->in_tool_wait) {
+		struct wait_rec *w = &e->tr->w[e->widx];
+		struct attempt_rec *a = &e->tr->a[e->aidx];
+		e->in_tool_wait = false;
+		w->dur_s = since(now, e->wait_t0);
+		a->tool_wait_s += w->dur_s;
+		req->ended = true;
+		req->ended_key = w->key;
+		req->ended_t_end = now;
+		if (e->interrupted) {
+			a->status = CALL_ERR_INTERRUPTED;
+			snprintf(e->why, sizeof(e->why), "interrupted while a tool was answering");
+			end_attempt(e, -EINTR, true, now, req);
+			return;
+		}
+		begin_step(e, now, req);
+		return;
+	}
 	if (e->interrupted) {
 		end_call(e, &e->last, CALL_ERR_INTERRUPTED, now, req);
 		return;
@@ -449,8 +491,22 @@ static bool answer_tools(struct episode *e, const struct call_result *r)
 	return r->n_calls > 0;
 }
 
-static void end_attempt(struct episode *e, int result, bool call_failed, uint64_t now,
-			struct ep_req *req);
+/* The longest latency among the tool calls of this step (they run side by side). */
+static double step_tool_latency_ms(const struct episode *e, size_t first)
+{
+	const struct task *t = e->cfg.task;
+	double mx = 0;
+	for (size_t i = first; i < e->n_calls; i++) {
+		const struct tool_answer *a =
+			task_find_answer(t, e->calls[i].name, e->calls[i].arguments);
+		double ms = a && a->latency_set       ? a->latency_ms
+			    : t->policy.tool_latency_set ? t->policy.tool_latency_ms
+							 : e->cfg.tool_latency_ms;
+		if (ms > mx)
+			mx = ms;
+	}
+	return mx;
+}
 
 /* The call has its final try: its record, then the next step or the attempt's end. */
 static void end_call(struct episode *e, const struct call_result *r, enum call_status st,
@@ -479,6 +535,8 @@ static void end_call(struct episode *e, const struct call_result *r, enum call_s
 	c->seed = e->seed;
 	c->step = e->step;
 	c->t_start_s = since(e->call_t0, e->cfg.t0_ns);
+	/* the task's first call carries its queueing delay; later ones are sent when due */
+	c->queue_s = tr->nc == 1 ? tr->t.queue_s : 0;
 	c->e2e_s = since(r->t_end, r->t_send);
 	c->ttft_s = r->t_first ? since(r->t_first, r->t_send) : NAN;
 	c->itl_s = r->n_chunks > 1 ? r->gap_sum_s / (double)(r->n_chunks - 1) : NAN;
@@ -522,8 +580,26 @@ static void end_call(struct episode *e, const struct call_result *r, enum call_s
 		end_attempt(e, st == CALL_ERR_INTERRUPTED ? -EINTR : 0, true, now, req);
 		return;
 	}
+	size_t first = e->n_calls;
 	bool more = answer_tools(e, r);
 	if (more && e->step < e->max_steps) {
+		double ms = step_tool_latency_ms(e, first);
+		struct wait_rec *w = ms > 0 && !e->interrupted
+					     ? grow(tr->w, &tr->cap_w, tr->nw, sizeof(*tr->w))
+					     : NULL;
+		if (w) {
+			/* The tools take their time; the model server idles meanwhile. */
+			tr->w = w;
+			e->widx = tr->nw++;
+			memset(&tr->w[e->widx], 0, sizeof(*tr->w));
+			tr->w[e->widx].aidx = e->aidx;
+			e->in_tool_wait = true;
+			e->wait_t0 = now;
+			req->kind = EP_WAIT;
+			req->tool_wait = true;
+			req->wake_ns = now + (uint64_t)(ms * 1e6);
+			return;
+		}
 		begin_step(e, now, req);
 		return;
 	}
@@ -613,4 +689,19 @@ static void set_done(struct episode *e, int rc, uint64_t now, struct ep_req *req
 		tk->cached_tokens += tr->a[i].cached_tokens;
 	}
 	tk->duration_s = since(now, e->task_t0);
+	for (size_t i = 0; i < tr->na; i++)
+		tk->tool_wait_s += tr->a[i].tool_wait_s;
+	/* --slo: every call within the limits from its scheduled start, and the
+	 * task within its own from the arrival (slo.h) */
+	const struct slo *slo = e->cfg.slo;
+	if (slo && slo->set && tk->outcome[0] != 'i') {
+		bool met = slo_task_ok(slo, tk->queue_s + tk->duration_s) && tr->nc > 0;
+		for (size_t i = 0; met && i < tr->nc; i++) {
+			const struct call_rec *c = &tr->c[i];
+			met = c->status == CALL_OK &&
+			      slo_call_ok(slo, isnan(c->ttft_s) ? NAN : c->queue_s + c->ttft_s, c->itl_s,
+					  c->queue_s + c->e2e_s);
+		}
+		tk->slo_met = met;
+	}
 }

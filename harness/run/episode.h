@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "load/slo.h"
 #include "record.h"
 #include "workload.h"
 
@@ -36,6 +37,16 @@ struct task_run {
 	size_t na, cap_a;
 	struct call_rec *c;
 	size_t nc, cap_c;
+	/* tool-latency waits, each its own energy window (key), attributed by
+	 * the sink like a call's and reported apart from the calls' energy */
+	struct wait_rec {
+		uint64_t key;
+		int aidx;
+		double dur_s;
+		bool energy_valid;
+		double energy_j;
+	} *w;
+	size_t nw, cap_w;
 	struct task_run *next; /* the sink's queue */
 };
 void task_run_free(struct task_run *tr);
@@ -52,12 +63,20 @@ struct ep_cfg {
 	bool seed_set, temp_set;
 	long seed;
 	double temperature;
+	/* open loop: the task's scheduled arrival (CLOCK_MONOTONIC ns), 0: closed loop */
+	uint64_t sched_ns;
+	/* --slo: judged per task at its end (NULL or unset: not judged) */
+	const struct slo *slo;
+	/* --tool-latency: ms a tool takes where the task and its table say nothing */
+	double tool_latency_ms;
 	int seed_policy;           /* enum seed_policy (seed.h): per-attempt or fixed */
 };
 
 enum ep_kind {
 	EP_SEND,  /* send body (again, if !new_call: a transport retry or its first try) */
-	EP_WAIT,  /* call episode_timer at wake_ns (a transport retry's wait) */
+	EP_WAIT,  /* call episode_timer at wake_ns (a transport retry's wait, or a
+		   * tool's latency when tool_wait: an energy window of its own,
+		   * whose key the caller gives with episode_wait_key) */
 	EP_DONE,  /* take the records with episode_take */
 };
 
@@ -69,6 +88,7 @@ struct ep_req {
 	uint64_t ended_key;        /* ...under this energy key */
 	const struct sbuf *body;   /* EP_SEND: the request body, valid until the next feed */
 	uint64_t wake_ns;          /* EP_WAIT */
+	bool tool_wait;            /* EP_WAIT: a tool's latency, not a transport retry */
 };
 
 struct episode;
@@ -95,6 +115,8 @@ void episode_timer(struct episode *e, uint64_t now, struct ep_req *req);
  * as interrupted) and fires a pending timer at once.
  */
 void episode_interrupt(struct episode *e);
+/* The energy key the caller began for the tool wait it was just asked for. */
+void episode_wait_key(struct episode *e, uint64_t key);
 /* Whether episode_start was called. */
 bool episode_started(const struct episode *e);
 /* After EP_DONE: the records, now the caller's (task_run_free). */

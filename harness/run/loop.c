@@ -261,7 +261,14 @@ static void drive(struct loop *l, int si, struct ep_req *req, uint64_t now)
 			curl_multi_add_handle(l->multi, http_xfer_easy(s->x));
 			return;
 		case EP_WAIT:
-			if (s->x) {
+			if (req->tool_wait) {
+				/* a window of its own: the energy of the wait is the task's,
+				 * reported apart from its calls' */
+				uint64_t k = atomic_fetch_add(l->p->next_key, 1) + 1;
+				if (E)
+					energy_call_begin(E, k, now);
+				episode_wait_key(s->e, k);
+			} else if (s->x) {
 				const struct call_result *r = http_xfer_result(s->x);
 				ap_debug("call to %s failed (%s: %s), transport retry in %.2f s", l->be->label,
 					 call_status_name(r->status), r->error,

@@ -40,6 +40,7 @@ struct job {
 struct item {
 	struct job *j;
 	int form;
+	double sched_s;        /* open loop: arrival, seconds after the pass began; -1: none */
 };
 
 struct runner {
@@ -54,6 +55,8 @@ struct runner {
 	bool counting;          /* false during warm-up: results are discarded */
 	long warm_left;
 	long next_seq;
+	struct schedule sched;  /* open loop: this pass's arrivals */
+	uint64_t pass_t0;       /* the pass's clock zero (arrivals count from it) */
 	bool stream_done;       /* the feeder read the last task */
 	int input_error;        /* the workload could not be read, or changed, mid-run */
 	/* the queue: guarded by mu */
@@ -129,7 +132,13 @@ static struct episode *src_next(void *ctx, struct loop *l, void **user, uint64_t
 		.seed = R->o->seed,
 		.temperature = R->o->temperature,
 		.seed_policy = R->o->seed_policy,
+		.slo = R->o->slo,
+		.tool_latency_ms = R->o->tool_latency_ms,
 	};
+	if (it.sched_s >= 0) {
+		cfg.sched_ns = R->pass_t0 + (uint64_t)(it.sched_s * 1e9);
+		*start_at = cfg.sched_ns;
+	}
 	struct episode *e = NULL;
 	if (episode_new(&e, &cfg)) {
 		ap_err("out of memory starting task %s", it.j->t->id);
@@ -184,6 +193,13 @@ static int read_items(struct runner *R, struct item *out)
 			break;
 		}
 		int rc = workload_next(o->wl, &t, &err);
+		/* --duration: the schedule goes on past the file's end, from its start */
+		if (rc == 1 && R->counting && o->duration_s > 0 && R->next_seq > 0 && !ap_interrupted) {
+			if ((rc = workload_rewind(o->wl)) == 0)
+				continue;
+			ap_err("%s: cannot read it again for --duration: %s", o->wl->path,
+			       strerror(-rc));
+		}
 		if (rc) {
 			/* A read error or a changed workload mid-run fails the run. */
 			if (rc < 0) {
@@ -206,6 +222,15 @@ static int read_items(struct runner *R, struct item *out)
 		}
 		if (!R->counting)
 			R->warm_left--;
+		double sched_s = -1;
+		if (R->counting && o->rate > 0) {
+			sched_s = schedule_next(&R->sched);
+			if (o->duration_s > 0 && sched_s >= o->duration_s) {
+				task_free(t);
+				R->stream_done = true;
+				break;
+			}
+		}
 		int n = 0;
 		bool paired = o->forms[FORM_MONO] && o->forms[FORM_DECOMP] && t->n_subs > 0;
 		for (int f = 0; f < FORM_COUNT; f++) {
@@ -234,8 +259,10 @@ static int read_items(struct runner *R, struct item *out)
 		j->seq = seq;
 		j->paired = paired;
 		atomic_init(&j->refs, n);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			out[i].j = j;
+			out[i].sched_s = sched_s;
+		}
 		return n;
 	}
 	return 0;
@@ -292,6 +319,11 @@ static int run_pass(struct runner *R)
 		free(lts);
 		return rc;
 	}
+	/* Each repeat replays the same arrivals (same seed), so repeats differ by
+	 * the server alone. */
+	schedule_init(&R->sched, R->o->rate > 0 ? R->o->arrival : ARRIVAL_CLOSED, R->o->rate,
+		      R->o->seed_set ? (uint64_t)R->o->seed : 0);
+	R->pass_t0 = ap_now_ns();
 	R->loops_running = 0;
 	for (int i = 0; i < R->n_loops; i++) {
 		lts[i] = (struct loop_thread){

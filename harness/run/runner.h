@@ -18,6 +18,8 @@
 #include "shard.h"
 #include "summary.h"
 #include "workload.h"
+#include "load/schedule.h"
+#include "load/slo.h"
 
 struct run_opts {
 	struct workload *wl;
@@ -40,6 +42,15 @@ struct run_opts {
 	const struct resume_set *skip;
 	/* --shard: only this shard's (repeat, task) units run (shard.h); NULL: all */
 	const struct shard *shard;
+	/* Open loop (--rate R > 0): tasks arrive on a schedule (load/schedule.h),
+	 * seeded by --seed, whatever the server does; -c caps those in flight and
+	 * the rest wait in a queue, their latency counted from the arrival.
+	 * --duration S > 0: the schedule runs S seconds, cycling the workload. */
+	int arrival;            /* enum arrival; ARRIVAL_CLOSED without --rate */
+	double rate;            /* tasks per second */
+	double duration_s;      /* 0: once through the workload */
+	const struct slo *slo;  /* --slo: tasks judged (tasks.csv slo_met); NULL: not */
+	double tool_latency_ms; /* --tool-latency: default tool latency (ms) */
 };
 
 struct run_state {

@@ -92,6 +92,14 @@ static void finalize(struct sink *s, struct task_run *tr)
 		tr->t.energy_j += c->energy_j;
 		tr->t.idle_j += c->idle_j;
 	}
+	tr->t.tool_energy_valid = have_energy;
+	tr->t.tool_energy_j = 0;
+	for (size_t i = 0; i < tr->nw; i++) {
+		if (!tr->w[i].energy_valid)
+			tr->t.tool_energy_valid = false;
+		else
+			tr->t.tool_energy_j += tr->w[i].energy_j;
+	}
 	if (s->out && !s->fatal) {
 		int rc = results_write_task(s->out, &tr->t, tr->a, tr->na, tr->c, tr->nc);
 		if (rc) {
@@ -142,6 +150,18 @@ int sink_drain(struct sink *s, bool final)
 			c->energy_valid = rc == 0 && sh.valid;
 			c->energy_j = c->energy_valid ? sh.device_j : 0;
 			c->idle_j = c->energy_valid ? sh.idle_j : 0;
+		}
+		for (size_t i = 0; i < tr->nw; i++) {
+			struct wait_rec *w = &tr->w[i];
+			if (!s->energy || w->energy_valid || !w->key)
+				continue;
+			struct energy_share sh;
+			int rc = energy_attribute(s->energy, w->key, &sh);
+			if (rc == -EAGAIN && !final)
+				return s->fatal;
+			w->energy_valid = rc == 0 && sh.valid;
+			w->energy_j = w->energy_valid ? sh.device_j : 0;
+			w->key = 0; /* attributed */
 		}
 		s->head = tr->next;
 		if (!s->head)
