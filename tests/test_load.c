@@ -224,9 +224,10 @@ static void test_padding(void **state)
 	assert_non_null(strstr(err.msg, "e2e-simple.jsonl"));
 }
 
-/* A sweep of real recorded runs against the one-queue fakeserver (100 ms a
- * call, one at a time): at c=1 a call takes ~0.1 s, at c=4 ~0.4 s, so an
- * e2e SLO of 0.25 s holds at 1 and breaks at 4; 8 must not run. */
+/* A sweep of real recorded runs against the one-queue fakeserver (200 ms a
+ * call, one at a time): at c=1 a call takes ~0.2 s, at c=4 ~0.8 s, so an
+ * e2e SLO of 0.6 s holds at 1 (valgrind's overhead included) and breaks at
+ * 4; 8 must not run. */
 static void test_sweep_capacity(void **state)
 {
 	(void)state;
@@ -239,17 +240,17 @@ static void test_sweep_capacity(void **state)
 	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
 	snprintf(out, sizeof(out), "%s/out.txt", d);
 	snprintf(err, sizeof(err), "%s/err.txt", d);
-	/* Under valgrind (make valgrind) a 100 ms call takes longer than the
-	 * 0.25 s SLO by itself: the sweep runs every point and its files are
+	/* Under valgrind (make valgrind) a 200 ms call can take longer than the
+	 * 0.6 s SLO by itself: the sweep runs every point and its files are
 	 * checked, its latencies and capacity are not (the plain and ASan passes
 	 * check them). */
 	const char *san = getenv("AP_SANITIZER");
 	bool timed = !san || strcmp(san, "valgrind");
 	if (!timed)
 		print_message("valgrind: sweep latency, SLO and capacity checks left to the plain and "
-			      "ASan passes (valgrind's slowdown alone breaks a 0.25 s SLO)\n");
+			      "ASan passes (valgrind's slowdown alone can break a 0.6 s SLO)\n");
 	char *const argv[] = { (char *)tu_agentperf(), "sweep", "--vary", "concurrency=1,4,8",
-			       "--slo", "e2e=0.25", "-w", wl, "-b", url, "-o", d, "--run-id", "sw",
+			       "--slo", "e2e=0.6", "-w", wl, "-b", url, "-o", d, "--run-id", "sw",
 			       "--idle", "0", "-q", timed ? "--until-slo-breaks" : NULL, NULL };
 	int rc = tu_run(argv, out, err);
 	char *o = tu_slurp(out), *e = tu_slurp(err);
@@ -286,7 +287,7 @@ static void test_sweep_capacity(void **state)
 		assert_true(ru_get_by(csv, "point", "concurrency-1", "slo_attainment", v, sizeof(v)));
 		assert_true(strtod(v, NULL) >= 0.9);
 		assert_true(ru_get_by(csv, "point", "concurrency-4", "e2e_p50_s", v, sizeof(v)));
-		assert_true(strtod(v, NULL) > 0.3); /* four in the queue */
+		assert_true(strtod(v, NULL) > 0.6); /* four in the queue */
 		assert_true(ru_get_by(csv, "point", "concurrency-4", "slo_attainment", v, sizeof(v)));
 		assert_true(strtod(v, NULL) < 0.9);
 	}
@@ -355,7 +356,7 @@ static void test_open_loop_queueing(void **state)
 	assert_int_equal(ru_workload(wl, "co", prompts, 30, 1), 0);
 	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
 	char *const argv[] = { (char *)tu_agentperf(), "record", "-w", wl, "-b", url, "--rate", "10",
-			       "--arrival", "constant", "-c", "1", "--slo", "e2e=1", "-o", d,
+			       "--arrival", "constant", "-c", "1", "--slo", "e2e=2", "-o", d,
 			       "--run-id", "co", "--idle", "0", "-q", NULL };
 	char *out = NULL;
 	assert_int_equal(run_ap(argv, &out, d), 0);
@@ -365,7 +366,8 @@ static void test_open_loop_queueing(void **state)
 	assert_true(svc > 400 && svc < 1500);   /* ms: the server's 0.5 s */
 	assert_true(p99 > 8000);                /* task 29: due at 2.9 s, sent at ~14.5 s */
 	assert_true(q99 > 7000);
-	assert_true(tu_report_value(out, "slo-attainment") < 20);
+	/* e2e=2 s from schedule: the first few tasks (0.5, 0.9, 1.3, 1.7 s) meet it */
+	assert_true(tu_report_value(out, "slo-attainment") < 25);
 	snprintf(path, sizeof(path), "%s/co/tasks.csv", d);
 	char *tasks = tu_slurp(path), v[64];
 	assert_true(ru_get(tasks, "t29", "t_sched_s", v, sizeof(v)));
