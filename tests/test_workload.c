@@ -286,7 +286,7 @@ static void test_errors(void **state)
 		{ "{\"agentperf_workload\":1,\"name\":\"t\",\"version\":\"1\",\"source\":\"s\","
 		  "\"license\":\"l\",\"defaults\":{\"retries\":2}}\n",
 		  "w.jsonl:1: defaults.retries: unknown key (expected system_prompt, tools, sampling, "
-		  "max_tokens, max_attempts, retry, max_steps)" },
+		  "max_tokens, max_attempts, retry, max_steps, tool_latency_ms)" },
 		{ "{\"agentperf_workload\":1,\"name\":\"t\",\"version\":\"1\",\"source\":\"s\","
 		  "\"license\":\"l\",\"defaults\":{\"sampling\":{\"temperature\":50}}}\n",
 		  "w.jsonl:1: defaults.sampling.temperature: expected a number from 0 to 10, got 50" },
@@ -306,7 +306,7 @@ static void test_errors(void **state)
 		{ HDR "\n\n{\"id\":\"a\",\"promt\":\"p\",\"check\":{\"kind\":\"none\"}}\n",
 		  "w.jsonl:4: promt: unknown key (expected id, category, messages, prompt, "
 		  "system_prompt, tools, tool_table, check, decomposed, max_attempts, retry, "
-		  "max_steps, max_tokens, sampling)" },
+		  "max_steps, max_tokens, sampling, tool_latency_ms)" },
 		{ HDR "{\"id\":\"a\",\"prompt\":\"p\"}\n",
 		  "w.jsonl:2: check: missing required field (use {\"kind\": \"none\"} to count any "
 		  "completed answer as success)" },
@@ -364,7 +364,7 @@ static void test_errors(void **state)
 		  "(first at tool_table[0])" },
 		{ HDR_TOOLS "{\"id\":\"a\",\"prompt\":\"p\",\"check\":{\"kind\":\"none\"},"
 			    "\"tool_table\":[{\"name\":\"get_weather\",\"result\":1,\"when\":2}]}\n",
-		  "w.jsonl:2: tool_table[0].when: unknown key (expected name, args, result)" },
+		  "w.jsonl:2: tool_table[0].when: unknown key (expected name, args, result, latency_ms)" },
 		{ HDR "{\"id\":\"a\",\"prompt\":\"p\",\"check\":{\"kind\":\"none\"},\"decomposed\":["
 		      "{\"id\":\"s1\",\"prompt\":\"x {{s2}}\"},{\"id\":\"s2\",\"prompt\":\"y\"}]}\n",
 		  "w.jsonl:2: decomposed[0].prompt: {{s2}} refers to a later sub-call; only earlier "
@@ -401,7 +401,7 @@ static void test_errors(void **state)
 		  "w.jsonl:2: id: duplicate key" },
 		{ HDR HDR, "w.jsonl:2: agentperf_workload: unknown key (expected id, category, "
 			   "messages, prompt, system_prompt, tools, tool_table, check, decomposed, "
-			   "max_attempts, retry, max_steps, max_tokens, sampling)" },
+			   "max_attempts, retry, max_steps, max_tokens, sampling, tool_latency_ms)" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *m = open_fails(cases[i].content);
