@@ -80,6 +80,12 @@ static void test_openai_body(void **state)
 	assert_int_equal(r.cached_tokens, 8);
 	assert_true(r.srv_prompt_tps == 100.5 && r.srv_gen_tps == 20);
 	call_result_reset(&r);
+	/* An older llama-server: cached prompt tokens only in timings.cache_n. */
+	const char *old = "{\"choices\":[{\"message\":{\"content\":\"hi\"}}],\"usage\":"
+			  "{\"prompt_tokens\":24,\"completion_tokens\":2},\"timings\":{\"cache_n\":16}}";
+	assert_int_equal(openai_backend_ops.parse_body(old, strlen(old), &r), 0);
+	assert_int_equal(r.cached_tokens, 16);
+	call_result_reset(&r);
 	/* No usage: flagged, not zeros pretending to be counts. */
 	const char *nousage = "{\"choices\":[{\"message\":{\"content\":\"hi\"}}]}";
 	assert_int_equal(openai_backend_ops.parse_body(nousage, strlen(nousage), &r), 0);

@@ -117,6 +117,13 @@ static void take_usage(struct call_result *r, const cJSON *root)
 			r->srv_prompt_tps = p->valuedouble;
 		if (cJSON_IsNumber(g))
 			r->srv_gen_tps = g->valuedouble;
+		/* Older llama-server builds count cached prompt tokens only here. */
+		const cJSON *cn = cJSON_GetObjectItemCaseSensitive(t, "cache_n");
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(root, "usage"), "prompt_tokens_details");
+		if (r->usage_reported && !d && cJSON_IsNumber(cn) && cn->valuedouble >= 0 &&
+		    cn->valuedouble <= (double)r->prompt_tokens)
+			r->cached_tokens = (long)cn->valuedouble;
 	}
 }
 
