@@ -48,6 +48,51 @@ bool bfcl_is_float(const cJSON *v)
 	return cJSON_IsNumber(v) && (v->type & BF_FLOAT);
 }
 
+/* After p, the next JSON number token (strings skipped); *is_float: written
+ * with a fraction or an exponent. NULL when there is none. */
+static const char *next_number(const char *p, bool *is_float)
+{
+	while (*p) {
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p)
+				p++;
+		} else if (*p == '-' || isdigit((unsigned char)*p)) {
+			*is_float = false;
+			for (p += *p == '-'; isdigit((unsigned char)*p) || (*p && strchr(".eE+-", *p)); p++)
+				*is_float |= *p == '.' || *p == 'e' || *p == 'E';
+			return p;
+		} else {
+			p++;
+		}
+	}
+	return NULL;
+}
+
+static void mark_floats(cJSON *v, const char **p)
+{
+	for (; v; v = v->next) {
+		if (cJSON_IsNumber(v)) {
+			bool f = false;
+			*p = *p ? next_number(*p, &f) : NULL;
+			if (*p && f)
+				v->type |= BF_FLOAT;
+		} else if (v->child) {
+			mark_floats(v->child, p);
+		}
+	}
+}
+
+void bfcl_mark_floats(cJSON *v, const char *text)
+{
+	/* cJSON keeps members and elements in text order, so the n-th number of
+	 * the tree is the n-th number token of the text. */
+	const char *p = text;
+	mark_floats(v, &p);
+}
+
 static cJSON *mk_float(double d)
 {
 	cJSON *v = cJSON_CreateNumber(d);
@@ -246,6 +291,11 @@ static void msg_set(struct msg *m, const char *fmt, ...)
 /* Compact JSON of a value for a message, cut at 100 bytes. */
 static const char *show(const cJSON *v, char *buf, size_t n)
 {
+	/* A float written as a whole number reads as Python prints it, 10.0. */
+	if (bfcl_is_float(v) && v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e15) {
+		snprintf(buf, n, "%.1f", v->valuedouble);
+		return buf;
+	}
 	char *s = v ? cJSON_PrintUnformatted(v) : NULL;
 	if (!s) {
 		snprintf(buf, n, "?");

@@ -48,4 +48,11 @@ cJSON *bfcl_convert(enum bfcl_lang lang, const char *value, const char *type,
 		    const char *nested);
 bool bfcl_is_float(const cJSON *v);
 
+/*
+ * Marks the numbers of v, parsed from the JSON text, that the text writes as
+ * floats (a fraction or an exponent: 5.0, 1e3): Python's json.loads reads
+ * them as floats, which BFCL's type checks tell from ints, and cJSON does not.
+ */
+void bfcl_mark_floats(cJSON *v, const char *text);
+
 #endif

@@ -742,6 +742,8 @@ static cJSON *parse_args(const struct tool_call *tc)
 		cJSON_Delete(j);
 		return NULL;
 	}
+	if (j)
+		bfcl_mark_floats(j, s); /* 5.0 stays a float for BFCL's type checks */
 	return j;
 }
 

@@ -200,6 +200,7 @@ static int load_answers(struct bfcl_file *s, const char *path, struct ap_error *
 			rc = -EINVAL;
 			break;
 		}
+		bfcl_mark_floats(j, line); /* [70.0] is a float answer, as BFCL reads it */
 		if ((rc = jv_object(&x, j, "answer")) ||
 		    (rc = jv_string(&x, j, "", "id", true, &id)))
 			break;

@@ -317,7 +317,8 @@ static void test_bfcl_pair_judged_by_possible_answers(void **state)
 	assert_non_null(tasks);
 	assert_non_null(att);
 	/* Six BFCL entries; only the triangle call matches its ground truth
-	 * (10 == 10 and 5.0 == 5, the optional unit omitted). */
+	 * (base 10, height 5, the optional unit omitted; a height of 5.0 would be a
+	 * float, which BFCL's type check refuses for an integer parameter). */
 	assert_int_equal(tu_count(tasks, "\n"), 7);
 	assert_non_null(strstr(tasks, ",simple_0,"));
 	assert_int_equal(tu_count(tasks, ",success,1,"), 1);

@@ -117,12 +117,17 @@ static void test_bfcl(void **state)
 	assert_true(t[0]->check.sub[0].bfcl);
 	struct tool_call c0[] = { { "1", "calculate_triangle_area", "{\"base\":10,\"height\":5}" } };
 	struct tool_call c0b[] = { { "1", "calculate_triangle_area",
-				     "{\"base\":10.0,\"height\":5,\"unit\":\"Units\"}" } };
+				     "{\"base\":10,\"height\":5,\"unit\":\"Units\"}" } };
+	/* 10.0 is a float: BFCL's type check refuses it for an integer parameter. */
+	struct tool_call c0e[] = { { "1", "calculate_triangle_area", "{\"base\":10.0,\"height\":5}" } };
 	struct tool_call c0c[] = { { "1", "calculate_triangle_area",
 				     "{\"base\":10,\"height\":5,\"color\":\"red\"}" } };
 	struct tool_call c0d[] = { { "1", "calculate_triangle_area", "{\"base\":10}" } };
 	assert_true(judge(t[0], c0, 1));
-	assert_true(judge(t[0], c0b, 1)); /* 10.0 == 10, BFCL string normalization */
+	assert_true(judge(t[0], c0b, 1)); /* BFCL string normalization */
+	assert_false(judge(t[0], c0e, 1));
+	assert_non_null(strstr(why, "Incorrect type for parameter 'base'. Expected type integer, got "
+				    "float. Parameter value: 10.0."));
 	assert_false(judge(t[0], c0c, 1));
 	assert_non_null(strstr(why, "Unexpected parameter: 'color'."));
 	assert_false(judge(t[0], c0d, 1));
