@@ -147,6 +147,19 @@ static void spec_for(const struct ctx *c, char *buf, size_t n, const char *extra
 		 extra ? extra : "");
 }
 
+/* Whether a peak-RSS bound means anything here: under valgrind (make valgrind)
+ * its own memory is in the child's RSS, so the plain and ASan passes check
+ * the bound, and the test says so. */
+static bool rss_bound_checked(void)
+{
+	const char *san = getenv("AP_SANITIZER");
+	if (san && !strcmp(san, "valgrind")) {
+		print_message("  (peak-RSS bound not checked under valgrind: its own memory is counted)\n");
+		return false;
+	}
+	return true;
+}
+
 static void paris_workload(const struct ctx *c, const char *path, const char *prefix, int n)
 {
 	FILE *f = fopen(path, "w");
@@ -349,7 +362,9 @@ static void test_05_non_regular_and_huge_files(void **state)
 				     "openai:url=http://127.0.0.1:9/v1", NULL };
 		uint64_t t0 = (uint64_t)time(NULL);
 		assert_int_equal(run(&c, a1), 2);
-		assert_true((uint64_t)time(NULL) - t0 < 10);
+		/* a bound that a blocked read would break, not a speed target: a
+		 * valgrind start alone takes ~2 CPU-seconds, far more on a loaded machine */
+		assert_true((uint64_t)time(NULL) - t0 < (getenv("AP_SANITIZER") ? 90u : 10u));
 		char *e = stderr_of(&c);
 		assert_has(e, bad[i], "stderr");
 		assert_has(e, "not a regular file", "stderr");
@@ -382,7 +397,7 @@ static void test_05_non_regular_and_huge_files(void **state)
 	char *e = stderr_of(&c);
 	assert_has(e, "longer than 16 MiB", "stderr");
 	free(e);
-	if (rss > 96 * 1024)
+	if (rss_bound_checked() && rss > 96 * 1024)
 		fail_msg("peak RSS %ld KiB reading a 256 MiB line: not bounded", rss);
 	ctx_free(&c);
 }
@@ -571,7 +586,11 @@ static void test_17_folder_locked(void **state)
 	struct ctx c;
 	ctx_init(&c);
 	start_rules_file(&c, "tests/fake/slow.rules");
-	paris_workload(&c, c.wl, "t", 6);
+	/* enough 300 ms tasks left after the first that the resume (under valgrind,
+	 * many seconds to start on a loaded machine) comes while the record runs */
+	const char *san = getenv("AP_SANITIZER");
+	const int n = san && !strcmp(san, "valgrind") ? 40 : 6;
+	paris_workload(&c, c.wl, "t", n);
 	char spec[256], rdir[400];
 	spec_for(&c, spec, sizeof(spec), NULL);
 	snprintf(rdir, sizeof(rdir), "%s/r", c.res);
@@ -593,7 +612,7 @@ static void test_17_folder_locked(void **state)
 	/* The record goes on and finishes whole. */
 	assert_int_equal(ru_wait(p, NULL), 0);
 	char *t = file_in(rdir, "tasks.csv");
-	assert_int_equal(ru_rows(t, NULL, NULL), 6);
+	assert_int_equal(ru_rows(t, NULL, NULL), n);
 	free(t);
 	cJSON *m = meta_of(rdir);
 	assert_string_equal(status_of(m), "complete");
@@ -1020,7 +1039,7 @@ static void test_01_whole_answer_bound(void **state)
 	}
 	free(calls);
 	/* Memory follows the bound, not the stream (the unbounded client held it all). */
-	if (rss > 64 * 1024)
+	if (rss_bound_checked() && rss > 64 * 1024)
 		fail_msg("peak RSS %ld KiB for answers cut at 256 KiB", rss);
 	ctx_free(&c);
 }
@@ -1165,6 +1184,14 @@ static int run_limited(const struct ctx *c, const char *const args[], const stru
 static void test_11_fd_limit_checked(void **state)
 {
 	(void)state;
+	const char *san = getenv("AP_SANITIZER");
+	if (san && !strcmp(san, "valgrind")) {
+		/* valgrind emulates setrlimit(RLIMIT_NOFILE) in this process (its own
+		 * descriptors sit at the top), so the limit never reaches agentperf */
+		print_message("SKIPPED under valgrind: the open-file limit set here does not reach "
+			      "the agentperf it starts (the plain and ASan passes check it)\n");
+		skip();
+	}
 	struct ctx c;
 	ctx_init(&c);
 	start_rules_file(&c, "tests/fake/openai-basic.rules");
