@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -16,6 +17,8 @@
 #include "results.h"
 #include "sweep.h"
 #include "util.h"
+
+extern char **environ;
 
 static const struct {
 	const char *name, *option;
@@ -501,26 +504,53 @@ static void on_sig(int sig)
 	sweep_stop = 1;
 }
 
+/* The binary every point runs: its path (not /proc/self/exe: under valgrind,
+ * --trace-children, that link names valgrind's tool, while readlink() is
+ * answered with ours) and an fd of it, taken once at the sweep's start, so a
+ * binary rebuilt in place mid-sweep does not make the later points another
+ * version (or fail to start: the path then reads "... (deleted)"). */
+static char self_path[4096];
+static int self_fd = -1;
+static struct stat self_st;
+
+static void self_open(void)
+{
+	ssize_t len = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+	if (len <= 0) {
+		snprintf(self_path, sizeof(self_path), "/proc/self/exe");
+		return;
+	}
+	self_path[len] = 0;
+	self_fd = open(self_path, O_RDONLY | O_CLOEXEC);
+	if (self_fd >= 0 && fstat(self_fd, &self_st)) {
+		close(self_fd);
+		self_fd = -1;
+	}
+}
+
+/* In the child: the path while it is still the file we started from, else the fd. */
+static void self_exec(char **args)
+{
+	struct stat now;
+	if (self_fd < 0 || (!stat(self_path, &now) && now.st_ino == self_st.st_ino &&
+			    now.st_dev == self_st.st_dev)) {
+		execv(self_path, args);
+		return;
+	}
+	fexecve(self_fd, args, environ);
+}
+
 /* Runs `agentperf ARGS...` as a child; its exit code, 128+signal, or -errno. */
 static int run_child(char **args)
 {
-	/* The path itself, not /proc/self/exe: under valgrind (make valgrind,
-	 * --trace-children) that link names valgrind's tool, which cannot be
-	 * started as a program, while readlink() is answered with ours. */
-	char exe[4096] = "/proc/self/exe";
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len > 0)
-		exe[len] = 0;
-	else
-		snprintf(exe, sizeof(exe), "/proc/self/exe");
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
-		execv(exe, args);
-		fprintf(stderr, "agentperf sweep: cannot start %s: %s\n", args[0], strerror(errno));
+		self_exec(args);
+		fprintf(stderr, "agentperf sweep: cannot start %s: %s\n", self_path, strerror(errno));
 		_exit(127);
 	}
 	int st;
@@ -715,6 +745,7 @@ int sweep_main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	self_open();
 	struct sigaction sa = { .sa_handler = on_sig };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
