@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "backend.h"
 #include "jsonv.h"
 #include "results.h"
@@ -113,31 +115,47 @@ static int free_port(void)
 	return port;
 }
 
+/* Appends a reply to an sbuf up to 1 MiB (a /props body is a few KiB). */
+static size_t get_append(char *p, size_t sz, size_t n, void *arg)
+{
+	struct sbuf *b = arg;
+	size_t len = sz * n;
+	if (b->len + len > (1u << 20) || sbuf_add(b, p, len))
+		return 0;
+	return len;
+}
+
+/*
+ * GET http://127.0.0.1:PORT/PATH with libcurl (no proxy, no signals),
+ * within timeout_s. The HTTP status (0: no answer), the body in *body
+ * when body is given.
+ */
+static long local_get(int port, const char *path, double timeout_s, struct sbuf *body)
+{
+	char url[96];
+	long status = 0;
+	CURL *h = curl_easy_init();
+	if (!h)
+		return 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, get_append);
+	struct sbuf sink = { 0 };
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body ? body : &sink);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	sbuf_free(&sink);
+	curl_easy_cleanup(h);
+	return status;
+}
+
 /* 1: /health said 200; 0: not (yet); never blocks more than a second. */
 static int health_ok(int port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct timeval tv = { 1, 0 };
-	char buf[128] = "";
-	int ok = 0;
-	if (fd < 0)
-		return 0;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	static const char req[] = "GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-	if (!connect(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)sizeof(req) - 1) {
-		ssize_t got = 0, r;
-		while (got < (ssize_t)sizeof(buf) - 1 &&
-		       (r = recv(fd, buf + got, sizeof(buf) - 1 - (size_t)got, 0)) > 0)
-			got += r;
-		buf[got > 0 ? got : 0] = '\0';
-		ok = !strncmp(buf, "HTTP/1.", 7) && !strncmp(buf + 8, " 200", 4);
-	}
-	close(fd);
-	return ok;
+	return local_get(port, "/health", 1.0, NULL) == 200;
 }
 
 /*
@@ -149,43 +167,20 @@ static int health_ok(int port)
  */
 static void props_read(int port, struct managed_server *s)
 {
-	char *out = s->build_info;
-	size_t n = sizeof(s->build_info);
+	struct sbuf b = { 0 };
 	s->props_n_ctx = s->props_slots = NAN;
 	s->props_ftype[0] = '\0';
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct timeval tv = { 2, 0 };
-	enum { CAP = 1 << 20 };
-	char *buf = malloc(CAP);
-	out[0] = '\0';
-	if (fd < 0 || !buf)
-		goto out;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	static const char req[] = "GET /props HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1)
-		goto out;
-	ssize_t got = 0, r;
-	while (got < CAP - 1 && (r = recv(fd, buf + got, (size_t)(CAP - 1 - got), 0)) > 0)
-		got += r;
-	buf[got > 0 ? got : 0] = '\0';
-	const char *body = strstr(buf, "\r\n\r\n");
-	cJSON *j = body ? cJSON_Parse(body + 4) : NULL;
+	s->build_info[0] = '\0';
+	cJSON *j = local_get(port, "/props", 2.0, &b) == 200 && b.s ? cJSON_Parse(b.s) : NULL;
 	const cJSON *bi = cJSON_GetObjectItemCaseSensitive(j, "build_info");
 	if (cJSON_IsString(bi))
-		snprintf(out, n, "%s", bi->valuestring);
+		snprintf(s->build_info, sizeof(s->build_info), "%s", bi->valuestring);
 	const cJSON *dg = cJSON_GetObjectItemCaseSensitive(j, "default_generation_settings");
 	s->props_n_ctx = jv_num_or(dg, "n_ctx", NAN);
 	s->props_slots = jv_num_or(j, "total_slots", NAN);
 	ap_scopy(s->props_ftype, sizeof(s->props_ftype), jv_str_or(j, "model_ftype", ""));
 	cJSON_Delete(j);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
+	sbuf_free(&b);
 }
 
 /* The last lines of the log, joined with " | ", for error messages. */
@@ -345,12 +340,39 @@ int managed_start(struct managed_server **out, const struct managed_cfg *c, int 
 		energy_call_begin(en, MANAGED_LOAD_KEY, s->t_spawn);
 		s->load_energy_pending = true;
 	}
+	int port_tries = 0;
 	for (;;) {
 		if (health_ok(s->port))
 			break;
 		if (reap(s)) {
 			describe_exit(s->exit_status, why, sizeof(why));
 			log_tail(s->log_path, tail, sizeof(tail), 4);
+			/* The port free_port found can be taken before the server binds it:
+			 * then a new port, and start again (a few times). */
+			if (++port_tries < 4 && (strcasestr(tail, "address already in use") ||
+						 strcasestr(tail, "couldn't bind") ||
+						 strcasestr(tail, "failed to bind"))) {
+				if ((s->port = free_port()) < 0) {
+					rc = s->port;
+					ap_error_set(err, NULL, 0, "llama-server",
+						     "cannot pick a loopback port: %s", strerror(-rc));
+					goto out;
+				}
+				ap_info("llama-server: port taken before it bound (%s); again on %d", tail,
+					s->port);
+				snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d/v1", s->port);
+				snprintf(a_port, sizeof(a_port), "%d", s->port);
+				if ((s->pid = spawn(argv, in_fd, log_fd)) < 0) {
+					rc = -errno;
+					ap_error_set(err, NULL, 0, "llama-server", "cannot start %s: %s",
+						     s->bin, strerror(errno));
+					goto out;
+				}
+				s->exited = false;
+				if (en)
+					energy_watch_pid(en, s->pid);
+				continue;
+			}
 			ap_error_set(err, NULL, 0, "llama-server",
 				     "%s %s before becoming healthy; see %s%s%s", s->bin, why, s->log_path,
 				     tail[0] ? "; last lines: " : "", tail);
