@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # No include circle among the harness/ modules. A module is foo.c with its
-# foo.h (a private foo_priv.h or foo_internal.h belongs to foo too); module A
+# foo.h (a private foo_priv.h or foo_internal.h belongs to foo too; the
+# printer's files harness/report*.c/h are one module, the printer layer); module A
 # depends on B when a file of A includes B's header. A call needs the callee's
 # declaration, so a call circle shows up here as an include circle. tsort
 # reports every circle it finds; exit 1 when there is one. .ci/run runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-module() { local m=${1%.*}; m=${m%_priv}; echo "${m%_internal}"; }
+module() {
+    local m=${1%.*}
+    m=${m%_priv}
+    m=${m%_internal}
+    case $m in harness/report_*) m=harness/report ;; esac
+    echo "$m"
+}
 declare -A owner
 while read -r h; do owner[$(basename "$h")]=$(module "$h"); done < <(find harness probes -name '*.h')
 edges=$(mktemp)
