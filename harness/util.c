@@ -398,6 +398,10 @@ int ap_data_find(const char *rel, char *buf, size_t n)
 			snprintf(buf, n, "%s/%s", exe, rel);
 			if (!access(buf, R_OK))
 				return 0;
+			/* a build folder of the source tree (make BUILD=build-asan) */
+			snprintf(buf, n, "%s/../%s", exe, rel);
+			if (!access(buf, R_OK))
+				return 0;
 			/* PREFIX/bin/agentperf -> PREFIX/share/agentperf/ */
 			snprintf(buf, n, "%s/../share/agentperf/%s", exe, rel);
 			if (!access(buf, R_OK))

@@ -61,7 +61,8 @@ FILE *ap_fopen_regular(const char *path, struct ap_error *err);
 /*
  * Finds a file of the data folder by its path under the source tree (rel, e.g.
  * "workloads/profiles/x.json"): in the working directory, under
- * $AGENTPERF_DATA (the workloads folder), beside the binary, in
+ * $AGENTPERF_DATA (the workloads folder), beside the binary, one folder up
+ * (a binary in a build folder of the tree, such as build-asan/), in
  * PREFIX/share/agentperf/ next to PREFIX/bin, and in the folder `make install`
  * put it in. 0 with the path in buf, or -ENOENT with rel itself in buf.
  */
