@@ -148,13 +148,20 @@ static void spec_for(const struct ctx *c, char *buf, size_t n, const char *extra
 }
 
 /* Whether a peak-RSS bound means anything here: under valgrind (make valgrind)
- * its own memory is in the child's RSS, so the plain and ASan passes check
- * the bound, and the test says so. */
-static bool rss_bound_checked(void)
+ * its own memory is in the child's RSS, so the plain (and, without churn, the
+ * ASan) pass checks the bound, and the test says so. */
+static bool rss_bound_checked(bool churn)
 {
 	const char *san = getenv("AP_SANITIZER");
 	if (san && !strcmp(san, "valgrind")) {
 		print_message("  (peak-RSS bound not checked under valgrind: its own memory is counted)\n");
+		return false;
+	}
+	/* ASan keeps freed blocks in its quarantine (256 MB): many small
+	 * allocations come and gone (churn) show up in RSS, not in agentperf */
+	if (churn && san && !strcmp(san, "asan")) {
+		print_message("  (peak-RSS bound not checked under ASan: its quarantine of freed blocks "
+			      "is counted)\n");
 		return false;
 	}
 	return true;
@@ -397,7 +404,7 @@ static void test_05_non_regular_and_huge_files(void **state)
 	char *e = stderr_of(&c);
 	assert_has(e, "longer than 16 MiB", "stderr");
 	free(e);
-	if (rss_bound_checked() && rss > 96 * 1024)
+	if (rss_bound_checked(false) && rss > 96 * 1024)
 		fail_msg("peak RSS %ld KiB reading a 256 MiB line: not bounded", rss);
 	ctx_free(&c);
 }
@@ -1062,7 +1069,7 @@ static void test_01_whole_answer_bound(void **state)
 	}
 	free(calls);
 	/* Memory follows the bound, not the stream (the unbounded client held it all). */
-	if (rss_bound_checked() && rss > 64 * 1024)
+	if (rss_bound_checked(true) && rss > 64 * 1024)
 		fail_msg("peak RSS %ld KiB for answers cut at 256 KiB", rss);
 	ctx_free(&c);
 }
