@@ -20,10 +20,19 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: all ${#pkgs[@]} packages present"
-    exit 0
+else
+    sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "deps: installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-sudo=
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-echo "deps: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The real agent of tests/test_agent.c: the OpenAI Agents SDK at the version
+# tests/agent/package-lock.json pins (npm's registry), so that `make test`
+# after this script runs it instead of skipping it.
+agent=$(cd "$(dirname "$0")/.." && pwd)/tests/agent
+if [ -f "$agent/package-lock.json" ] && [ ! -d "$agent/node_modules/@openai/agents" ]; then
+    echo "deps: npm ci in tests/agent (the pinned @openai/agents)"
+    (cd "$agent" && npm ci --no-audit --no-fund --loglevel=error) ||
+        echo "deps: npm ci failed: test_agent will say SKIPPED" >&2
+fi
