@@ -8,6 +8,9 @@ pkgs=(build-essential pkg-config cmake git ca-certificates curl
       libmicrohttpd-dev   # agentperf proxy (issue 17)
       nginx-light wrk time)  # the last three: make perf
 pkgs+=(clang libclang-rt-14-dev valgrind)  # make fuzz, asan, valgrind (issue 6)
+# test_suite checks workloads/long-context.jsonl against its generator, and
+# plots/plot.sh reads meta.json with jq or python3: not on a minimal Debian.
+pkgs+=(python3)
 # SLURM=1 (.ci/run): a real Slurm for tests/slurm-test.sh, which starts its own
 # munged, slurmctld and slurmd; nothing else needs them.
 [ "${SLURM:-0}" = 1 ] && pkgs+=(slurm-wlm munge)
