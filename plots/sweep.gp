@@ -6,24 +6,24 @@
 # (or rate, context) and src (the energy provenance line).
 load dir."/common.gp"
 set datafile separator ","
-set multiplot layout 1,2 title "Load sweep: energy and latency against ".axis." (".src.")" noenhanced font ",11"
+set multiplot layout 1,2 title (notitle ? "" : "Load sweep against ".axis." (energy: ".src.")") noenhanced font small
 xl = (axis eq "concurrency") ? "concurrent episodes (-c)" : (axis eq "rate") ? "offered tasks/s (--rate)" : "context tokens (--context, bytes/4)"
-set xlabel xl
+set xlabel xl font small
 set logscale x 2
 set format x "%g"
-set key below left box opaque noenhanced font ",9" maxrows 3
-set ylabel "J per task (attributed device energy)"
-set y2label "J per completion token"
+set key below left box opaque noenhanced font small maxrows 3 width -2
+set ylabel "J per task (device)" font small
+set y2label "J per output token" font small
 set y2tics
 set ytics nomirror
 set yrange [0:*]
 set y2range [0:*]
 plot data using (column("value")):(column("j_per_task")) with linespoints lw 2 pt 7 title "measured J/task", \
-     data using (column("value")):(column("modeled_j_per_task")) with linespoints lw 2 dt 2 pt 6 title "modeled from lowest load (utilization formula)", \
-     data using (column("value")):(column("j_per_completion_token")) axes x1y2 with linespoints lw 1 pt 5 lc rgb "#888888" title "measured J/token (right)"
+     data using (column("value")):(column("modeled_j_per_task")) with linespoints lw 2 dt 2 pt 6 title "modeled (utilization formula)", \
+     data using (column("value")):(column("j_per_completion_token")) axes x1y2 with linespoints lw 1 pt 5 lc rgb "#888888" title "J/token (right)"
 unset y2label
-set ylabel "seconds from the scheduled start"
-set y2label "tasks per second (achieved)"
+set ylabel "s from scheduled start" font small
+set y2label "tasks/s achieved" font small
 set yrange [0:*]
 plot data using (column("value")):(column("e2e_p99_s")) with linespoints lw 2 pt 7 title "e2e p99", \
      data using (column("value")):(column("e2e_p50_s")) with linespoints lw 2 pt 6 dt 2 title "e2e p50", \

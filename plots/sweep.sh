@@ -30,7 +30,7 @@ src=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="energy_source") k=i; next} k{pri
 terms="png svg"
 if gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo; then terms="pngcairo svg pdfcairo"; fi
 for t in $terms; do
-    gnuplot -e "dir='$here'; term='$t'; out='$out/load-curve'; data='$csv'; axis='$axis'; src='${src//\'/}'" \
+    gnuplot -e "dir='$here'; term='$t'; out='$out/load-curve'; data='$csv'; axis='$axis'; src='${src//\'/}'; size='7x4'" \
         "$here/sweep.gp" || { echo "plot: gnuplot failed on sweep.gp" >&2; exit 1; }
 done
 echo "wrote $out/load-curve.{$(echo "$terms" | sed 's/pngcairo/png/; s/pdfcairo/pdf/; s/ /,/g')}"

@@ -5,6 +5,7 @@
  * retries are the episode's (episode.c), as timers, never a sleep here.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <math.h>
 #include <pthread.h>
 #include <time.h>
@@ -35,7 +36,24 @@ struct http_xfer {
 	enum call_status abort_status; /* set by callbacks that stop the transfer */
 	uint64_t t_done;        /* when the stream's end marker came; 0: not yet */
 	bool lingering;         /* counted in `lingering` below */
+	int sock_errno;         /* socket() failed with this (EMFILE ...): the client's fault */
 };
+
+/*
+ * curl's socket opener, wrapped so that a socket() that fails for want of
+ * descriptors or memory is known as such: curl itself reports it as
+ * "couldn't connect", which would blame the server (CURLINFO_OS_ERRNO is not
+ * set for it).
+ */
+static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct http_xfer *c = ud;
+	(void)purpose;
+	curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+	if (fd == CURL_SOCKET_BAD)
+		c->sock_errno = errno;
+	return fd;
+}
 
 /*
  * Transfers of this thread's loop whose stream ended ([DONE], message_stop)
@@ -217,6 +235,8 @@ int http_xfer_new(struct http_xfer **out, const struct backend *b, struct curl_s
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
 	/* Interrupts are the loop's (it abandons its transfers), not a progress callback's. */
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -284,6 +304,7 @@ void http_xfer_prepare(struct http_xfer *c, const struct sbuf *body, bool fresh,
 	c->headers_seen = false;
 	c->http_status = 0;
 	c->abort_status = CALL_OK;
+	c->sock_errno = 0;
 	linger_end(c);
 	c->t_done = 0;
 	memset(&c->st, 0, sizeof(c->st));
@@ -354,8 +375,9 @@ bool http_xfer_done(struct http_xfer *c, CURLcode cc, uint64_t now)
 		r->status = c->abort_status;
 		return false;
 	}
-	long os_errno = 0;
-	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
+	long os_errno = c->sock_errno;
+	if (!os_errno)
+		curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
 	if (cc != CURLE_OK &&
 	    (os_errno == EMFILE || os_errno == ENFILE || os_errno == ENOBUFS || os_errno == ENOMEM)) {
 		/* socket() failing here is agentperf out of descriptors or memory, not the server. */
