@@ -387,7 +387,8 @@ static void test_open_loop_queueing(void **state)
 	char *const rep[] = { (char *)tu_agentperf(), "report", path, NULL };
 	char *out2 = NULL;
 	assert_int_equal(run_ap(rep, &out2, d), 0);
-	assert_true(fabs(tu_report_value(out2, "queue-delay-p99") - q99) < 1e-6);
+	/* the same histogram bucket (2 % wide) up to the CSV's 9 digits */
+	assert_true(fabs(tu_report_value(out2, "queue-delay-p99") - q99) <= 0.03 * q99);
 	free(out);
 	free(out2);
 	free(tasks);
