@@ -40,10 +40,9 @@ static int dispatch(struct sse_parser *p, sse_cb cb, void *ctx)
 	return rc;
 }
 
-static int process_line(struct sse_parser *p, sse_cb cb, void *ctx)
+/* One line (without its end of line), l[0..n). */
+static int process_line(struct sse_parser *p, const char *l, size_t n, sse_cb cb, void *ctx)
 {
-	const char *l = p->line.s ? p->line.s : "";
-	size_t n = p->line.len;
 	if (n == 0)
 		return dispatch(p, cb, ctx);
 	if (l[0] == ':')
@@ -51,7 +50,7 @@ static int process_line(struct sse_parser *p, sse_cb cb, void *ctx)
 	const char *colon = memchr(l, ':', n);
 	size_t flen = colon ? (size_t)(colon - l) : n;
 	const char *val = colon ? colon + 1 : l + n;
-	if (*val == ' ')
+	if (val < l + n && *val == ' ')
 		val++;
 	size_t vlen = (size_t)(l + n - val);
 	if (flen == 4 && !memcmp(l, "data", 4)) {
@@ -69,32 +68,45 @@ static int process_line(struct sse_parser *p, sse_cb cb, void *ctx)
 	return 0;
 }
 
+/*
+ * Line by line with memchr; a line whole in buf is parsed where it lies, and
+ * only a line split across reads is assembled in p->line (the per-byte loop
+ * and the copy were most of the cost of an event).
+ */
 int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_cb cb, void *ctx)
 {
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
+	size_t i = 0;
+	while (i < len) {
 		if (p->cr_pending) {
 			p->cr_pending = 0;
-			if (c == '\n')
+			if (buf[i] == '\n') {
+				i++;
 				continue;
+			}
 		}
-		if (c == '\r' || c == '\n') {
-			p->cr_pending = c == '\r';
-			int rc = process_line(p, cb, ctx);
-			sbuf_reset(&p->line);
-			if (rc)
-				return rc;
-			continue;
-		}
-		/* Scan to the end of the line at once: per-byte appends are the hot path. */
-		size_t j = i;
-		while (j < len && buf[j] != '\r' && buf[j] != '\n')
-			j++;
-		if (p->line.len + (j - i) > p->max_event)
+		const char *s = buf + i;
+		size_t n = len - i;
+		const char *nl = memchr(s, '\n', n);
+		size_t lim = nl ? (size_t)(nl - s) : n;
+		const char *cr = memchr(s, '\r', lim);
+		size_t j = cr ? (size_t)(cr - s) : lim; /* the line's bytes in buf */
+		if (p->line.len + j > p->max_event)
 			return -E2BIG;
-		if (sbuf_add(&p->line, buf + i, j - i))
-			return -ENOMEM;
-		i = j - 1;
+		if (!cr && !nl)
+			return sbuf_add(&p->line, s, j) ? -ENOMEM : 0; /* the rest comes later */
+		int rc;
+		if (p->line.len) {
+			if (sbuf_add(&p->line, s, j))
+				return -ENOMEM;
+			rc = process_line(p, p->line.s, p->line.len, cb, ctx);
+			sbuf_reset(&p->line);
+		} else {
+			rc = process_line(p, s, j, cb, ctx);
+		}
+		p->cr_pending = s[j] == '\r';
+		i += j + 1;
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
