@@ -146,6 +146,8 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 		if (o->duration_s > 0)
 			cJSON_AddNumberToObject(op, "duration_s", o->duration_s);
 	}
+	if (o->ramp_s > 0)
+		cJSON_AddNumberToObject(op, "ramp_s", o->ramp_s);
 	if (o->tool_latency_ms > 0)
 		cJSON_AddNumberToObject(op, "tool_latency_ms", o->tool_latency_ms);
 	if (o->slo && o->slo->set) {

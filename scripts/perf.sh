@@ -18,7 +18,8 @@
 #   PERF_PROXY_CALLS=N calls of the proxy section (default 2000)
 #   PERF_MANY=N        section 3b's concurrent streaming episodes (default 1000),
 #   PERF_MANY_TASKS=N  its tasks (default 4 x PERF_MANY), PERF_DELAY_S its
-#                      server delay per reply (default 0.5)
+#                      server delay per reply (default 0.5), PERF_RAMP_S its
+#                      --ramp (default: the delay)
 #   PERF_SKIP="a b"    sections to leave out: clients sampler scale many llama llama-slm proxy
 #
 # Figures are whole-process: CPU is user+sys of the client process from
@@ -268,17 +269,21 @@ fi
 if [[ $skip != *" many "* ]]; then
     many=${PERF_MANY:-1000}
     many_tasks=${PERF_MANY_TASKS:-$((4 * many))}
+    ramp_s=${PERF_RAMP_S:-$delay_s}
     printf '== 3b. %s concurrent streaming episodes (stream after %s s per reply, %s tasks, record -q --no-energy) ==\n' \
         "$many" "$delay_s" "$many_tasks"
     if [ -z "$echo_so" ]; then
         printf 'skipped: nginx has no echo module (nginx-light ships it: make deps)\n\n'
     else
         gen_workload "$many_tasks" "$tmp/wmany.jsonl"
-        printf '%-4s | %-8s | %-12s | %-10s | %-30s\n' run threads "peak RSS MB" "calls ok" \
+        printf '%-9s | %-8s | %-12s | %-10s | %-30s\n' run threads "peak RSS MB" "calls ok" \
             "client overhead ms p50 / p99 / max"
         for r in $(seq "$runs"); do
+          for start in ramp burst; do
             rm -rf "$tmp/many"
-            timed "$AP" record -q --no-energy -c "$many" -w "$tmp/wmany.jsonl" -o "$tmp/many" \
+            rampopt=(--ramp "$ramp_s")
+            [ "$start" = burst ] && rampopt=()
+            timed "$AP" record -q --no-energy -c "$many" "${rampopt[@]}" -w "$tmp/wmany.jsonl" -o "$tmp/many" \
                 --run-id m -b "openai:url=$url/delay/v1,stream=true" > "$tmp/many.out" 2>&1 &
             tpid=$!
             # The agentperf under time: its most threads while it runs.
@@ -301,12 +306,17 @@ if [[ $skip != *" many "* ]]; then
                           { printf "%.6f\n", 1000 * ($e - d) }' "$tmp/many/m/calls.csv" | sort -g |
                    awk '{ v[NR] = $1 } END { i = int(NR * 0.99) + 1; if (i > NR) i = NR
                           printf "%.2f / %.2f / %.2f", v[int(NR * 0.5) + 1], v[i], v[NR] }')
-            printf '%-4s | %-8s | %-12s | %-10s | %-30s\n' "$r" "$maxthr" \
+            printf '%-9s | %-8s | %-12s | %-10s | %-30s\n' "$r $start" "$maxthr" \
                 "$(awk -v k="$(tfield 4)" 'BEGIN { printf "%.1f", k / 1024 }')" "$ok/$many_tasks" "$over"
+          done
         done
         printf '(client overhead: each call'"'"'s e2e_s minus the %s s the server sleeps; it holds\n' "$delay_s"
-        printf ' nginx'"'"'s own time, and the connects of the first %s calls)\n' "$many"
-        printf 'targets: at most 4 threads, peak RSS <= 64 MB, every call ok, overhead p99 <= 5 ms\n\n'
+        printf ' nginx'"'"'s own time, and the connects of the first %s calls. "ramp": --ramp %s, the\n' "$many" "$ramp_s"
+        printf ' %s episodes start %s s apart and stay %s in flight; "burst": all start at once,\n' \
+            "$many" "$(awk -v r="$ramp_s" -v n="$many" 'BEGIN { printf "%g", r / n }')" "$many"
+        printf ' so every round'"'"'s %s replies come back in the same instant and the last waits\n' "$many"
+        printf ' for the %s before it: that row measures a thundering herd, nginx'"'"'s and ours)\n' "$((many - 1))"
+        printf 'targets (ramp): at most 4 threads, peak RSS <= 64 MB, every call ok, overhead p99 <= 5 ms\n\n'
     fi
 fi
 

@@ -224,6 +224,21 @@ static void test_padding(void **state)
 	assert_non_null(strstr(err.msg, "e2e-simple.jsonl"));
 }
 
+static const char *const eight[8] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+
+/* A fake server on rules, a temporary folder (returned) with a workload of
+ * n one-call tasks at wl, and the backend spec for the server at url. */
+static char *start_run(struct tu_server *srv, const char *rules, const char *name,
+		       const char *const prompts[], int n, char wl[300], char url[128])
+{
+	assert_int_equal(tu_fake_start(srv, rules), 0);
+	char *d = tu_tmpdir();
+	snprintf(wl, 300, "%s/w.jsonl", d);
+	assert_int_equal(ru_workload(wl, name, prompts, n, 1), 0);
+	snprintf(url, 128, "openai:url=http://127.0.0.1:%d/v1,stream=0", srv->port);
+	return d;
+}
+
 /* A sweep of real recorded runs against the one-queue fakeserver (200 ms a
  * call, one at a time): at c=1 a call takes ~0.2 s, at c=4 ~0.8 s, so an
  * e2e SLO of 0.6 s holds at 1 (valgrind's overhead included) and breaks at
@@ -232,12 +247,8 @@ static void test_sweep_capacity(void **state)
 {
 	(void)state;
 	struct tu_server srv;
-	assert_int_equal(tu_fake_start(&srv, "tests/fake/serial.rules"), 0);
-	char *d = tu_tmpdir(), wl[300], url[128], out[300], err[300];
-	snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
-	const char *prompts[8] = { "a", "b", "c", "d", "e", "f", "g", "h" };
-	assert_int_equal(ru_workload(wl, "sweep-test", prompts, 8, 1), 0);
-	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
+	char wl[300], url[128], out[300], err[300];
+	char *d = start_run(&srv, "tests/fake/serial.rules", "sweep-test", eight, 8, wl, url);
 	snprintf(out, sizeof(out), "%s/out.txt", d);
 	snprintf(err, sizeof(err), "%s/err.txt", d);
 	/* Under valgrind (make valgrind) a 200 ms call can take longer than the
@@ -347,14 +358,11 @@ static void test_open_loop_queueing(void **state)
 {
 	(void)state;
 	struct tu_server srv;
-	assert_int_equal(tu_fake_start(&srv, "tests/fake/half-second.rules"), 0);
-	char *d = tu_tmpdir(), wl[300], url[128], path[400];
-	snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
+	char wl[300], url[128], path[400];
 	const char *prompts[30];
 	for (int i = 0; i < 30; i++)
 		prompts[i] = "q";
-	assert_int_equal(ru_workload(wl, "co", prompts, 30, 1), 0);
-	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
+	char *d = start_run(&srv, "tests/fake/half-second.rules", "co", prompts, 30, wl, url);
 	char *const argv[] = { (char *)tu_agentperf(), "record", "-w", wl, "-b", url, "--rate", "10",
 			       "--arrival", "constant", "-c", "1", "--slo", "e2e=2", "-o", d,
 			       "--run-id", "co", "--idle", "0", "-q", NULL };
@@ -404,12 +412,9 @@ static void test_poisson_run_and_duration(void **state)
 {
 	(void)state;
 	struct tu_server srv;
-	assert_int_equal(tu_fake_start(&srv, "tests/fake/openai-basic.rules"), 0);
-	char *d = tu_tmpdir(), wl[300], url[128], path[400];
-	snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
+	char wl[300], url[128], path[400];
 	const char *prompts[3] = { "a", "b", "c" };
-	assert_int_equal(ru_workload(wl, "po", prompts, 3, 1), 0);
-	snprintf(url, sizeof(url), "openai:url=http://127.0.0.1:%d/v1,stream=0", srv.port);
+	char *d = start_run(&srv, "tests/fake/openai-basic.rules", "po", prompts, 3, wl, url);
 	char *sched[2] = { NULL, NULL };
 	for (int k = 0; k < 2; k++) {
 		char id[16];
@@ -452,6 +457,64 @@ static void test_poisson_run_and_duration(void **state)
 		assert_true(fabs((strtod(x, NULL) - x0) - (strtod(y, NULL) - y0)) < 0.0002);
 	free(sched[0]);
 	free(sched[1]);
+	tu_fake_stop(&srv);
+	tu_rmrf(d);
+	free(d);
+}
+
+/* --ramp: a closed loop whose first -c tasks start S/c apart (their ramp
+ * time is their scheduled start), the rest as started slots free up, like
+ * users of a load tester joining one by one; with --rate it is refused
+ * before anything runs. */
+static void test_ramp(void **state)
+{
+	(void)state;
+	struct tu_server srv;
+	char wl[300], url[128], path[400], v[64];
+	char *d = start_run(&srv, "tests/fake/openai-basic.rules", "ramp", eight, 8, wl, url);
+	char *const argv[] = { (char *)tu_agentperf(), "record", "-w", wl, "-b", url, "-c", "4",
+			       "--ramp", "0.8", "-o", d, "--run-id", "r", "--idle", "0", "-q", NULL };
+	char *out = NULL;
+	assert_int_equal(run_ap(argv, &out, d), 0);
+	snprintf(path, sizeof(path), "%s/r/tasks.csv", d);
+	char *tasks = tu_slurp(path);
+	assert_int_equal(ru_rows(tasks, NULL, NULL), 8);
+	double s0 = NAN, start[8], sched[8];
+	for (int i = 0; i < 8; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "t%02d", i);
+		assert_true(ru_get(tasks, id, "t_sched_s", v, sizeof(v)));
+		sched[i] = strtod(v, NULL);
+		assert_true(ru_get(tasks, id, "t_start_s", v, sizeof(v)));
+		start[i] = strtod(v, NULL);
+	}
+	s0 = sched[0];
+	/* the first four: 0.2 s apart, and none started before its time */
+	for (int i = 0; i < 4; i++) {
+		assert_true(fabs(sched[i] - s0 - 0.2 * i) < 0.001);
+		assert_true(start[i] >= sched[i] - 0.0005 && start[i] - sched[i] < 0.15);
+	}
+	/* the rest: closed loop, each started as a started slot freed (no ramp
+	 * time of its own; during the ramp that is one of the slots begun so far) */
+	for (int i = 4; i < 8; i++)
+		assert_true(fabs(sched[i] - start[i]) < 0.0005);
+	snprintf(path, sizeof(path), "%s/r/meta.json", d);
+	char *meta = tu_slurp(path);
+	const char *rs = strstr(meta, "\"ramp_s\":");
+	assert_non_null(rs);
+	assert_true(fabs(strtod(rs + 9, NULL) - 0.8) < 1e-9);
+	char *const both[] = { (char *)tu_agentperf(), "stat", "-w", wl, "-b", url, "--ramp", "1",
+			       "--rate", "5", NULL };
+	char o2[300], e2[300];
+	snprintf(o2, sizeof(o2), "%s/o2.txt", d);
+	snprintf(e2, sizeof(e2), "%s/e2.txt", d);
+	assert_int_equal(tu_run(both, o2, e2), 2);
+	char *err = tu_slurp(e2);
+	assert_non_null(strstr(err, "--ramp"));
+	free(err);
+	free(meta);
+	free(out);
+	free(tasks);
 	tu_fake_stop(&srv);
 	tu_rmrf(d);
 	free(d);
@@ -531,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_open_loop_queueing),
 		cmocka_unit_test(test_poisson_run_and_duration),
 		cmocka_unit_test(test_tool_latency_run),
+		cmocka_unit_test(test_ramp),
 	};
 	return cmocka_run_group_tests_name("load", tests, NULL, NULL);
 }

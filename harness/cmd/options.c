@@ -379,6 +379,10 @@ const struct cli_opt cli_options[] = {
 	{ "duration", 0, "S", SC_RUN,
 	  "with --rate: run the schedule for S seconds, cycling the workload", opt_num,
 	  OFF(s.o.duration_s), 0.001, 31536000 },
+	{ "ramp", 0, "S", SC_RUN,
+	  "closed loop: start the first -c tasks of each pass evenly over S seconds\n"
+	  "(one every S/c), not all at once; later tasks keep that stagger",
+	  opt_num, OFF(s.o.ramp_s), 0.001, 3600 },
 	{ "slo", 0, "LIST", SC_RUN,
 	  "ttft=S,itl=S,e2e=S,task=S (any subset; ms suffix for milliseconds): judge each\n"
 	  "task from its scheduled start; the report gives goodput",

@@ -269,6 +269,12 @@ int cmd_run(struct cli_args *c)
 		rc = 2;
 		goto out;
 	}
+	if (c->s.o.ramp_s > 0 && c->s.o.rate > 0) {
+		ap_err("--ramp staggers the start of a closed loop; with --rate the arrivals are "
+		       "already on a schedule: give one or the other");
+		rc = 2;
+		goto out;
+	}
 	c->s.argc = c->argc;
 	c->s.argv = c->argv;
 	/* Everything is validated before anything runs. */

@@ -45,7 +45,9 @@ struct episode {
 	uint64_t call_key;
 	int retries;               /* transport retries done */
 	char retry_error[160];
-	struct call_result last;   /* the failed try a retry waits on (scalars only) */
+	/* the failed try a retry waits on (scalars only); made at the first retry:
+	 * 3 KB inline made every episode too big for malloc's per-thread cache */
+	struct call_result *last;
 	bool interrupted;
 	/* a tool's latency being waited through (tr->w[widx]) */
 	bool in_tool_wait;
@@ -166,6 +168,7 @@ void episode_free(struct episode *e)
 	task_run_free(e->tr);
 	cJSON_Delete(e->sampling);
 	cJSON_Delete(e->conv);
+	free(e->last);
 	if (e->outs)
 		for (size_t s = 0; s < e->cfg.task->n_subs; s++)
 			free(e->outs[s]);
@@ -230,8 +233,8 @@ void episode_start(struct episode *e, uint64_t now, struct ep_req *req)
 	e->started = true;
 	tk->repeat = e->cfg.repeat;
 	tk->seq = e->cfg.seq;
-	snprintf(tk->task_id, sizeof(tk->task_id), "%s", t->id);
-	snprintf(tk->category, sizeof(tk->category), "%s", t->category ? t->category : "");
+	ap_scopy(tk->task_id, sizeof(tk->task_id), t->id);
+	ap_scopy(tk->category, sizeof(tk->category), t->category);
 	tk->form = e->cfg.form;
 	tk->paired = e->cfg.paired;
 	/* What every call repeats, estimated once per task. */
@@ -302,11 +305,11 @@ static void begin_attempt(struct episode *e, uint64_t now, struct ep_req *req)
 	e->aidx = (int)(a - e->tr->a);
 	a->repeat = e->cfg.repeat;
 	a->seq = e->cfg.seq;
-	snprintf(a->task_id, sizeof(a->task_id), "%s", t->id);
-	snprintf(a->category, sizeof(a->category), "%s", t->category ? t->category : "");
+	ap_scopy(a->task_id, sizeof(a->task_id), t->id);
+	ap_scopy(a->category, sizeof(a->category), t->category);
 	a->form = e->cfg.form;
 	a->sub = e->sub;
-	snprintf(a->sub_id, sizeof(a->sub_id), "%s", e->sub >= 0 ? t->subs[e->sub].id : "");
+	ap_scopy(a->sub_id, sizeof(a->sub_id), e->sub >= 0 ? t->subs[e->sub].id : NULL);
 	a->attempt = e->att;
 	e->seed = seed_apply(e->sampling, e->cfg.seed_policy, &e->seed_base, e->cfg.repeat, e->cfg.seq,
 			     e->cfg.form, e->sub, e->att);
@@ -378,14 +381,18 @@ void episode_feed(struct episode *e, const struct call_result *r, uint64_t key, 
 		double wait = r->retry_after_s >= 0 ? r->retry_after_s : ldexp(0.25, e->retries);
 		if (wait > be->max_retry_wait_s)
 			wait = be->max_retry_wait_s;
+		/* Kept for the record should the wait be interrupted; text and tool calls
+		 * of a failed try are never used. No memory for it: no retry. */
+		if (!e->last && !(e->last = malloc(sizeof(*e->last)))) {
+			end_call(e, r, r->status, now, req);
+			return;
+		}
 		snprintf(e->retry_error, sizeof(e->retry_error), "%s: %.140s",
 			 call_status_name(r->status), r->error);
-		/* Kept for the record should the wait be interrupted; text and tool calls
-		 * of a failed try are never used. */
-		e->last = *r;
-		e->last.text = (struct sbuf){ 0 };
-		e->last.calls = NULL;
-		e->last.n_calls = 0;
+		*e->last = *r;
+		e->last->text = (struct sbuf){ 0 };
+		e->last->calls = NULL;
+		e->last->n_calls = 0;
 		req->kind = EP_WAIT;
 		req->wake_ns = now + (uint64_t)(wait * 1e9);
 		return;
@@ -424,7 +431,7 @@ void episode_timer(struct episode *e, uint64_t now, struct ep_req *req)
 		return;
 	}
 	if (e->interrupted) {
-		end_call(e, &e->last, CALL_ERR_INTERRUPTED, now, req);
+		end_call(e, e->last, CALL_ERR_INTERRUPTED, now, req);
 		return;
 	}
 	e->retries++;
@@ -527,7 +534,7 @@ static void end_call(struct episode *e, const struct call_result *r, enum call_s
 	c->aidx = e->aidx;
 	c->repeat = e->cfg.repeat;
 	c->seq = e->cfg.seq;
-	snprintf(c->task_id, sizeof(c->task_id), "%s", e->cfg.task->id);
+	ap_scopy(c->task_id, sizeof(c->task_id), e->cfg.task->id);
 	c->form = e->cfg.form;
 	c->paired = e->cfg.paired;
 	c->sub = e->sub;
@@ -551,7 +558,7 @@ static void end_call(struct episode *e, const struct call_result *r, enum call_s
 	c->http_status = r->http_status;
 	c->status = st;
 	c->retries = e->retries;
-	snprintf(c->finish, sizeof(c->finish), "%s", r->finish_reason);
+	ap_scopy(c->finish, sizeof(c->finish), r->finish_reason);
 	c->n_tool_calls = (int)r->n_calls;
 	c->srv_prompt_tps = r->srv_prompt_tps;
 	c->srv_gen_tps = r->srv_gen_tps;
@@ -677,11 +684,11 @@ static void set_done(struct episode *e, int rc, uint64_t now, struct ep_req *req
 	tk->success = rc == 1;
 	tk->k_success = rc == 1 ? e->k_max : 0;
 	if (rc == -EINTR || (e->interrupted && rc != 1))
-		snprintf(tk->outcome, sizeof(tk->outcome), "interrupted");
+		ap_scopy(tk->outcome, sizeof(tk->outcome), "interrupted");
 	else if (rc < 0)
-		snprintf(tk->outcome, sizeof(tk->outcome), "error");
+		ap_scopy(tk->outcome, sizeof(tk->outcome), "error");
 	else
-		snprintf(tk->outcome, sizeof(tk->outcome), "%s", rc == 1 ? "success" : "failed");
+		ap_scopy(tk->outcome, sizeof(tk->outcome), rc == 1 ? "success" : "failed");
 	for (size_t i = 0; i < tr->na; i++) {
 		tk->calls += tr->a[i].calls;
 		tk->prompt_tokens += tr->a[i].prompt_tokens;

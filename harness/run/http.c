@@ -36,6 +36,7 @@ struct http_xfer {
 	enum call_status abort_status; /* set by callbacks that stop the transfer */
 	uint64_t t_done;        /* when the stream's end marker came; 0: not yet */
 	bool lingering;         /* counted in `lingering` below */
+	CURLU *url;             /* the endpoint, parsed once for all of this handle's tries */
 	int sock_errno;         /* socket() failed with this (EMFILE ...): the client's fault */
 };
 
@@ -229,7 +230,16 @@ int http_xfer_new(struct http_xfer **out, const struct backend *b, struct curl_s
 	sse_init(&c->sse, (size_t)b->max_body);
 	CURL *h = c->curl;
 	curl_easy_setopt(h, CURLOPT_PRIVATE, c);
-	curl_easy_setopt(h, CURLOPT_URL, b->endpoint);
+	/* A parsed URL handle spares curl from parsing the endpoint again on
+	 * every try (CURLOPT_URL is re-parsed per transfer); same URL, same result. */
+	c->url = curl_url();
+	if (c->url && curl_url_set(c->url, CURLUPART_URL, b->endpoint, 0) == CURLUE_OK) {
+		curl_easy_setopt(h, CURLOPT_CURLU, c->url);
+	} else {
+		curl_url_cleanup(c->url);
+		c->url = NULL;
+		curl_easy_setopt(h, CURLOPT_URL, b->endpoint);
+	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
@@ -262,6 +272,7 @@ void http_xfer_free(struct http_xfer *c)
 	linger_end(c);
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
+	curl_url_cleanup(c->url);
 	sbuf_free(&c->resp);
 	sse_free(&c->sse);
 	call_result_free(&c->res);

@@ -431,7 +431,7 @@ static void interrupt_all(struct loop *l)
 int loop_run(struct loop *l, const struct loop_pass *p)
 {
 	struct epoll_event evs[64];
-	int running = 0;
+	int running = 0, rc = 0;
 	l->p = p;
 	l->more = true;
 	l->interrupted = false;
@@ -454,9 +454,13 @@ int loop_run(struct loop *l, const struct loop_pass *p)
 		int timeout = -1;
 		if (next)
 			timeout = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+		if (p->src.flush)
+			p->src.flush(p->src.ctx, l);
 		int n = epoll_wait(l->epfd, evs, 64, timeout);
-		if (n < 0 && errno != EINTR)
-			return -errno;
+		if (n < 0 && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == l->evfd) {
 				uint64_t v;
@@ -479,6 +483,8 @@ int loop_run(struct loop *l, const struct loop_pass *p)
 		while (l->n_heap && l->slots[l->heap[0]].wake_ns <= now)
 			fire(l, l->heap[0], now);
 	}
+	if (p->src.flush)
+		p->src.flush(p->src.ctx, l);
 	l->p = NULL;
-	return 0;
+	return rc;
 }

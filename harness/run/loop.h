@@ -8,7 +8,8 @@
  *
  * Work comes from a source (runner.c): next() hands the loop an episode to
  * start, optionally at a later time (start_at: an open-loop arrival), and
- * done() takes it back finished. Both are called on the loop's thread.
+ * done() takes it back finished, flush() ends a batch of done()s. All are
+ * called on the loop's thread.
  *
  * Threads: loop_run runs on one thread; loop_wake may be called from any
  * thread (an eventfd), to say that work arrived, the source ran dry, or the
@@ -39,6 +40,12 @@ struct loop_src {
 	/* e returned EP_DONE, or never started (an interrupt before its start_at:
 	 * episode_started says which); now the source's. */
 	void (*done)(void *ctx, struct episode *e, void *user);
+	/* Before the loop sleeps (and when it returns): what done() took since
+	 * the last flush may be handed on now. Batching the hand-off this way
+	 * costs one lock and at most one wake-up per loop iteration, not one
+	 * per task, and a finished task still leaves the loop before it
+	 * sleeps (kill -9 loses only calls in flight). NULL: nothing to flush. */
+	void (*flush)(void *ctx, struct loop *l);
 	void *ctx;
 };
 

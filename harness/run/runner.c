@@ -35,7 +35,9 @@ struct job {
 	long seq;
 	bool paired;
 	atomic_int refs;
+	struct job *next;      /* finished: on a loop's, then the runner's, list to free */
 };
+
 
 struct item {
 	struct job *j;
@@ -55,6 +57,7 @@ struct runner {
 	bool counting;          /* false during warm-up: results are discarded */
 	long warm_left;
 	long next_seq;
+	long ramped;            /* --ramp: tasks given a staggered start this pass */
 	struct schedule sched;  /* open loop: this pass's arrivals */
 	uint64_t pass_t0;       /* the pass's clock zero (arrivals count from it) */
 	bool stream_done;       /* the feeder read the last task */
@@ -66,6 +69,7 @@ struct runner {
 	size_t q_cap, q_head, q_len;
 	bool q_closed;          /* nothing more this pass */
 	bool *hungry;           /* [loop]: found the queue empty with room to spare */
+	struct job *dead;       /* finished jobs the feeder frees (it allocated them) */
 	int loops_running;
 	bool feeder_waiting;
 	bool sink_wake;         /* a finished task is waiting for the sink */
@@ -76,20 +80,40 @@ static double since(uint64_t t, uint64_t t0)
 	return t >= t0 ? (double)(t - t0) / 1e9 : 0;
 }
 
-static void job_put(struct job *j)
+/* One loop thread, and what it finished since its last flush (its own: no lock). */
+struct loop_thread {
+	struct runner *R;
+	struct loop *l;
+	int idx;
+	struct loop_pass pass;
+	pthread_t th;
+	int rc;
+	struct task_run *out_head, *out_tail;
+	struct job *dead;
+};
+
+static void job_free_list(struct job *j)
 {
-	if (atomic_fetch_sub(&j->refs, 1) == 1) {
+	while (j) {
+		struct job *n = j->next;
 		task_free(j->t);
 		free(j);
+		j = n;
 	}
 }
 
-static int loop_index(struct runner *R, struct loop *l)
+/*
+ * The last form of a task done: its job goes back to the feeder, which
+ * frees it. Freeing here, on a loop thread, what the feeder's parse
+ * allocated made both threads take each other's malloc arena locks, which
+ * showed up as futex waits in the profile.
+ */
+static void job_put(struct loop_thread *lt, struct job *j)
 {
-	for (int i = 0; i < R->n_loops; i++)
-		if (R->loops[i] == l)
-			return i;
-	return 0;
+	if (atomic_fetch_sub(&j->refs, 1) == 1) {
+		j->next = lt->dead;
+		lt->dead = j;
+	}
 }
 
 /* ---- the loops' side of the queue (loop_src) ---- */
@@ -97,7 +121,9 @@ static int loop_index(struct runner *R, struct loop *l)
 static struct episode *src_next(void *ctx, struct loop *l, void **user, uint64_t *start_at,
 				bool *more)
 {
-	struct runner *R = ctx;
+	struct loop_thread *lt = ctx;
+	struct runner *R = lt->R;
+	(void)l;
 	struct item it = { 0 };
 	bool have = false;
 	*start_at = 0;
@@ -112,7 +138,7 @@ static struct episode *src_next(void *ctx, struct loop *l, void **user, uint64_t
 	} else if (R->q_closed || ap_interrupted) {
 		*more = false;
 	} else {
-		R->hungry[loop_index(R, l)] = true;
+		R->hungry[lt->idx] = true;
 		if (R->feeder_waiting)
 			pthread_cond_signal(&R->cv);
 	}
@@ -142,7 +168,7 @@ static struct episode *src_next(void *ctx, struct loop *l, void **user, uint64_t
 	struct episode *e = NULL;
 	if (episode_new(&e, &cfg)) {
 		ap_err("out of memory starting task %s", it.j->t->id);
-		job_put(it.j);
+		job_put(lt, it.j);
 		ap_interrupted = 1;
 		*more = false;
 		return NULL;
@@ -153,21 +179,47 @@ static struct episode *src_next(void *ctx, struct loop *l, void **user, uint64_t
 
 static void src_done(void *ctx, struct episode *e, void *user)
 {
-	struct runner *R = ctx;
+	struct loop_thread *lt = ctx;
 	struct task_run *tr = episode_started(e) ? episode_take(e) : NULL;
 	episode_free(e);
-	if (tr && R->counting) {
-		if (sink_push(R->sink, tr)) {
-			pthread_mutex_lock(&R->mu);
-			R->sink_wake = true;
-			if (R->feeder_waiting)
-				pthread_cond_signal(&R->cv);
-			pthread_mutex_unlock(&R->mu);
-		}
+	if (tr && lt->R->counting) {
+		tr->next = NULL;
+		if (lt->out_tail)
+			lt->out_tail->next = tr;
+		else
+			lt->out_head = tr;
+		lt->out_tail = tr;
 	} else {
 		task_run_free(tr);
 	}
-	job_put(user);
+	job_put(lt, user);
+}
+
+/* The loop is about to sleep: its finished tasks go to the sink, its jobs to the feeder. */
+static void src_flush(void *ctx, struct loop *l)
+{
+	struct loop_thread *lt = ctx;
+	struct runner *R = lt->R;
+	(void)l;
+	if (!lt->out_head && !lt->dead)
+		return;
+	bool was_empty = lt->out_head && sink_push(R->sink, lt->out_head, lt->out_tail);
+	lt->out_head = lt->out_tail = NULL;
+	pthread_mutex_lock(&R->mu);
+	if (lt->dead) {
+		struct job *last = lt->dead;
+		while (last->next)
+			last = last->next;
+		last->next = R->dead;
+		R->dead = lt->dead;
+		lt->dead = NULL;
+	}
+	if (was_empty) {
+		R->sink_wake = true;
+		if (R->feeder_waiting)
+			pthread_cond_signal(&R->cv);
+	}
+	pthread_mutex_unlock(&R->mu);
 }
 
 /* ---- the feeder ---- */
@@ -248,6 +300,11 @@ static int read_items(struct runner *R, struct item *out)
 			task_free(t);
 			continue;
 		}
+		/* --ramp: the first c tasks this pass runs (after shards and resume
+		 * skips) start S/c apart; the loop holds each until its time */
+		int c = o->concurrency > 0 ? o->concurrency : 1;
+		if (R->counting && o->ramp_s > 0 && R->ramped < c)
+			sched_s = o->ramp_s * (double)R->ramped++ / c;
 		struct job *j = calloc(1, sizeof(*j));
 		if (!j) {
 			task_free(t);
@@ -277,14 +334,6 @@ static void progress(struct runner *R, long *shown)
 	fprintf(stderr, "\r[repeat %d/%d] %ld tasks done ", R->repeat, R->o->repeats, done);
 }
 
-struct loop_thread {
-	struct runner *R;
-	struct loop *l;
-	struct loop_pass pass;
-	pthread_t th;
-	int rc;
-};
-
 static void *loop_main(void *arg)
 {
 	struct loop_thread *lt = arg;
@@ -312,6 +361,7 @@ static int run_pass(struct runner *R)
 		return -ENOMEM;
 	R->stream_done = false;
 	R->next_seq = 0;
+	R->ramped = 0;
 	R->q_head = R->q_len = 0;
 	R->q_closed = false;
 	memset(R->hungry, 0, (size_t)R->n_loops * sizeof(*R->hungry));
@@ -329,7 +379,9 @@ static int run_pass(struct runner *R)
 		lts[i] = (struct loop_thread){
 			.R = R,
 			.l = R->loops[i],
-			.pass = { .src = { .next = src_next, .done = src_done, .ctx = R },
+			.idx = i,
+			.pass = { .src = { .next = src_next, .done = src_done, .flush = src_flush,
+					   .ctx = &lts[i] },
 				  .energy = R->counting ? R->o->energy : NULL,
 				  .next_key = &R->next_key },
 		};
@@ -396,7 +448,10 @@ static int run_pass(struct runner *R)
 		pthread_mutex_lock(&R->mu);
 		bool sink_wake = R->sink_wake;
 		R->sink_wake = false;
+		struct job *dead = R->dead;
+		R->dead = NULL;
 		pthread_mutex_unlock(&R->mu);
+		job_free_list(dead);
 		if (now >= next_drain || sink_wake) {
 			sink_drain(R->sink, false);
 			progress(R, &shown);
@@ -446,10 +501,16 @@ static int run_pass(struct runner *R)
 	}
 	/* Items never taken (interrupted): their tasks are not run. */
 	while (R->q_len) {
-		job_put(R->q[R->q_head].j);
+		struct job *j = R->q[R->q_head].j;
+		if (atomic_fetch_sub(&j->refs, 1) == 1) {
+			j->next = R->dead;
+			R->dead = j;
+		}
 		R->q_head = (R->q_head + 1) % R->q_cap;
 		R->q_len--;
 	}
+	job_free_list(R->dead);
+	R->dead = NULL;
 	sink_drain(R->sink, false);
 	free(lts);
 	return rc;

@@ -49,6 +49,11 @@ struct run_opts {
 	int arrival;            /* enum arrival; ARRIVAL_CLOSED without --rate */
 	double rate;            /* tasks per second */
 	double duration_s;      /* 0: once through the workload */
+	/* --ramp S > 0 (closed loop only): the first -c tasks of a pass start
+	 * S/c apart, not together, so that c replies do not all come back in
+	 * the same instant (a thundering herd measures the burst); each keeps
+	 * its ramp time as its scheduled start (t_sched_s) */
+	double ramp_s;
 	const struct slo *slo;  /* --slo: tasks judged (tasks.csv slo_met); NULL: not */
 	double tool_latency_ms; /* --tool-latency: default tool latency (ms) */
 };

@@ -51,16 +51,16 @@ void sink_free(struct sink *s)
 	free(s);
 }
 
-bool sink_push(struct sink *s, struct task_run *tr)
+bool sink_push(struct sink *s, struct task_run *head, struct task_run *tail)
 {
-	tr->next = NULL;
+	tail->next = NULL;
 	pthread_mutex_lock(&s->mu);
 	bool was_empty = !s->in_head;
 	if (s->in_tail)
-		s->in_tail->next = tr;
+		s->in_tail->next = head;
 	else
-		s->in_head = tr;
-	s->in_tail = tr;
+		s->in_head = head;
+	s->in_tail = tail;
 	pthread_mutex_unlock(&s->mu);
 	return was_empty;
 }

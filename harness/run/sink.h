@@ -22,10 +22,11 @@ struct sink;
 int sink_new(struct sink **out, struct energy *energy, struct results *res, struct run_agg *agg);
 /* Frees what is still queued (unwritten). */
 void sink_free(struct sink *s);
-/* Any thread: tr is the sink's now. True when the queue was empty: the
- * consumer should be woken, so that a finished task reaches the disk at once
- * (a kill -9 then loses only the calls in flight). */
-bool sink_push(struct sink *s, struct task_run *tr);
+/* Any thread: the list head..tail (linked by ->next, in the order the tasks
+ * finished) is the sink's now; one lock for the whole batch. True when the
+ * queue was empty: the consumer should be woken, so that a finished task
+ * reaches the disk at once (a kill -9 then loses only the calls in flight). */
+bool sink_push(struct sink *s, struct task_run *head, struct task_run *tail);
 /*
  * The consumer thread: writes out what has its energy (final: everything;
  * call energy_stop first). Returns the first write error (-errno, sticky;
