@@ -96,6 +96,10 @@ $(BUILD)/tests/fakeserver: tests/fakeserver.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
+$(BUILD)/tests/wakefloor: tests/perf/wakefloor.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
 $(BUILD)/tests/libfakenvml.so: tests/fakenvml.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
@@ -176,7 +180,7 @@ run:
 # Client overhead benchmark: agentperf against wrk on a null nginx endpoint,
 # sampler cost, 10k/100k-task scale, CPU share next to llama-server. Prints a
 # table and keeps it in results/perf-<time>.txt (scripts/perf.sh for options).
-perf: agentperf $(BUILD)/tests/fakeserver
+perf: agentperf $(BUILD)/tests/fakeserver $(BUILD)/tests/wakefloor
 	scripts/perf.sh
 
 # Plots (gnuplot) of results folders: per-run figures into RUN/plots/, the

@@ -371,6 +371,14 @@ llama_section() {
     printf ' run window in /proc ticks of 10 ms; "rusage" is the whole agentperf process,\n'
     printf ' start-up and workload loading included, against the server'"'"'s /proc delta;\n'
     printf ' server ms per token: its CPU over completion tokens, prompts included)\n'
+    # The floor under the per-token figure: a reader that does nothing but sleep,
+    # wake and read one token-sized message (tests/perf/wakefloor.c).
+    if [ -x build/tests/wakefloor ]; then
+        local fl=()
+        for r in $(seq "$runs"); do fl+=("$(build/tests/wakefloor 5000 400 | awk '{ print $1 }')"); done
+        printf 'floor on this machine: %s us of CPU per wake-up for a bare TCP reader (epoll_wait,\n' "${fl[*]}"
+        printf ' recv, and the poll libcurl adds; tests/perf/wakefloor.c): no client goes below it per token\n'
+    fi
     printf 'target: <= 1 %%; streamed, stories260K: <= 10 us of client CPU per token\n\n'
 }
 if [[ $skip != *" llama "* ]]; then
