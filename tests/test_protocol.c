@@ -1,5 +1,6 @@
 /* The protocol layer without a network: SSE framing, the OpenAI and Anthropic
- * body and stream parsers, request bodies, backend specs. */
+ * body and stream parsers (the OpenAI ones' tree-free fast paths too),
+ * request bodies, backend specs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -137,6 +138,132 @@ static void test_openai_stream(void **state)
 	call_result_free(&r);
 }
 
+/* Parses body with parse_body; fast: whether the tree-free path must take it. */
+static int parse_openai(const char *body, struct call_result *r, bool fast)
+{
+	call_result_reset(r);
+	size_t len = strlen(body);
+	assert_int_equal(openai_body_fast(r, body, len), fast);
+	if (!fast)
+		assert_int_equal(r->text.len, 0); /* declined: nothing left behind */
+	call_result_reset(r);
+	return openai_backend_ops.parse_body(body, len, r);
+}
+
+static void test_openai_body_fast(void **state)
+{
+	(void)state;
+	struct call_result r = { 0 };
+	/* llama-server's shape: usage with cached_tokens, its own timings. */
+	assert_int_equal(parse_openai("{\"choices\":[{\"finish_reason\":\"length\",\"index\":0,\"message\":"
+				      "{\"role\":\"assistant\",\"content\":\"Once\\nupon\",\"tool_calls\":[]}}],"
+				      "\"usage\":{\"completion_tokens\":16,\"prompt_tokens\":31,\"total_tokens\":47,"
+				      "\"prompt_tokens_details\":{\"cached_tokens\":12}},\"timings\":{\"cache_n\":12,"
+				      "\"prompt_per_second\":2.1e4,\"predicted_per_second\":5161.25}}",
+				      &r, true), 0);
+	assert_string_equal(r.text.s, "Once\nupon");
+	assert_string_equal(r.finish_reason, "length");
+	assert_true(r.usage_reported);
+	assert_true(r.prompt_tokens == 31 && r.completion_tokens == 16 && r.cached_tokens == 12);
+	assert_true(r.srv_prompt_tps == 2.1e4 && r.srv_gen_tps == 5161.25);
+	assert_int_equal(r.n_calls, 0);
+	/* \u escapes decoded as cJSON does: BMP, a surrogate pair, beside raw UTF-8. */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"content\":\"caf\\u00e9 \\u20AC "
+				      "\\ud83d\\ude00 \xc3\xa9 \\\"\\/\"}}]}", &r, true), 0);
+	assert_string_equal(r.text.s, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xc3\xa9 \"/");
+	assert_false(r.usage_reported);
+	/* An empty content is still a text, as sbuf_adds("") leaves it. */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"content\":\"\"}}]}", &r, true), 0);
+	assert_non_null(r.text.s);
+	assert_string_equal(r.text.s, "");
+	/* prompt_tokens_details present but null: timings.cache_n is not used. */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"content\":\"x\"}}],\"usage\":"
+				      "{\"prompt_tokens\":10,\"prompt_tokens_details\":null},\"timings\":"
+				      "{\"cache_n\":3}}", &r, true), 0);
+	assert_true(r.usage_reported && r.prompt_tokens == 10 && r.cached_tokens == 0);
+	/* cache_n above prompt_tokens is not believed. */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"content\":\"x\"}}],\"usage\":"
+				      "{\"prompt_tokens\":2},\"timings\":{\"cache_n\":3}}", &r, true), 0);
+	assert_int_equal(r.cached_tokens, 0);
+	/* A number of 63 bytes is taken; a longer one is left to cJSON (some builds cut it at 63). */
+	char ones[64], big[256];
+	memset(ones, '1', sizeof(ones));
+	snprintf(big, sizeof(big), "{\"choices\":[{\"message\":{}}],\"timings\":{\"prompt_per_second\":"
+		 "%.61s.5}}", ones);
+	assert_int_equal(parse_openai(big, &r, true), 0);
+	assert_true(r.srv_prompt_tps > 1e60 && r.srv_prompt_tps < 2e60);
+	snprintf(big, sizeof(big), "{\"choices\":[{\"message\":{}}],\"timings\":{\"prompt_per_second\":"
+		 "%.62s.5}}", ones);
+	assert_int_equal(parse_openai(big, &r, false), 0);
+	assert_true(r.srv_prompt_tps > 1e61 && r.srv_prompt_tps < 2e61);
+
+	/* Declined, and the cJSON path decides: */
+	/* a tool call (take_tool_calls); */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":\"c\",\"function\":"
+				      "{\"name\":\"f\",\"arguments\":{\"a\":1}}}]}}]}", &r, false), 0);
+	assert_int_equal(r.n_calls, 1);
+	assert_string_equal(r.calls[0].arguments, "{\"a\":1}");
+	/* a repeated key: cJSON takes the first; */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"content\":\"a\",\"content\":\"b\"}}]}",
+				      &r, false), 0);
+	assert_string_equal(r.text.s, "a");
+	/* \u0000: cJSON keeps the NUL, which cuts the text; */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"content\":\"a\\u0000b\"}}]}", &r, false), 0);
+	assert_string_equal(r.text.s, "a");
+	/* a lone surrogate: cJSON fails; */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"content\":\"\\ud83d x\"}}]}", &r, false),
+			 -EPROTO);
+	/* counts that are integers but not written as one, and ones that are not; */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":2.0,"
+				      "\"completion_tokens\":1e1}}", &r, false), 0);
+	assert_true(r.usage_reported && r.prompt_tokens == 2 && r.completion_tokens == 10);
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":-1}}",
+				      &r, false), 0);
+	assert_true(r.usage_invalid && !r.usage_reported);
+	/* trailing bytes (cJSON reads the first value); no message at all. */
+	assert_int_equal(parse_openai("{\"choices\":[{\"message\":{\"content\":\"x\"}}]} extra", &r, false), 0);
+	assert_string_equal(r.text.s, "x");
+	assert_int_equal(parse_openai("{\"choices\":[{\"index\":0}]}", &r, false), -EPROTO);
+	call_result_free(&r);
+}
+
+static void test_openai_stream_usage_fast(void **state)
+{
+	(void)state;
+	struct call_result r = { 0 };
+	call_result_reset(&r);
+	/* The final chunk (llama-server, OpenAI with include_usage): read without cJSON. */
+	const char *last = "{\"choices\":[],\"usage\":{\"prompt_tokens\":24,\"completion_tokens\":8,"
+			   "\"prompt_tokens_details\":{\"cached_tokens\":16}},\"timings\":{\"cache_n\":16,"
+			   "\"prompt_per_second\":640.0,\"predicted_per_second\":80.5}}";
+	assert_int_equal(openai_sse_fast(&r, last, strlen(last), 1000), 1);
+	assert_true(r.usage_reported && r.prompt_tokens == 24 && r.completion_tokens == 8 &&
+		    r.cached_tokens == 16);
+	assert_true(r.srv_prompt_tps == 640.0 && r.srv_gen_tps == 80.5);
+	assert_int_equal(r.n_chunks, 0);
+	/* timings without "usage": the cJSON path does not read them, nor does this one. */
+	call_result_reset(&r);
+	const char *t = "{\"choices\":[],\"timings\":{\"prompt_per_second\":3.5}}";
+	assert_int_equal(openai_sse_fast(&r, t, strlen(t), 1000), 1);
+	assert_true(isnan(r.srv_prompt_tps));
+	/* A count made invalid by an earlier chunk keeps the usage "not reported". */
+	call_result_reset(&r);
+	r.usage_invalid = true;
+	assert_int_equal(openai_sse_fast(&r, last, strlen(last), 1000), 1);
+	assert_false(r.usage_reported);
+	assert_int_equal(r.prompt_tokens, 0);
+	/* An invalid count: declined, and the cJSON path says which. */
+	call_result_reset(&r);
+	const char *bad = "{\"choices\":[],\"usage\":{\"prompt_tokens\":1e30}}";
+	assert_int_equal(openai_sse_fast(&r, bad, strlen(bad), 1000), 0);
+	assert_false(r.usage_reported);
+	struct sse_state st = { 0 };
+	assert_int_equal(openai_backend_ops.sse_event(&r, &st, "message", bad, 1000), 0);
+	assert_true(r.usage_invalid);
+	assert_non_null(strstr(r.usage_why, "prompt_tokens"));
+	call_result_free(&r);
+}
+
 static void test_anthropic_stream_and_body(void **state)
 {
 	(void)state;
@@ -251,6 +378,8 @@ int main(void)
 		cmocka_unit_test(test_sse_bound),
 		cmocka_unit_test(test_openai_body),
 		cmocka_unit_test(test_openai_stream),
+		cmocka_unit_test(test_openai_body_fast),
+		cmocka_unit_test(test_openai_stream_usage_fast),
 		cmocka_unit_test(test_anthropic_stream_and_body),
 		cmocka_unit_test(test_anthropic_request_conversion),
 		cmocka_unit_test(test_backend_specs),

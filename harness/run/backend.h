@@ -121,12 +121,16 @@ struct backend {
 };
 
 extern const struct backend_ops openai_backend_ops;
-/* The openai stream event parser's two paths, for the differential fuzz target:
- * the fast one returns 1 when it handled data (as the cJSON one would), 0 when
- * the event is not the usual content delta; the cJSON one takes every event. */
+/* The openai parsers' two paths, for the differential fuzz targets: a fast one
+ * returns 1 when it handled the input (leaving r as the cJSON one would), 0
+ * when the input is not of the usual shape (r untouched); the cJSON one takes
+ * everything. Stream events: a content delta, finish_reason, the usage and
+ * timings chunk; bodies: a chat.completion without tool calls. */
 int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now);
 int openai_sse_event_slow(struct call_result *r, struct sse_state *st, const char *event,
 			  const char *data, uint64_t now);
+int openai_body_fast(struct call_result *r, const char *body, size_t len);
+int openai_parse_body_slow(const char *body, size_t len, struct call_result *r);
 extern const struct backend_ops anthropic_backend_ops;
 
 /*

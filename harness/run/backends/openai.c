@@ -3,6 +3,7 @@
  * Ollama's /v1 and vLLM all speak it.
  */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,7 @@ static int take_tool_calls(struct call_result *r, const cJSON *tcs, bool delta)
 	return 0;
 }
 
-static int openai_parse_body(const char *body, size_t len, struct call_result *r)
+int openai_parse_body_slow(const char *body, size_t len, struct call_result *r)
 {
 	int rc = 0;
 	cJSON *root = cJSON_ParseWithLength(body, len);
@@ -195,13 +196,16 @@ out:
 }
 
 /*
- * The fast path for the common stream chunk, a content delta: a scanner that
- * accepts only strict JSON of the chunk's usual shape (choices[0].delta.content,
- * finish_reason, usage null, anything else skipped) and says "not mine" for
- * everything else (tool calls, usage, timings, errors, \u escapes, a repeated
- * key, any doubt), which then goes to cJSON. It builds no tree: one pass and
- * no allocation but the text it appends. tests/fuzz/fuzz_sse_delta.c checks
- * it against the cJSON path on the same events.
+ * The fast paths for the common shapes: a non-streamed chat.completion body
+ * (openai_body_fast) and a stream chunk (openai_sse_fast: a content delta,
+ * finish_reason, the usage and timings chunk). One scanner that accepts only
+ * strict JSON of the usual shape, skips what neither path reads, and says
+ * "not mine" for everything else (tool calls, errors, a repeated key, a token
+ * count that is not a plain integer, an escape it does not decode the way
+ * cJSON does, nesting past 32, any doubt), which then goes to cJSON. It builds
+ * no tree: one pass and no allocation but the text it appends.
+ * tests/fuzz/fuzz_sse_delta.c and tests/fuzz/fuzz_body_fast.c check it
+ * against the cJSON path on the same input.
  */
 struct jscan {
 	const char *p, *end;
@@ -223,7 +227,99 @@ static bool js_eat(struct jscan *s, char c)
 	return false;
 }
 
-/* A string at s->p (after ws); out (may be NULL) gets it decoded; no \u escapes. */
+static int hex4(const char *h)
+{
+	int v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = h[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/*
+ * A \u escape at q (q[0] is the backslash), as cJSON decodes it: a surrogate
+ * pair becomes one code point, UTF-8 encoded into u8 (*n bytes). Declined
+ * where cJSON does something of its own: \u0000 (cJSON keeps the NUL, which
+ * then cuts the text), a hex digit that is not one (cJSON reads it as 0), a
+ * lone surrogate (cJSON fails). Returns the escape's length, 0 when declined.
+ */
+static size_t js_uescape(const char *q, const char *end, char u8[4], size_t *n)
+{
+	if (end - q < 6)
+		return 0;
+	int c = hex4(q + 2);
+	size_t len = 6;
+	if (c <= 0 || (c >= 0xDC00 && c <= 0xDFFF))
+		return 0;
+	if (c >= 0xD800 && c <= 0xDBFF) {
+		if (end - q < 12 || q[6] != '\\' || q[7] != 'u')
+			return 0;
+		int lo = hex4(q + 8);
+		if (lo < 0xDC00 || lo > 0xDFFF)
+			return 0;
+		c = 0x10000 + ((c & 0x3FF) << 10 | (lo & 0x3FF));
+		len = 12;
+	}
+	if (c < 0x80) {
+		u8[0] = (char)c;
+		*n = 1;
+	} else if (c < 0x800) {
+		u8[0] = (char)(0xC0 | c >> 6);
+		u8[1] = (char)(0x80 | (c & 0x3F));
+		*n = 2;
+	} else if (c < 0x10000) {
+		u8[0] = (char)(0xE0 | c >> 12);
+		u8[1] = (char)(0x80 | (c >> 6 & 0x3F));
+		u8[2] = (char)(0x80 | (c & 0x3F));
+		*n = 3;
+	} else {
+		u8[0] = (char)(0xF0 | c >> 18);
+		u8[1] = (char)(0x80 | (c >> 12 & 0x3F));
+		u8[2] = (char)(0x80 | (c >> 6 & 0x3F));
+		u8[3] = (char)(0x80 | (c & 0x3F));
+		*n = 4;
+	}
+	return len;
+}
+
+/*
+ * The first byte from q that ends a run of plain string bytes: '"', '\\' or a
+ * control byte. Eight at a time, with the "has a zero byte" and "has a byte
+ * below n" tests: their lowest flagged byte is exactly the first such byte
+ * (a false flag can only follow a true one), so on a little-endian machine
+ * its index is the trailing zero count / 8. The last few bytes one by one.
+ */
+static const char *js_plain(const char *q, const char *end)
+{
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	while (end - q >= 8) {
+		uint64_t x;
+		memcpy(&x, q, 8);
+		uint64_t dq = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+		uint64_t hit = (((dq - ones) & ~dq) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x)) & high;
+		if (hit)
+			return q + (__builtin_ctzll(hit) >> 3);
+		q += 8;
+	}
+#endif
+	while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	return q;
+}
+
+/*
+ * A string at s->p (after ws); out (may be NULL) gets it decoded. raw (keys,
+ * finish_reason): the bytes between the quotes, declined if it has an escape.
+ * Raw control bytes (cJSON would take them) are declined too.
+ */
 static bool js_string(struct jscan *s, struct sbuf *out, const char **raw, size_t *rawlen)
 {
 	js_ws(s);
@@ -231,9 +327,7 @@ static bool js_string(struct jscan *s, struct sbuf *out, const char **raw, size_
 		return false;
 	const char *a = ++s->p;
 	for (;;) {
-		const char *q = a;
-		while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-			q++;
+		const char *q = js_plain(a, s->end);
 		if (q >= s->end || (unsigned char)*q < 0x20)
 			return false;
 		if (out && q > a && sbuf_add(out, a, (size_t)(q - a)))
@@ -250,10 +344,18 @@ static bool js_string(struct jscan *s, struct sbuf *out, const char **raw, size_
 			return false; /* keys with escapes: not the usual shape */
 		if (q + 1 >= s->end)
 			return false;
+		if (q[1] == 'u') {
+			char u8[4];
+			size_t n, el = js_uescape(q, s->end, u8, &n);
+			if (!el || (out && sbuf_add(out, u8, n)))
+				return false;
+			a = q + el;
+			continue;
+		}
 		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 		const char *e = memchr(from, q[1], sizeof(from) - 1);
 		if (!e)
-			return false; /* \u and anything else */
+			return false; /* anything else: cJSON fails, and so will the slow path */
 		if (out && sbuf_add(out, &to[e - from], 1))
 			return false;
 		a = q + 2;
@@ -268,6 +370,10 @@ static bool js_lit(struct jscan *s, const char *w)
 	s->p += n;
 	return true;
 }
+
+/* Some cJSON builds copy a number into 64 bytes for strtod and fail on a
+ * longer one (Debian 12's 1.7.15 does not): a longer one is left to cJSON. */
+#define JS_NUMBER_MAX 63
 
 static bool js_number(struct jscan *s)
 {
@@ -296,6 +402,8 @@ static bool js_number(struct jscan *s)
 		while (p < s->end && *p >= '0' && *p <= '9')
 			p++;
 	}
+	if (p - s->p > JS_NUMBER_MAX)
+		return false;
 	s->p = p;
 	return true;
 }
@@ -335,10 +443,130 @@ static bool key_is(const char *k, size_t n, const char *w)
 	return strlen(w) == n && !memcmp(k, w, n);
 }
 
-/* choices[0]: its delta's content into text, its finish_reason into fin. */
-static bool js_choice(struct jscan *s, struct sbuf *text, char *fin, size_t finlen, bool *has_fin)
+/* A key and its colon; the value's first byte is then at s->p. */
+static bool js_key(struct jscan *s, const char **k, size_t *kn)
 {
-	bool seen_delta = false, seen_fin = false;
+	if (!js_string(s, NULL, k, kn) || !js_eat(s, ':'))
+		return false;
+	js_ws(s);
+	return true;
+}
+
+static bool js_at(const struct jscan *s, char c)
+{
+	return s->p < s->end && *s->p == c;
+}
+
+/* finish_reason: null, or a string without escapes (snprintf'd as take_finish does). */
+static bool js_finish(struct jscan *s, bool *seen, char *fin, size_t finlen, bool *has_fin)
+{
+	if (*seen)
+		return false;
+	*seen = true;
+	if (js_at(s, 'n'))
+		return js_lit(s, "null");
+	const char *f;
+	size_t fn;
+	if (!js_string(s, NULL, &f, &fn))
+		return false;
+	/* snprintf's cut, without snprintf (a raw string holds no NUL) */
+	fn = fn < finlen - 1 ? fn : finlen - 1;
+	memcpy(fin, f, fn);
+	fin[fn] = '\0';
+	*has_fin = true;
+	return true;
+}
+
+/*
+ * A content field: null, or a string decoded onto text. make: as a body's
+ * sbuf_adds does, "" still makes the buffer (and its NUL); a chunk's cJSON
+ * path appends only non-empty text.
+ */
+static bool js_text(struct jscan *s, bool *seen, bool make, struct sbuf *text)
+{
+	if (*seen)
+		return false;
+	*seen = true;
+	if (js_at(s, 'n'))
+		return js_lit(s, "null");
+	return js_at(s, '"') && !(make && sbuf_add(text, "", 0)) && js_string(s, text, NULL, NULL);
+}
+
+/*
+ * A token count as call_usage_num takes it: a plain integer of at most 15
+ * digits (below its 1e15 bound). Anything else (2.5, 1e3, -1, "8", null)
+ * is declined: the cJSON path then marks the usage invalid or takes it.
+ */
+static bool js_count(struct jscan *s, bool *seen, long *out)
+{
+	if (*seen)
+		return false;
+	*seen = true;
+	const char *p = s->p;
+	long v = 0;
+	while (p < s->end && *p >= '0' && *p <= '9' && p - s->p < 16)
+		v = v * 10 + (*p++ - '0');
+	size_t n = (size_t)(p - s->p);
+	if (!n || n > 15 || (n > 1 && *s->p == '0') ||
+	    (p < s->end && (*p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))))
+		return false;
+	s->p = p;
+	*out = v;
+	return true;
+}
+
+/*
+ * A number's value as cJSON computes it: strtod of its bytes, '.' as the
+ * locale's point. Most have at most 15 digits and no exponent: then m / 10^k
+ * (both exact in a double) is one correctly rounded division, the value
+ * strtod returns too (Clinger's fast path), without strtod's cost.
+ */
+static bool js_double(struct jscan *s, double *out)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+					1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	const char *a = s->p;
+	if (!js_number(s))
+		return false;
+	const char *p = a + (*a == '-');
+	uint64_t m = 0;
+	int digits = 0, frac = 0;
+	bool point = false;
+	for (; p < s->p && digits <= 15; p++) {
+		if (*p == '.') {
+			point = true;
+		} else if (*p >= '0' && *p <= '9') {
+			m = m * 10 + (uint64_t)(*p - '0');
+			digits++;
+			frac += point;
+		} else {
+			break; /* an exponent */
+		}
+	}
+	if (p == s->p && digits <= 15) {
+		double v = (double)m / pow10[frac];
+		*out = *a == '-' ? -v : v;
+		return true;
+	}
+	char buf[JS_NUMBER_MAX + 1];
+	size_t n = (size_t)(s->p - a);
+	memcpy(buf, a, n);
+	buf[n] = '\0';
+	char *dot = memchr(buf, '.', n);
+	if (dot)
+		*dot = localeconv()->decimal_point[0];
+	*out = strtod(buf, NULL);
+	return true;
+}
+
+/*
+ * The members of the object at s->p: each key handed to member, which reads
+ * or skips its value (false: declined).
+ */
+typedef bool js_member_fn(struct jscan *s, const char *k, size_t kn, void *ctx);
+
+static bool js_object(struct jscan *s, js_member_fn *member, void *ctx)
+{
 	if (!js_eat(s, '{'))
 		return false;
 	if (js_eat(s, '}'))
@@ -346,118 +574,233 @@ static bool js_choice(struct jscan *s, struct sbuf *text, char *fin, size_t finl
 	do {
 		const char *k;
 		size_t kn;
-		if (!js_string(s, NULL, &k, &kn) || !js_eat(s, ':'))
+		if (!js_key(s, &k, &kn) || !member(s, k, kn, ctx))
 			return false;
-		js_ws(s);
-		if (key_is(k, kn, "delta")) {
-			bool seen_content = false;
-			if (seen_delta || !js_eat(s, '{'))
-				return false;
-			seen_delta = true;
-			if (js_eat(s, '}'))
-				continue;
-			do {
-				const char *dk;
-				size_t dkn;
-				if (!js_string(s, NULL, &dk, &dkn) || !js_eat(s, ':'))
-					return false;
-				js_ws(s);
-				if (key_is(dk, dkn, "content")) {
-					if (seen_content)
-						return false;
-					seen_content = true;
-					if (!(s->p < s->end && *s->p == 'n' ? js_lit(s, "null")
-									   : js_string(s, text, NULL, NULL)))
-						return false;
-				} else if (key_is(dk, dkn, "tool_calls")) {
-					return false;
-				} else if (!js_skip(s, 2)) {
-					return false;
-				}
-			} while (js_eat(s, ','));
-			if (!js_eat(s, '}'))
-				return false;
-		} else if (key_is(k, kn, "finish_reason")) {
-			if (seen_fin)
-				return false;
-			seen_fin = true;
-			if (s->p < s->end && *s->p == 'n') {
-				if (!js_lit(s, "null"))
-					return false;
-			} else {
-				const char *f;
-				size_t fn;
-				if (!js_string(s, NULL, &f, &fn))
-					return false;
-				snprintf(fin, finlen, "%.*s", (int)fn, f);
-				*has_fin = true;
-			}
-		} else if (!js_skip(s, 1)) {
-			return false;
-		}
 	} while (js_eat(s, ','));
 	return js_eat(s, '}');
 }
 
-/* 1: handled (r updated as the cJSON path would), 0: not the usual shape. */
-int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now)
+/*
+ * A member of which only an object is read (by member): *key says it was
+ * there (any value), *obj that it was an object. Repeated: declined (cJSON
+ * takes the first).
+ */
+static bool js_object_of(struct jscan *s, int depth, bool *key, bool *obj, js_member_fn *member,
+			 void *ctx)
 {
-	struct jscan s = { data, data + len };
-	/* Decoded straight onto the text; cut back to len0 when the chunk is not ours. */
-	struct sbuf *text = &r->text;
-	size_t len0 = r->text.len;
-	char fin[sizeof(r->finish_reason)];
-	bool has_fin = false, seen_choices = false, seen_usage = false, ok = false;
-	if (!js_eat(&s, '{'))
-		return 0;
-	if (js_eat(&s, '}'))
-		goto end;
-	do {
-		const char *k;
-		size_t kn;
-		if (!js_string(&s, NULL, &k, &kn) || !js_eat(&s, ':'))
-			goto out;
-		js_ws(&s);
-		if (key_is(k, kn, "choices")) {
-			if (seen_choices || !js_eat(&s, '['))
-				goto out;
-			seen_choices = true;
-			if (js_eat(&s, ']'))
-				continue;
-			if (!js_choice(&s, text, fin, sizeof(fin), &has_fin))
-				goto out;
-			while (js_eat(&s, ','))
-				if (!js_skip(&s, 1))
-					goto out;
-			if (!js_eat(&s, ']'))
-				goto out;
-		} else if (key_is(k, kn, "usage")) {
-			if (seen_usage || !js_lit(&s, "null"))
-				goto out;
-			seen_usage = true;
-		} else if (key_is(k, kn, "error") || key_is(k, kn, "timings")) {
-			goto out;
-		} else if (!js_skip(&s, 0)) {
-			goto out;
-		}
-	} while (js_eat(&s, ','));
-	if (!js_eat(&s, '}'))
-		goto out;
-end:
-	js_ws(&s);
-	if (s.p != s.end)
-		goto out;
-	ok = true;
-	if (has_fin)
-		memcpy(r->finish_reason, fin, sizeof(fin));
-	if (r->text.len > len0)
-		call_result_chunk(r, now);
-out:
-	if (!ok && r->text.s) {
+	if (*key)
+		return false;
+	*key = true;
+	if (!js_at(s, '{'))
+		return js_skip(s, depth);
+	*obj = true;
+	return js_object(s, member, ctx);
+}
+
+/* The root's "usage" and "timings" as the scanner saw them, for take_usage's rules. */
+struct jusage {
+	bool usage_key, usage_obj;     /* "usage" present (any value); an object */
+	bool details_key, details_obj; /* usage.prompt_tokens_details present; an object */
+	bool timings_key, timings_obj;
+	bool has_pt, has_ct, has_cached; /* a count was there (js_count declines the rest) */
+	bool seen_p, seen_g, seen_cn;    /* a timing was there ... */
+	bool has_p, has_g, has_cn;       /* ... and a number */
+	long pt, ct, cached;
+	double p, g, cn;
+};
+
+static bool details_member(struct jscan *s, const char *k, size_t kn, void *ctx)
+{
+	struct jusage *u = ctx;
+	if (key_is(k, kn, "cached_tokens"))
+		return js_count(s, &u->has_cached, &u->cached);
+	return js_skip(s, 3);
+}
+
+static bool usage_member(struct jscan *s, const char *k, size_t kn, void *ctx)
+{
+	struct jusage *u = ctx;
+	if (key_is(k, kn, "prompt_tokens"))
+		return js_count(s, &u->has_pt, &u->pt);
+	if (key_is(k, kn, "completion_tokens"))
+		return js_count(s, &u->has_ct, &u->ct);
+	if (key_is(k, kn, "prompt_tokens_details"))
+		return js_object_of(s, 2, &u->details_key, &u->details_obj, details_member, u);
+	return js_skip(s, 2);
+}
+
+/* A timings number: taken when it is one, ignored (as cJSON_IsNumber would) when not. */
+static bool js_timing(struct jscan *s, bool *seen, bool *has, double *v)
+{
+	if (*seen)
+		return false; /* repeated: cJSON takes the first */
+	*seen = true;
+	if (js_at(s, '-') || (s->p < s->end && *s->p >= '0' && *s->p <= '9'))
+		return (*has = js_double(s, v));
+	return js_skip(s, 2);
+}
+
+static bool timings_member(struct jscan *s, const char *k, size_t kn, void *ctx)
+{
+	struct jusage *u = ctx;
+	if (key_is(k, kn, "prompt_per_second"))
+		return js_timing(s, &u->seen_p, &u->has_p, &u->p);
+	if (key_is(k, kn, "predicted_per_second"))
+		return js_timing(s, &u->seen_g, &u->has_g, &u->g);
+	if (key_is(k, kn, "cache_n"))
+		return js_timing(s, &u->seen_cn, &u->has_cn, &u->cn);
+	return js_skip(s, 2);
+}
+
+/* What take_usage does with the same root. */
+static void jusage_apply(struct call_result *r, const struct jusage *u)
+{
+	if (u->usage_obj) {
+		r->usage_reported = true;
+		r->prompt_tokens = u->has_pt ? u->pt : 0;
+		r->completion_tokens = u->has_ct ? u->ct : 0;
+		r->cached_tokens = u->details_obj && u->has_cached ? u->cached : 0;
+		call_usage_settle(r); /* a count made invalid by an earlier chunk still counts */
+	}
+	if (u->timings_obj) {
+		if (u->has_p)
+			r->srv_prompt_tps = u->p;
+		if (u->has_g)
+			r->srv_gen_tps = u->g;
+		if (r->usage_reported && !u->details_key && u->has_cn && u->cn >= 0 &&
+		    u->cn <= (double)r->prompt_tokens)
+			r->cached_tokens = (long)u->cn;
+	}
+}
+
+/* What a root object holds for the result, applied once the whole object is read. */
+struct jroot {
+	bool body;      /* a chat.completion, not a stream chunk */
+	struct sbuf *text;
+	char fin[sizeof(((struct call_result *)0)->finish_reason)];
+	bool has_fin;   /* choices[0].finish_reason was a string */
+	bool has_inner; /* choices[0] had its delta (stream) or message (body) object */
+	bool seen_choices, seen_fin, seen_content, seen_tools;
+	struct jusage u;
+};
+
+/*
+ * choices[0]'s delta (stream chunk) or message (body): content onto the text.
+ * As the cJSON paths differ: a body's content "" still makes the text buffer,
+ * and its "tool_calls": null or [] are no calls; a chunk's tool_calls go to
+ * cJSON whatever they are.
+ */
+static bool inner_member(struct jscan *s, const char *k, size_t kn, void *ctx)
+{
+	struct jroot *o = ctx;
+	if (key_is(k, kn, "content"))
+		return js_text(s, &o->seen_content, o->body, o->text);
+	if (!key_is(k, kn, "tool_calls"))
+		return js_skip(s, 3);
+	if (!o->body || o->seen_tools)
+		return false;
+	o->seen_tools = true;
+	return js_at(s, 'n') ? js_lit(s, "null") : js_eat(s, '[') && js_eat(s, ']');
+}
+
+/* choices[0]: its delta or message, its finish_reason. */
+static bool choice_member(struct jscan *s, const char *k, size_t kn, void *ctx)
+{
+	struct jroot *o = ctx;
+	if (key_is(k, kn, o->body ? "message" : "delta")) {
+		if (o->has_inner || !js_at(s, '{'))
+			return false;
+		o->has_inner = true;
+		return js_object(s, inner_member, o);
+	}
+	if (key_is(k, kn, "finish_reason"))
+		return js_finish(s, &o->seen_fin, o->fin, sizeof(o->fin), &o->has_fin);
+	return js_skip(s, 2);
+}
+
+static bool root_member(struct jscan *s, const char *k, size_t kn, void *ctx)
+{
+	struct jroot *o = ctx;
+	if (key_is(k, kn, "choices")) {
+		if (o->seen_choices || !js_eat(s, '['))
+			return false;
+		o->seen_choices = true;
+		if (js_eat(s, ']'))
+			return true;
+		if (!js_object(s, choice_member, o))
+			return false;
+		while (js_eat(s, ','))
+			if (!js_skip(s, 1))
+				return false;
+		return js_eat(s, ']');
+	}
+	if (key_is(k, kn, "usage"))
+		return js_object_of(s, 1, &o->u.usage_key, &o->u.usage_obj, usage_member, &o->u);
+	if (key_is(k, kn, "timings"))
+		return js_object_of(s, 1, &o->u.timings_key, &o->u.timings_obj, timings_member, &o->u);
+	if (key_is(k, kn, "error"))
+		return false;
+	return js_skip(s, 1);
+}
+
+/* A stream chunk's or a chat.completion's root object, and nothing after it. */
+static bool js_root(struct jscan *s, struct jroot *o)
+{
+	if (!js_object(s, root_member, o))
+		return false;
+	js_ws(s);
+	return s->p == s->end;
+}
+
+/* A declined input: the text appended while reading it is cut back. */
+static int js_decline(struct call_result *r, size_t len0)
+{
+	if (r->text.s) {
 		r->text.len = len0;
 		r->text.s[len0] = '\0';
 	}
-	return ok ? 1 : 0;
+	return 0;
+}
+
+/* 1: handled (r updated as the cJSON path would), 0: not the usual shape, r untouched. */
+int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now)
+{
+	struct jscan s = { data, data + len };
+	struct jroot o = { .body = false, .text = &r->text };
+	/* Decoded straight onto the text; cut back to len0 when the chunk is not ours. */
+	size_t len0 = r->text.len;
+	if (!js_root(&s, &o))
+		return js_decline(r, len0);
+	if (o.has_fin)
+		memcpy(r->finish_reason, o.fin, strlen(o.fin) + 1);
+	/* The cJSON path reads usage (and timings with it) only when "usage" is there. */
+	if (o.u.usage_key)
+		jusage_apply(r, &o.u);
+	if (r->text.len > len0)
+		call_result_chunk(r, now);
+	return 1;
+}
+
+/* 1: handled (r updated as openai_parse_body_slow would), 0: not the usual shape, r untouched. */
+int openai_body_fast(struct call_result *r, const char *body, size_t len)
+{
+	struct jscan s = { body, body + len };
+	struct jroot o = { .body = true, .text = &r->text };
+	size_t len0 = r->text.len;
+	/* No choices[0].message: the cJSON path says so. */
+	if (!js_root(&s, &o) || !o.has_inner)
+		return js_decline(r, len0);
+	if (o.has_fin)
+		memcpy(r->finish_reason, o.fin, strlen(o.fin) + 1);
+	jusage_apply(r, &o.u);
+	return 1;
+}
+
+static int openai_parse_body(const char *body, size_t len, struct call_result *r)
+{
+	if (openai_body_fast(r, body, len))
+		return 0;
+	return openai_parse_body_slow(body, len, r);
 }
 
 static int openai_sse_event(struct call_result *r, struct sse_state *st, const char *event,
