@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -117,10 +118,17 @@ static inline int tu_fake_start_on(struct tu_server *s, const char *rules, int p
 	snprintf(s->log, sizeof(s->log), "%s/log", s->dir);
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	unlink(portfile);
+	pid_t parent = getpid();
 	s->pid = fork();
 	if (s->pid < 0)
 		return -1;
 	if (s->pid == 0) {
+		/* A test that fails an assertion exits without stopping its server:
+		 * the server goes with it rather than holding the test's output
+		 * pipe (and CI) open until --max-seconds. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 1);
 		if (restart)
