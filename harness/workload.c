@@ -35,32 +35,85 @@ const char *workload_format_name(enum workload_format f)
 	return "unknown";
 }
 
+/*
+ * The next line's bytes before its '\n' into r->buf (NUL-terminated):
+ * 0 with *len, 1 at the end of the file, -EFBIG past WL_LINE_MAX bytes, or
+ * -errno. The reader keeps its own chunk of the file and finds newlines with
+ * memchr: a byte-at-a-time getc was a tenth of every task's parse.
+ */
+static int raw_line(struct wl_reader *r, size_t *len)
+{
+	size_t n = 0;
+	bool any = false;
+	if (!r->chunk && !(r->chunk = malloc(WL_CHUNK)))
+		return -ENOMEM;
+	for (;;) {
+		if (r->pos == r->have) {
+			ssize_t k = read(fileno(r->f), r->chunk, WL_CHUNK);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -errno;
+			if (!k) {
+				if (!any)
+					return 1;
+				break; /* the last line has no newline */
+			}
+			r->have = (size_t)k;
+			r->pos = 0;
+		}
+		any = true;
+		const char *p = r->chunk + r->pos;
+		const char *e = memchr(p, '\n', r->have - r->pos);
+		size_t take = e ? (size_t)(e - p) : r->have - r->pos;
+		/* Bounded: a file without newlines (or /dev/zero behind a name)
+		 * is refused at WL_LINE_MAX, not read into memory whole. */
+		if (take > WL_LINE_MAX - n)
+			return -EFBIG;
+		if (n + take + 1 > r->cap) {
+			size_t nc = r->cap ? r->cap : 256;
+			while (nc < n + take + 1)
+				nc *= 2;
+			if (nc > WL_LINE_MAX + 1)
+				nc = WL_LINE_MAX + 1;
+			char *b = realloc(r->buf, nc);
+			if (!b)
+				return -ENOMEM;
+			r->buf = b;
+			r->cap = nc;
+		}
+		memcpy(r->buf + n, p, take);
+		n += take;
+		r->pos += take + (e != NULL);
+		r->off += (long)(take + (e != NULL));
+		if (e)
+			break;
+	}
+	r->buf[n] = '\0';
+	*len = n;
+	return 0;
+}
+
 int wl_read_line(struct wl_reader *r, char **s, size_t *n, struct ap_error *err)
 {
 	for (;;) {
-		/* Bounded: a file without newlines (or /dev/zero behind a name)
-		 * is refused at WL_LINE_MAX, not read into memory whole. */
-		ssize_t len = ap_getline_max(&r->buf, &r->cap, r->f, WL_LINE_MAX + 2);
-		if (len == -EFBIG) {
+		size_t len = 0;
+		int rc = raw_line(r, &len);
+		if (rc == -EFBIG) {
 			ap_error_set(err, r->path, r->line + 1, NULL,
 				     "line is longer than %u MiB", WL_LINE_MAX >> 20);
 			return -EFBIG;
 		}
-		if (len < 0) {
+		if (rc < 0) {
 			ap_error_set(err, r->path, r->line + 1, NULL, "read error: %s",
-				     strerror((int)-len));
-			return (int)len;
+				     strerror(-rc));
+			return rc;
 		}
-		if (len == 0)
+		if (rc == 1)
 			return 1;
 		r->line++;
-		size_t k = (size_t)len;
-		if (k > WL_LINE_MAX + 1 || (k == WL_LINE_MAX + 1 && r->buf[k - 1] != '\n')) {
-			ap_error_set(err, r->path, r->line, NULL,
-				     "line is longer than %u MiB", WL_LINE_MAX >> 20);
-			return -EFBIG;
-		}
-		while (k && (r->buf[k - 1] == '\n' || r->buf[k - 1] == '\r'))
+		size_t k = len;
+		while (k && r->buf[k - 1] == '\r')
 			k--;
 		r->buf[k] = '\0';
 		char *p = r->buf;
@@ -224,15 +277,21 @@ void task_free(struct task *t)
 	free(t);
 }
 
-/* ---- ids seen during validation: the only state that grows with tasks ---- */
+/* ---- the task index: what the validation pass keeps of each task ---- */
 
 /*
- * Kept small and outside the heap, because it is gone before the first call
- * but its peak counts in the run's peak RSS: 8 bytes a slot (half full at
- * most) and the ids packed in one mmap'd arena. Freed heap chunks would stay
- * in the process; the unmapped arena and the table (large enough for malloc to
- * map it) go back to the system. 100,000 ids of 16 bytes: about 4 MB at peak.
+ * The only state that grows with the tasks. One record a task, in file
+ * order, packed in one mmap'd arena (struct wl_index): a flags byte, the id
+ * and, unless it is the previous record's, the category, each NUL-ended; a
+ * tiny task's id and flags take about 8 bytes. Outside the heap, so its
+ * pages go back to the system at workload_close. While the file is validated
+ * a hash table of the ids (8 bytes a slot, half full at most) finds
+ * duplicates; it is freed at the end of the open (large enough for malloc
+ * to map it, so that too goes back). 100,000 ids of 16 bytes: about 4 MB at
+ * the open's peak, under 2 MB for the rest of the run.
  */
+enum { IX_DECOMPOSED = 1, IX_CATEGORY = 2, IX_SAME_CATEGORY = 4 };
+
 struct id_entry {
 	uint32_t off;  /* 1 + offset of the id in the arena; 0: empty slot */
 	uint32_t line; /* only for the message; saturates at UINT32_MAX */
@@ -241,37 +300,37 @@ struct id_entry {
 struct id_set {
 	struct id_entry *v;
 	size_t cap, n;
-	char *arena;
-	size_t used, size;
+	struct wl_index *ix;
+	uint32_t last_cat; /* 1 + offset of the last category stored; 0: none yet */
 };
 
 #define ID_ARENA_MIN (1u << 20)
 
-static uint32_t id_set_store(struct id_set *s, const char *id)
+/* Appends n bytes; 1 + their offset, or 0 (ENOMEM, or an arena over 4 GiB). */
+static uint32_t ix_put(struct wl_index *ix, const void *p, size_t n)
 {
-	size_t len = strlen(id) + 1;
-	if (s->used + len >= UINT32_MAX)
+	if (ix->used + n >= UINT32_MAX)
 		return 0;
-	if (s->size - s->used < len) {
-		size_t size = s->size ? s->size * 2 : ID_ARENA_MIN;
-		while (size - s->used < len)
+	if (ix->size - ix->used < n) {
+		size_t size = ix->size ? ix->size * 2 : ID_ARENA_MIN;
+		while (size - ix->used < n)
 			size *= 2;
-		void *a = s->arena ? mremap(s->arena, s->size, size, MREMAP_MAYMOVE)
-				   : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-					  -1, 0);
+		void *a = ix->arena ? mremap(ix->arena, ix->size, size, MREMAP_MAYMOVE)
+				    : mmap(NULL, size, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (a == MAP_FAILED)
 			return 0;
-		s->arena = a;
-		s->size = size;
+		ix->arena = a;
+		ix->size = size;
 	}
-	memcpy(s->arena + s->used, id, len);
-	s->used += len;
-	return (uint32_t)(s->used - len + 1);
+	memcpy(ix->arena + ix->used, p, n);
+	ix->used += n;
+	return (uint32_t)(ix->used - n + 1);
 }
 
 static const char *id_at(const struct id_set *s, uint32_t off)
 {
-	return s->arena + off - 1;
+	return s->ix->arena + off - 1;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -302,34 +361,46 @@ static int id_set_grow(struct id_set *s)
 	return 0;
 }
 
-/* 0 added, 1 already there (*first = its line), -ENOMEM. */
-static int id_set_add(struct id_set *s, const char *id, size_t line, size_t *first)
+/* Indexes t: 0, 1 when its id is already there (*first = that line), -ENOMEM. */
+static int id_set_add(struct id_set *s, const struct task *t, size_t *first)
 {
 	if ((s->n + 1) * 2 > s->cap) {
 		int rc = id_set_grow(s);
 		if (rc)
 			return rc;
 	}
-	size_t k = fnv1a(id) & (s->cap - 1);
+	size_t k = fnv1a(t->id) & (s->cap - 1);
 	for (; s->v[k].off; k = (k + 1) & (s->cap - 1)) {
-		if (!strcmp(id_at(s, s->v[k].off), id)) {
+		if (!strcmp(id_at(s, s->v[k].off), t->id)) {
 			*first = s->v[k].line;
 			return 1;
 		}
 	}
-	if (!(s->v[k].off = id_set_store(s, id)))
+	unsigned char flags = (unsigned char)(t->n_subs ? IX_DECOMPOSED : 0);
+	bool same = false;
+	if (t->category) {
+		flags |= IX_CATEGORY;
+		same = s->last_cat && !strcmp(id_at(s, s->last_cat), t->category);
+		if (same)
+			flags |= IX_SAME_CATEGORY;
+	}
+	uint32_t off;
+	if (!ix_put(s->ix, &flags, 1) || !(off = ix_put(s->ix, t->id, strlen(t->id) + 1)))
 		return -ENOMEM;
-	s->v[k].line = line < UINT32_MAX ? (uint32_t)line : UINT32_MAX;
+	if (t->category && !same &&
+	    !(s->last_cat = ix_put(s->ix, t->category, strlen(t->category) + 1)))
+		return -ENOMEM;
+	s->v[k].off = off;
+	s->v[k].line = t->line < UINT32_MAX ? (uint32_t)t->line : UINT32_MAX;
 	s->n++;
 	return 0;
 }
 
-static void id_set_free(struct id_set *s)
+static void ix_free(struct wl_index *ix)
 {
-	if (s->arena)
-		munmap(s->arena, s->size);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
+	if (ix->arena)
+		munmap(ix->arena, ix->size);
+	memset(ix, 0, sizeof(*ix));
 }
 
 /* ---- attempt policy ---- */
@@ -473,8 +544,10 @@ static const char *strip_prefix(const char *path, int *forced)
 
 static int stream_seek(struct wl_stream *st, long off, size_t line)
 {
-	if (fseek(st->rd.f, off, SEEK_SET))
+	if (lseek(fileno(st->rd.f), off, SEEK_SET) < 0)
 		return -errno;
+	st->rd.off = off;
+	st->rd.pos = st->rd.have = 0;
 	st->rd.line = line;
 	return 0;
 }
@@ -567,6 +640,7 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
 		return -ENOMEM;
 	}
 	wl->priv = st;
+	ids.ix = &st->ix;
 	const char *file = strip_category(path, st->category, sizeof(st->category));
 	forced = WL_BFCL;
 	if (!file)
@@ -597,17 +671,14 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
 	wl->ov = (struct policy_override){ 0, -1, 0 };
 	if ((rc = st->fmt->open(wl, answers_path, err)))
 		goto out;
-	if ((st->data_off = ftell(st->rd.f)) < 0) {
-		rc = -errno;
-		goto out;
-	}
+	st->data_off = st->rd.off;
 	st->data_line = st->rd.line;
 	/* The hash covers exactly the bytes validated below. BFCL hashes its
 	 * answers too, in its open. */
 	if (!wl->sha256[0])
 		memcpy(wl->sha256, st->copy_sha256, sizeof(wl->sha256));
 	/* Validate everything now so a bad line 90,000 fails before the first
-	 * call; each task is freed at once and only its id is kept. */
+	 * call; each task is freed at once and only its index record is kept. */
 	for (;;) {
 		rc = parse_task_line(wl, &t, err);
 		if (rc == 1)
@@ -615,7 +686,7 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
 		if (rc)
 			goto out;
 		size_t first = 0;
-		rc = id_set_add(&ids, t->id, t->line, &first);
+		rc = id_set_add(&ids, t, &first);
 		if (rc == 1) {
 			ap_error_set(err, wl->path, t->line, "id",
 				     "duplicate task id '%s' (first on line %zu)", t->id, first);
@@ -642,7 +713,7 @@ out:
 	if (rc == -ENOMEM)
 		ap_error_set(err, path, 0, NULL, "out of memory");
 	task_free(t);
-	id_set_free(&ids);
+	free(ids.v);
 	workload_close(wl);
 	return rc < 0 ? rc : 0;
 }
@@ -693,6 +764,32 @@ int workload_next(struct workload *wl, struct task **out, struct ap_error *err)
 	return rc;
 }
 
+int workload_ref_next(struct workload *wl, struct task_ref_iter *it, struct task_ref *out,
+		      struct ap_error *err)
+{
+	const struct wl_index *ix = &wl_stream(wl)->ix;
+	if (it->off >= ix->used) {
+		/* As workload_next at the end: a changed file fails here too. */
+		int rc = wl_stream(wl)->orig.st_ino ? check_unchanged(wl, err) : 0;
+		return rc ? rc : 1;
+	}
+	const char *p = ix->arena + it->off;
+	unsigned char flags = (unsigned char)*p++;
+	out->id = p;
+	p += strlen(p) + 1;
+	if (!(flags & IX_CATEGORY)) {
+		out->category = NULL;
+	} else if (flags & IX_SAME_CATEGORY) {
+		out->category = it->category;
+	} else {
+		out->category = it->category = p;
+		p += strlen(p) + 1;
+	}
+	out->decomposed = flags & IX_DECOMPOSED;
+	it->off = (size_t)(p - ix->arena);
+	return 0;
+}
+
 int workload_rewind(struct workload *wl)
 {
 	struct wl_stream *st = wl_stream(wl);
@@ -710,6 +807,8 @@ void workload_close(struct workload *wl)
 		if (st->rd.f)
 			fclose(st->rd.f);
 		free(st->rd.buf);
+		free(st->rd.chunk);
+		ix_free(&st->ix);
 		free(st);
 	}
 	for (size_t i = 0; i < wl->n_notes; i++)

@@ -137,6 +137,29 @@ int workload_open(struct workload **out, const char *path, const char *answers_p
  */
 int workload_next(struct workload *wl, struct task **out, struct ap_error *err);
 int workload_rewind(struct workload *wl);
+/*
+ * What the validation pass at open kept of each task, in file order: enough
+ * to select and count tasks (--tasks, --category, shards, forms) without
+ * parsing the file again. The same tasks workload_next returns (the policy
+ * override and the task hook change none of these fields); a few bytes a
+ * task, kept until workload_close.
+ */
+struct task_ref {
+	const char *id;
+	const char *category; /* NULL: none */
+	bool decomposed;      /* the task has a decomposed form */
+};
+struct task_ref_iter {
+	size_t off;           /* start: zeroed */
+	const char *category;
+};
+/*
+ * Next task's record into *out (valid until workload_close): 0, 1 at the
+ * end, -ESTALE with err set when the file changed since the open (as
+ * workload_next says at the end). Independent of workload_next's position.
+ */
+int workload_ref_next(struct workload *wl, struct task_ref_iter *it, struct task_ref *out,
+		      struct ap_error *err);
 void workload_close(struct workload *wl);
 void task_free(struct task *t);
 

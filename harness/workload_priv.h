@@ -24,12 +24,18 @@
 #define WL_ID_MAX 256
 #define WL_DEFAULT_MAX_STEPS 8
 
+/* The reader's own buffer: f is read with read(2), never through stdio. */
+#define WL_CHUNK 65536u
+
 struct wl_reader {
-	FILE *f;
+	FILE *f;     /* owns the descriptor; positioned with lseek */
 	const char *path;
-	char *buf;
+	char *buf;   /* the line last read */
 	size_t cap;
 	size_t line; /* number of the line last read, 1-based */
+	char *chunk; /* WL_CHUNK bytes of the file from offset off - pos */
+	size_t pos, have;
+	long off;    /* file offset of the next byte to read (after the line last read) */
 };
 
 /*
@@ -55,6 +61,12 @@ struct wl_format {
 	void (*close)(struct workload *wl);
 };
 
+/* The task index (workload.c): one packed record a task, in file order. */
+struct wl_index {
+	char *arena; /* mmap'd; NULL until the first task */
+	size_t used, size;
+};
+
 struct wl_stream {
 	const struct wl_format *fmt;
 	struct wl_reader rd;
@@ -66,6 +78,7 @@ struct wl_stream {
 	char copy_path[32]; /* /proc/self/fd/N of the private copy the tasks are read from */
 	bool is_dir;      /* path is a folder (BFCL data): the format makes the copy */
 	char category[64]; /* bfcl/CATEGORY:PATH forces the BFCL category; "" if not */
+	struct wl_index ix; /* what the validation pass kept of each task */
 };
 
 static inline struct wl_stream *wl_stream(struct workload *wl)

@@ -224,11 +224,11 @@ static void src_flush(void *ctx, struct loop *l)
 
 /* ---- the feeder ---- */
 
-static bool selected(const struct run_opts *o, const struct task *t)
+static bool selected(const struct run_opts *o, const char *id, const char *category)
 {
-	if (o->filter && fnmatch(o->filter, t->id, 0))
+	if (o->filter && fnmatch(o->filter, id, 0))
 		return false;
-	if (o->category && (!t->category || strcmp(o->category, t->category)))
+	if (o->category && (!category || strcmp(o->category, category)))
 		return false;
 	return true;
 }
@@ -261,7 +261,7 @@ static int read_items(struct runner *R, struct item *out)
 			R->stream_done = true;
 			break;
 		}
-		if (!selected(o, t)) {
+		if (!selected(o, t->id, t->category)) {
 			task_free(t);
 			continue;
 		}
@@ -516,19 +516,22 @@ static int run_pass(struct runner *R)
 	return rc;
 }
 
-/* Counts the selected tasks (and whether any has a decomposed form). */
+/*
+ * Counts the selected tasks (and whether any has a decomposed form) from the
+ * workload's index: no parse of the file.
+ */
 static int survey(const struct run_opts *o, struct run_state *st, struct ap_error *err)
 {
-	int rc = workload_rewind(o->wl);
-	struct task *t;
-	while (!rc && (rc = workload_next(o->wl, &t, err)) == 0) {
-		if (selected(o, t)) {
+	struct task_ref_iter it = { 0 };
+	struct task_ref t;
+	int rc;
+	while ((rc = workload_ref_next(o->wl, &it, &t, err)) == 0) {
+		if (selected(o, t.id, t.category)) {
 			st->selected++;
-			st->any_decomposed |= t->n_subs > 0;
+			st->any_decomposed |= t.decomposed;
 			for (int r = 1; r <= o->repeats; r++)
-				st->shard_units += shard_has(o->shard, t->id, r);
+				st->shard_units += shard_has(o->shard, t.id, r);
 		}
-		task_free(t);
 	}
 	return rc < 0 ? rc : 0;
 }
