@@ -471,10 +471,66 @@ static void test_stream_many(void **state)
 	workload_close(wl);
 }
 
+/*
+ * The index the open keeps (workload_ref_next) names the same tasks, in the
+ * same order, as workload_next: ids, categories (absent, repeated, changing)
+ * and decomposed forms; CRLF line ends, blank lines, a last line without a
+ * newline and lines longer than the reader's chunk are read alike.
+ */
+static void test_index_matches_stream(void **state)
+{
+	(void)state;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/index.jsonl", tmp);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(HDR_TOOLS, f);
+	static char big[70000 + 1];
+	memset(big, 'x', sizeof(big) - 1);
+	for (int i = 0; i < 3000; i++) {
+		const char *cat = i % 5 == 0 ? "" : i % 3 ? ",\"category\":\"alpha\"" : ",\"category\":\"b\"";
+		fprintf(f, "{\"id\":\"t-%d\"%s,\"prompt\":\"%s\",\"check\":{\"kind\":\"none\"}%s}%s",
+			i, cat, i % 1000 == 7 ? big : "p",
+			i % 4 == 1 ? ",\"decomposed\":[{\"id\":\"s1\",\"prompt\":\"q\"}]" : "",
+			i == 2999 ? "" : i % 2 ? "\r\n\n" : "\n");
+	}
+	fclose(f);
+	struct workload *wl = NULL;
+	if (workload_open(&wl, path, NULL, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(wl->n_tasks, 3000);
+	struct task_ref_iter it = { 0 };
+	struct task_ref r;
+	struct task *t;
+	int n = 0, rc;
+	while ((rc = workload_next(wl, &t, &err)) == 0) {
+		assert_int_equal(workload_ref_next(wl, &it, &r, &err), 0);
+		assert_string_equal(r.id, t->id);
+		if (t->category)
+			assert_string_equal(r.category, t->category);
+		else
+			assert_null(r.category);
+		assert_int_equal(r.decomposed, t->n_subs > 0);
+		if (n % 1000 == 7)
+			assert_int_equal(strlen(t->messages->child->child->next->valuestring), 70000);
+		n++;
+		task_free(t);
+	}
+	assert_int_equal(rc, 1);
+	assert_int_equal(n, 3000);
+	assert_int_equal(workload_ref_next(wl, &it, &r, &err), 1);
+	/* A second walk of the index starts over, whatever the stream did. */
+	struct task_ref_iter again = { 0 };
+	assert_int_equal(workload_ref_next(wl, &again, &r, &err), 0);
+	assert_string_equal(r.id, "t-0");
+	assert_string_equal(r.category, ""); /* native: a task without one has "" */
+	workload_close(wl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_smoke),	    cmocka_unit_test(test_every_field),
+		cmocka_unit_test(test_smoke), cmocka_unit_test(test_index_matches_stream),	    cmocka_unit_test(test_every_field),
 		cmocka_unit_test(test_errors),	    cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_stream_many),
 	};
