@@ -49,14 +49,26 @@ const char *jv_type_name(const cJSON *j)
 int jv_keys(const struct jv_ctx *c, const cJSON *obj, const char *prefix,
 	    const char *const *allowed)
 {
+	return jv_keys_found(c, obj, prefix, allowed, NULL);
+}
+
+int jv_keys_found(const struct jv_ctx *c, const cJSON *obj, const char *prefix,
+		  const char *const *allowed, const cJSON **found)
+{
 	char f[JV_PATH_MAX];
+	if (found)
+		for (size_t i = 0; allowed[i]; i++)
+			found[i] = NULL;
 	for (const cJSON *it = obj ? obj->child : NULL; it; it = it->next) {
 		const char *k = it->string ? it->string : "";
 		bool ok = false;
 		/* The first byte rules out most names without a call: this runs
 		 * for every key of every task line. */
-		for (size_t i = 0; allowed[i] && !ok; i++)
+		for (size_t i = 0; allowed[i] && !ok; i++) {
 			ok = allowed[i][0] == k[0] && !strcmp(allowed[i], k);
+			if (ok && found)
+				found[i] = it;
+		}
 		if (!ok) {
 			/* The list of accepted keys turns a typo into a one-look fix. */
 			char list[320] = "";

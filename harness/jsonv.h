@@ -69,6 +69,13 @@ const char *jv_type_name(const cJSON *j);
  */
 int jv_keys(const struct jv_ctx *c, const cJSON *obj, const char *prefix,
 	    const char *const *allowed);
+/*
+ * jv_keys that also says where each allowed key is: found[i] (one slot per
+ * name of allowed) is obj's item named allowed[i], or NULL; what
+ * cJSON_GetObjectItemCaseSensitive would return, found in the one pass.
+ */
+int jv_keys_found(const struct jv_ctx *c, const cJSON *obj, const char *prefix,
+		  const char *const *allowed, const cJSON **found);
 
 /* Object check with a message naming the field. */
 int jv_object(const struct jv_ctx *c, const cJSON *j, const char *field);
