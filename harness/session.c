@@ -155,6 +155,11 @@ int session_run(const struct session_opts *s, struct workload *wl, struct backen
 		rc = run_agg_init(&st.agg, o.repeats);
 		st.interrupted = true;
 	} else if (!(rc = srvview_begin(&sv, &s->sv, be, ms, s->watch, s->n_watch, en))) {
+		/* The best hit rate's prefixes come from the pass itself. */
+		if (sv) {
+			o.seen = srvview_seen;
+			o.seen_ctx = sv;
+		}
 		rc = run_workload(&o, &st, &err);
 		if (rc && err.msg[0])
 			ap_err("%s", err.msg);

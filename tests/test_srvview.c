@@ -19,9 +19,11 @@
 #include "jsonv.h"
 #include "measure/prom.h"
 #include "measure/srvmetrics.h"
+#include "measure/srvview.h"
 #include "runutil.h"
 #include "testutil.h"
 #include "util.h"
+#include "workload.h"
 
 static char server_bin[1024], model[1024];
 
@@ -357,10 +359,88 @@ static void test_cache_cold_warm(void **state)
 	free(d);
 }
 
+/*
+ * The best hit rate comes from the run's own first pass (srvview_seen): it
+ * must equal what prefix_best_hit computes by reading the workload again,
+ * with a filter, with a category and on a shard (a shard's pass still sees
+ * every selected task), and with a second repeat.
+ */
+static void test_best_hit_from_pass(void **state)
+{
+	(void)state;
+	struct tu_server fs;
+	assert_int_equal(tu_fake_start(&fs, "tests/fake/openai-basic.rules"), 0);
+	char *d = tu_tmpdir(), wl[600], be[300], out[700];
+	snprintf(wl, sizeof(wl), "%s/w.jsonl", d);
+	snprintf(out, sizeof(out), "%s/out.txt", d);
+	FILE *f = fopen(wl, "w");
+	assert_non_null(f);
+	fputs("{\"agentperf_workload\":1,\"name\":\"hit\",\"version\":\"1\",\"source\":\"tests\","
+	      "\"license\":\"CC0-1.0\",\"defaults\":{\"max_attempts\":1,\"max_steps\":1,"
+	      "\"system_prompt\":\"You answer questions about cities.\"}}\n", f);
+	for (int i = 0; i < 40; i++)
+		fprintf(f, "{\"id\":\"t%d\",\"category\":\"%s\",%s\"prompt\":\"What is the %s of "
+			   "city %d?\",\"check\":{\"kind\":\"none\"}}\n",
+			i, i % 3 ? "a" : "b", i % 7 ? "" : "\"system_prompt\":\"Short.\",",
+			i % 2 ? "capital" : "population", i % 5);
+	fclose(f);
+	snprintf(be, sizeof(be), "openai:url=http://127.0.0.1:%d/v1,stream=false", fs.port);
+	struct {
+		const char *filter, *category, *shard, *repeats;
+	} runs[] = {
+		{ NULL, NULL, NULL, "1" },
+		{ "t1*", NULL, NULL, "1" },
+		{ NULL, "b", "2/3", "1" },
+		{ NULL, "a", NULL, "2" },
+	};
+	for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+		char id[32], run[800];
+		snprintf(id, sizeof(id), "run%zu", r);
+		const char *argv[24] = { tu_agentperf(), "record", "-q", "--no-energy", "--idle", "0",
+					 "-w", wl, "-b", be, "-o", d, "--run-id", id,
+					 "-r", runs[r].repeats };
+		int k = 16;
+		if (runs[r].filter) {
+			argv[k++] = "-t";
+			argv[k++] = runs[r].filter;
+		}
+		if (runs[r].category) {
+			argv[k++] = "--category";
+			argv[k++] = runs[r].category;
+		}
+		if (runs[r].shard) {
+			argv[k++] = "--shard";
+			argv[k++] = runs[r].shard;
+		}
+		assert_int_equal(tu_run((char **)argv, out, NULL), 0);
+		snprintf(run, sizeof(run), "%s/%s", d, id);
+		cJSON *m = meta_of(run);
+		assert_non_null(m);
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "cache");
+		struct workload *w = NULL;
+		struct ap_error err = { { 0 } };
+		assert_int_equal(workload_open(&w, wl, NULL, &err), 0);
+		double share = NAN;
+		size_t n = 0;
+		assert_int_equal(prefix_best_hit(w, runs[r].filter, runs[r].category, &share, &n), 0);
+		workload_close(w);
+		assert_true(n > 0 && share > 0 && share < 1);
+		assert_int_equal((size_t)jv_num_or(c, "best_hit_requests", -1), n);
+		assert_string_equal(jv_str_or(c, "best_hit_requests_from", ""), "the run's first pass");
+		assert_true(fabs(jv_num_or(c, "best_hit_rate_one_pass", NAN) - share) < 1e-12);
+		print_message("%s: best hit %.4f over %zu requests\n", id, share, n);
+		cJSON_Delete(m);
+	}
+	tu_fake_stop(&fs);
+	tu_rmrf(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_provenance_no_usage),
+		cmocka_unit_test(test_best_hit_from_pass),
 		cmocka_unit_test(test_chunk_mismatch),
 		cmocka_unit_test(test_real_metrics_capture),
 		cmocka_unit_test(test_managed_metrics_channels),

@@ -16,6 +16,15 @@
 #define MAX_PIDS 17
 #define PREFIX_MAX_REQUESTS 20000
 
+struct pref {
+	char *s;
+	size_t len, idx;
+};
+
+static int pref_add(struct pref **p, size_t *np, size_t *cap, const struct task *t);
+static int best_hit(struct pref *p, size_t np, double *share);
+static void pref_free(struct pref *p, size_t np);
+
 struct srvview {
 	struct srvview_opts o;
 	struct srvmetrics *metrics;
@@ -31,6 +40,12 @@ struct srvview {
 	long hwm_kb[MAX_PIDS], rss_kb[MAX_PIDS];
 	int n_pid;
 	bool ended;
+	/* The first requests of the run's first pass (srvview_seen), for the best
+	 * hit rate; used when whole (the pass reached the file's end, or
+	 * PREFIX_MAX_REQUESTS), else the workload is read again for them. */
+	struct pref *pref;
+	size_t n_pref, cap_pref;
+	bool pref_whole, pref_failed;
 };
 
 /* "http://h:p/v1" -> "http://h:p" */
@@ -270,7 +285,18 @@ void srvview_meta(struct srvview *v, cJSON *meta, struct workload *wl, int repea
 						: "the server's default (prefix cache on)");
 	double share = NAN;
 	size_t n = 0;
-	if (wl && !prefix_best_hit(wl, filter, category, &share, &n) && n) {
+	int brc = -1;
+	const char *from = "the run's first pass";
+	if (v->pref_whole && !v->pref_failed) {
+		/* What the run's first pass saw: no second read of the workload. */
+		if (!(brc = best_hit(v->pref, v->n_pref, &share)))
+			n = v->n_pref;
+	}
+	if (brc && wl) {
+		from = "the workload read again (the run's first pass did not reach its end)";
+		brc = prefix_best_hit(wl, filter, category, &share, &n);
+	}
+	if (!brc && n) {
 		int r = repeats > 0 ? repeats : 1;
 		/* Later repeats send the same requests again: all of it reusable. */
 		double all = (share + (double)(r - 1)) / (double)r;
@@ -282,6 +308,7 @@ void srvview_meta(struct srvview *v, cJSON *meta, struct workload *wl, int repea
 			"offline, bytes: each task's first request (system prompt, tools JSON, "
 			"messages JSON) reuses the longest prefix it shares with any earlier one "
 			"(unbounded cache), over the run's repeats");
+		cJSON_AddStringToObject(c, "best_hit_requests_from", from);
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "cache");
 	cJSON_AddItemToObject(meta, "cache", c);
@@ -293,15 +320,12 @@ void srvview_free(struct srvview *v)
 		return;
 	srvmetrics_free(v->metrics);
 	cJSON_Delete(v->props);
+	pref_free(v->pref, v->n_pref);
 	free(v);
 }
 
 /* ---- best possible hit rate ---- */
 
-struct pref {
-	char *s;
-	size_t len, idx;
-};
 
 static int pref_cmp(const void *a, const void *b)
 {
@@ -319,70 +343,76 @@ static size_t lcp(const struct pref *a, const struct pref *b)
 	return i;
 }
 
-int prefix_best_hit(struct workload *wl, const char *filter, const char *category, double *share,
-		    size_t *n)
+/* Task t's first request as bytes (system prompt, tools JSON, messages JSON) appended as p[*np]. */
+static int pref_add(struct pref **p, size_t *np, size_t *cap, const struct task *t)
 {
-	struct ap_error err;
-	struct pref *p = NULL;
-	size_t np = 0, cap = 0;
-	int rc = workload_rewind(wl);
-	*share = NAN;
-	*n = 0;
-	while (!rc && np < PREFIX_MAX_REQUESTS) {
-		struct task *t = NULL;
-		rc = workload_next(wl, &t, &err);
-		if (rc || !t) {
-			rc = rc > 0 ? 0 : rc; /* 1: end of the workload */
-			break;
-		}
-		if ((filter && fnmatch(filter, t->id, 0)) ||
-		    (category && (!t->category || strcmp(category, t->category)))) {
-			task_free(t);
-			continue;
-		}
-		struct sbuf b = { 0 };
-		const cJSON *msgs = t->raw_request
-					    ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "messages")
-					    : t->messages;
-		const cJSON *tools = t->raw_request
-					     ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "tools")
-					     : t->tools;
-		if (t->system_prompt && !t->raw_request)
-			sbuf_adds(&b, t->system_prompt);
-		char *tj = tools ? cJSON_PrintUnformatted(tools) : NULL;
-		char *mj = msgs ? cJSON_PrintUnformatted(msgs) : NULL;
-		if (tj)
-			sbuf_adds(&b, tj);
-		if (mj)
-			sbuf_adds(&b, mj);
-		cJSON_free(tj);
-		cJSON_free(mj);
-		task_free(t);
-		if (np == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct pref *q = realloc(p, nc * sizeof(*p));
-			if (!q) {
-				sbuf_free(&b);
-				rc = -ENOMEM;
-				break;
-			}
-			p = q;
-			cap = nc;
-		}
-		p[np].s = b.s ? b.s : ap_strdup("");
-		p[np].len = b.len;
-		p[np].idx = np;
-		np++;
+	if (*np == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct pref *q = realloc(*p, nc * sizeof(**p));
+		if (!q)
+			return -ENOMEM;
+		*p = q;
+		*cap = nc;
 	}
-	workload_rewind(wl);
-	if (rc || !np)
-		goto out;
+	struct sbuf b = { 0 };
+	const cJSON *msgs = t->raw_request
+				    ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "messages")
+				    : t->messages;
+	const cJSON *tools = t->raw_request
+				     ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "tools")
+				     : t->tools;
+	if (t->system_prompt && !t->raw_request)
+		sbuf_adds(&b, t->system_prompt);
+	char *tj = tools ? cJSON_PrintUnformatted(tools) : NULL;
+	char *mj = msgs ? cJSON_PrintUnformatted(msgs) : NULL;
+	if (tj)
+		sbuf_adds(&b, tj);
+	if (mj)
+		sbuf_adds(&b, mj);
+	cJSON_free(tj);
+	cJSON_free(mj);
+	char *str = b.s ? b.s : ap_strdup("");
+	if (!str || (tools && !tj) || (msgs && !mj)) {
+		free(str);
+		return -ENOMEM;
+	}
+	(*p)[*np] = (struct pref){ str, b.len, *np };
+	(*np)++;
+	return 0;
+}
+
+static void pref_free(struct pref *p, size_t np)
+{
+	for (size_t k = 0; k < np; k++)
+		free(p[k].s);
+	free(p);
+}
+
+void srvview_seen(void *ctx, const struct task *t)
+{
+	struct srvview *v = ctx;
+	if (v->pref_whole || v->pref_failed)
+		return;
+	if (!t || v->n_pref == PREFIX_MAX_REQUESTS) {
+		v->pref_whole = true;
+		return;
+	}
+	if (pref_add(&v->pref, &v->n_pref, &v->cap_pref, t))
+		v->pref_failed = true; /* srvview_meta reads the workload again */
+	else if (v->n_pref == PREFIX_MAX_REQUESTS)
+		v->pref_whole = true;
+}
+
+/* The best hit share of p[0..np) (sorts p). */
+static int best_hit(struct pref *p, size_t np, double *share)
+{
+	*share = NAN;
+	if (!np)
+		return 0;
 	qsort(p, np, sizeof(*p), pref_cmp);
 	size_t *nb = calloc(np, sizeof(*nb)); /* nb[k] = lcp(sorted k-1, k) */
-	if (!nb) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!nb)
+		return -ENOMEM;
 	for (size_t k = 1; k < np; k++)
 		nb[k] = lcp(&p[k - 1], &p[k]);
 	double hit = 0, tot = 0;
@@ -414,10 +444,36 @@ int prefix_best_hit(struct workload *wl, const char *filter, const char *categor
 	}
 	free(nb);
 	*share = tot > 0 ? hit / tot : NAN;
-	*n = np;
-out:
-	for (size_t k = 0; k < np; k++)
-		free(p[k].s);
-	free(p);
+	return 0;
+}
+
+int prefix_best_hit(struct workload *wl, const char *filter, const char *category, double *share,
+		    size_t *n)
+{
+	struct ap_error err;
+	struct pref *p = NULL;
+	size_t np = 0, cap = 0;
+	int rc = workload_rewind(wl);
+	*share = NAN;
+	*n = 0;
+	while (!rc && np < PREFIX_MAX_REQUESTS) {
+		struct task *t = NULL;
+		rc = workload_next(wl, &t, &err);
+		if (rc || !t) {
+			rc = rc > 0 ? 0 : rc; /* 1: end of the workload */
+			break;
+		}
+		if ((filter && fnmatch(filter, t->id, 0)) ||
+		    (category && (!t->category || strcmp(category, t->category)))) {
+			task_free(t);
+			continue;
+		}
+		rc = pref_add(&p, &np, &cap, t);
+		task_free(t);
+	}
+	workload_rewind(wl);
+	if (!rc && np && !(rc = best_hit(p, np, share)))
+		*n = np;
+	pref_free(p, np);
 	return rc;
 }

@@ -50,6 +50,14 @@ void srvview_end(struct srvview *v);
 void srvview_meta(struct srvview *v, cJSON *meta, struct workload *wl, int repeats,
 		  const char *filter, const char *category);
 void srvview_free(struct srvview *v);
+/*
+ * run_opts.seen for the run v watches (ctx: v): keeps each selected task's
+ * first request of the first pass, so that srvview_meta computes the best
+ * hit rate without reading the workload again; when the pass did not reach
+ * the end of the file (interrupted, cut short by --duration) it does.
+ */
+struct task;
+void srvview_seen(void *ctx, const struct task *t);
 
 
 /*

@@ -61,6 +61,7 @@ struct runner {
 	struct schedule sched;  /* open loop: this pass's arrivals */
 	uint64_t pass_t0;       /* the pass's clock zero (arrivals count from it) */
 	bool stream_done;       /* the feeder read the last task */
+	bool seen_end;          /* o->seen was told the first pass's end of file */
 	int input_error;        /* the workload could not be read, or changed, mid-run */
 	/* the queue: guarded by mu */
 	pthread_mutex_t mu;
@@ -245,6 +246,11 @@ static int read_items(struct runner *R, struct item *out)
 			break;
 		}
 		int rc = workload_next(o->wl, &t, &err);
+		bool first_pass = R->counting && R->repeat == 1 && o->seen;
+		if (rc == 1 && first_pass && !R->seen_end) {
+			R->seen_end = true;
+			o->seen(o->seen_ctx, NULL);
+		}
 		/* --duration: the schedule goes on past the file's end, from its start */
 		if (rc == 1 && R->counting && o->duration_s > 0 && R->next_seq > 0 && !ap_interrupted) {
 			if ((rc = workload_rewind(o->wl)) == 0)
@@ -265,6 +271,8 @@ static int read_items(struct runner *R, struct item *out)
 			task_free(t);
 			continue;
 		}
+		if (first_pass && !R->seen_end)
+			o->seen(o->seen_ctx, t);
 		long seq = R->next_seq++;
 		/* seq counts every selected task, so a shard's rows keep the
 		 * unsharded run's (repeat, seq) and merge needs no renumbering. */

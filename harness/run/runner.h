@@ -56,6 +56,14 @@ struct run_opts {
 	double ramp_s;
 	const struct slo *slo;  /* --slo: tasks judged (tasks.csv slo_met); NULL: not */
 	double tool_latency_ms; /* --tool-latency: default tool latency (ms) */
+	/* Shown each task the first counting pass selects, in file order, before
+	 * shards and --resume leave any out, as workload_next gave it; then NULL
+	 * once, when that pass reaches the file's end (an interrupted pass or
+	 * one that --duration stops early never does). From the feeder thread;
+	 * NULL: nobody looks. So that what wants the selected tasks (the best
+	 * prefix hit rate) needs no parse of its own. */
+	void (*seen)(void *ctx, const struct task *t);
+	void *seen_ctx;
 };
 
 struct run_state {

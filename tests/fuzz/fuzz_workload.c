@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "workload.h"
@@ -23,7 +24,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!workload_open(&wl, forced, NULL, &err)) {
 		struct task *t;
 		struct sbuf out = { 0 };
+		struct task_ref_iter it = { 0 };
+		struct task_ref ref;
 		for (int i = 0; i < 64 && workload_next(wl, &t, &err) == 0; i++) {
+			/* The open's index names the same task as the stream. */
+			if (workload_ref_next(wl, &it, &ref, &err) || strcmp(ref.id, t->id) ||
+			    strcmp(ref.category ? ref.category : "", t->category ? t->category : "") ||
+			    ref.decomposed != (t->n_subs > 0))
+				abort();
 			/* Exercise what the runner does with a task: messages, sub-call prompts, tool table. */
 			cJSON_Delete(task_messages(t));
 			const char *outs[8] = { "a", "{{x}}", "", NULL, "b", "c", "d", "e" };
