@@ -292,6 +292,12 @@ bad:
 /* Where \u0000 starts in s (an escape, not an escaped backslash), or NULL. */
 static const char *find_nul_escape(const char *s, size_t n)
 {
+	/* Most lines hold no backslash at all: one memchr says so. */
+	const char *b = memchr(s, '\\', n);
+	if (!b)
+		return NULL;
+	n -= (size_t)(b - s);
+	s = b;
 	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), "\\u0000", 6)); p++) {
 		size_t bs = 0;
 		for (const char *q = p; q > s && q[-1] == '\\'; q--)

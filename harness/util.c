@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +136,35 @@ void sbuf_free(struct sbuf *b)
 	free(b->s);
 	b->s = NULL;
 	b->len = b->cap = 0;
+}
+
+#define ARENA_MIN (1u << 20)
+
+size_t ap_arena_put(struct ap_arena *a, const void *p, size_t n)
+{
+	if (a->size - a->used < n) {
+		size_t size = a->size ? a->size * 2 : ARENA_MIN;
+		while (size - a->used < n)
+			size *= 2;
+		void *m = a->base ? mremap(a->base, a->size, size, MREMAP_MAYMOVE)
+				  : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+					 -1, 0);
+		if (m == MAP_FAILED)
+			return 0;
+		a->base = m;
+		a->size = size;
+	}
+	if (n)
+		memcpy(a->base + a->used, p, n);
+	a->used += n;
+	return a->used - n + 1;
+}
+
+void ap_arena_free(struct ap_arena *a)
+{
+	if (a->base)
+		munmap(a->base, a->size);
+	memset(a, 0, sizeof(*a));
 }
 
 void ap_error_set(struct ap_error *e, const char *file, size_t line, const char *field,

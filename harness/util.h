@@ -41,6 +41,21 @@ int sbuf_addf(struct sbuf *b, const char *fmt, ...) AP_PRINTF(2, 3);
 void sbuf_reset(struct sbuf *b);
 void sbuf_free(struct sbuf *b);
 
+/*
+ * An append-only arena outside the heap (one anonymous mapping, doubled by
+ * mremap as it fills): for what grows with a workload's tasks and lives for a
+ * run, so it adds no malloc overhead a piece and its pages go back to the
+ * system when freed (freed heap chunks would stay in the process's RSS).
+ * Zeroed: empty. Offsets stay valid as it moves; pointers do not.
+ */
+struct ap_arena {
+	char *base;
+	size_t used, size;
+};
+/* Appends n bytes of p: 1 + their offset, or 0 (ENOMEM). */
+size_t ap_arena_put(struct ap_arena *a, const void *p, size_t n);
+void ap_arena_free(struct ap_arena *a);
+
 /* An error message with its place: "file:line: field: message". */
 struct ap_error {
 	char msg[512];

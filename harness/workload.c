@@ -304,33 +304,17 @@ struct id_set {
 	uint32_t last_cat; /* 1 + offset of the last category stored; 0: none yet */
 };
 
-#define ID_ARENA_MIN (1u << 20)
-
-/* Appends n bytes; 1 + their offset, or 0 (ENOMEM, or an arena over 4 GiB). */
+/* Appends n bytes; 1 + their offset, or 0 (ENOMEM, or an index over 4 GiB). */
 static uint32_t ix_put(struct wl_index *ix, const void *p, size_t n)
 {
-	if (ix->used + n >= UINT32_MAX)
+	if (ix->a.used + n >= UINT32_MAX)
 		return 0;
-	if (ix->size - ix->used < n) {
-		size_t size = ix->size ? ix->size * 2 : ID_ARENA_MIN;
-		while (size - ix->used < n)
-			size *= 2;
-		void *a = ix->arena ? mremap(ix->arena, ix->size, size, MREMAP_MAYMOVE)
-				    : mmap(NULL, size, PROT_READ | PROT_WRITE,
-					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (a == MAP_FAILED)
-			return 0;
-		ix->arena = a;
-		ix->size = size;
-	}
-	memcpy(ix->arena + ix->used, p, n);
-	ix->used += n;
-	return (uint32_t)(ix->used - n + 1);
+	return (uint32_t)ap_arena_put(&ix->a, p, n);
 }
 
 static const char *id_at(const struct id_set *s, uint32_t off)
 {
-	return s->ix->arena + off - 1;
+	return s->ix->a.base + off - 1;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -396,12 +380,6 @@ static int id_set_add(struct id_set *s, const struct task *t, size_t *first)
 	return 0;
 }
 
-static void ix_free(struct wl_index *ix)
-{
-	if (ix->arena)
-		munmap(ix->arena, ix->size);
-	memset(ix, 0, sizeof(*ix));
-}
 
 /* ---- attempt policy ---- */
 
@@ -767,13 +745,13 @@ int workload_next(struct workload *wl, struct task **out, struct ap_error *err)
 int workload_ref_next(struct workload *wl, struct task_ref_iter *it, struct task_ref *out,
 		      struct ap_error *err)
 {
-	const struct wl_index *ix = &wl_stream(wl)->ix;
+	const struct ap_arena *ix = &wl_stream(wl)->ix.a;
 	if (it->off >= ix->used) {
 		/* As workload_next at the end: a changed file fails here too. */
 		int rc = wl_stream(wl)->orig.st_ino ? check_unchanged(wl, err) : 0;
 		return rc ? rc : 1;
 	}
-	const char *p = ix->arena + it->off;
+	const char *p = ix->base + it->off;
 	unsigned char flags = (unsigned char)*p++;
 	out->id = p;
 	p += strlen(p) + 1;
@@ -786,7 +764,7 @@ int workload_ref_next(struct workload *wl, struct task_ref_iter *it, struct task
 		p += strlen(p) + 1;
 	}
 	out->decomposed = flags & IX_DECOMPOSED;
-	it->off = (size_t)(p - ix->arena);
+	it->off = (size_t)(p - ix->base);
 	return 0;
 }
 
@@ -808,7 +786,7 @@ void workload_close(struct workload *wl)
 			fclose(st->rd.f);
 		free(st->rd.buf);
 		free(st->rd.chunk);
-		ix_free(&st->ix);
+		ap_arena_free(&st->ix.a);
 		free(st);
 	}
 	for (size_t i = 0; i < wl->n_notes; i++)

@@ -63,8 +63,7 @@ struct wl_format {
 
 /* The task index (workload.c): one packed record a task, in file order. */
 struct wl_index {
-	char *arena; /* mmap'd; NULL until the first task */
-	size_t used, size;
+	struct ap_arena a; /* the records, back to back */
 };
 
 struct wl_stream {

@@ -21,9 +21,13 @@ struct pref {
 	size_t len, idx;
 };
 
-static int pref_add(struct pref **p, size_t *np, size_t *cap, const struct task *t);
+/* Where one request sits in srvview.pref_bytes. */
+struct pref_at {
+	size_t off, len;
+};
+
 static int best_hit(struct pref *p, size_t np, double *share);
-static void pref_free(struct pref *p, size_t np);
+static int seen_best_hit(const struct srvview *v, double *share);
 
 struct srvview {
 	struct srvview_opts o;
@@ -43,8 +47,10 @@ struct srvview {
 	/* The first requests of the run's first pass (srvview_seen), for the best
 	 * hit rate; used when whole (the pass reached the file's end, or
 	 * PREFIX_MAX_REQUESTS), else the workload is read again for them. */
-	struct pref *pref;
-	size_t n_pref, cap_pref;
+	struct ap_arena pref_bytes; /* the requests' bytes, back to back */
+	struct ap_arena pref_at;    /* a struct pref_at for each */
+	size_t n_pref;
+	struct sbuf scratch;
 	bool pref_whole, pref_failed;
 };
 
@@ -289,7 +295,7 @@ void srvview_meta(struct srvview *v, cJSON *meta, struct workload *wl, int repea
 	const char *from = "the run's first pass";
 	if (v->pref_whole && !v->pref_failed) {
 		/* What the run's first pass saw: no second read of the workload. */
-		if (!(brc = best_hit(v->pref, v->n_pref, &share)))
+		if (!(brc = seen_best_hit(v, &share)))
 			n = v->n_pref;
 	}
 	if (brc && wl) {
@@ -320,7 +326,9 @@ void srvview_free(struct srvview *v)
 		return;
 	srvmetrics_free(v->metrics);
 	cJSON_Delete(v->props);
-	pref_free(v->pref, v->n_pref);
+	ap_arena_free(&v->pref_bytes);
+	ap_arena_free(&v->pref_at);
+	sbuf_free(&v->scratch);
 	free(v);
 }
 
@@ -343,7 +351,30 @@ static size_t lcp(const struct pref *a, const struct pref *b)
 	return i;
 }
 
-/* Task t's first request as bytes (system prompt, tools JSON, messages JSON) appended as p[*np]. */
+/* Task t's first request as bytes (system prompt, tools JSON, messages JSON) into b. */
+static int request_bytes(const struct task *t, struct sbuf *b)
+{
+	const cJSON *msgs = t->raw_request
+				    ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "messages")
+				    : t->messages;
+	const cJSON *tools = t->raw_request
+				     ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "tools")
+				     : t->tools;
+	int rc = 0;
+	sbuf_reset(b);
+	if (t->system_prompt && !t->raw_request && sbuf_adds(b, t->system_prompt) < 0)
+		return -ENOMEM;
+	char *tj = tools ? cJSON_PrintUnformatted(tools) : NULL;
+	char *mj = msgs ? cJSON_PrintUnformatted(msgs) : NULL;
+	if ((tools && !tj) || (msgs && !mj) || (tj && sbuf_adds(b, tj) < 0) ||
+	    (mj && sbuf_adds(b, mj) < 0))
+		rc = -ENOMEM;
+	cJSON_free(tj);
+	cJSON_free(mj);
+	return rc;
+}
+
+/* Task t's first request appended as p[*np]. */
 static int pref_add(struct pref **p, size_t *np, size_t *cap, const struct task *t)
 {
 	if (*np == *cap) {
@@ -355,25 +386,10 @@ static int pref_add(struct pref **p, size_t *np, size_t *cap, const struct task 
 		*cap = nc;
 	}
 	struct sbuf b = { 0 };
-	const cJSON *msgs = t->raw_request
-				    ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "messages")
-				    : t->messages;
-	const cJSON *tools = t->raw_request
-				     ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "tools")
-				     : t->tools;
-	if (t->system_prompt && !t->raw_request)
-		sbuf_adds(&b, t->system_prompt);
-	char *tj = tools ? cJSON_PrintUnformatted(tools) : NULL;
-	char *mj = msgs ? cJSON_PrintUnformatted(msgs) : NULL;
-	if (tj)
-		sbuf_adds(&b, tj);
-	if (mj)
-		sbuf_adds(&b, mj);
-	cJSON_free(tj);
-	cJSON_free(mj);
-	char *str = b.s ? b.s : ap_strdup("");
-	if (!str || (tools && !tj) || (msgs && !mj)) {
-		free(str);
+	int rc = request_bytes(t, &b);
+	char *str = rc ? NULL : b.s ? b.s : ap_strdup("");
+	if (!str) {
+		sbuf_free(&b);
 		return -ENOMEM;
 	}
 	(*p)[*np] = (struct pref){ str, b.len, *np };
@@ -397,10 +413,40 @@ void srvview_seen(void *ctx, const struct task *t)
 		v->pref_whole = true;
 		return;
 	}
-	if (pref_add(&v->pref, &v->n_pref, &v->cap_pref, t))
+	/* Packed outside the heap: held for the whole run, unlike prefix_best_hit's. */
+	struct pref_at at = { v->pref_bytes.used, 0 };
+	if (request_bytes(t, &v->scratch) ||
+	    (v->scratch.len && !ap_arena_put(&v->pref_bytes, v->scratch.s, v->scratch.len))) {
 		v->pref_failed = true; /* srvview_meta reads the workload again */
-	else if (v->n_pref == PREFIX_MAX_REQUESTS)
+		return;
+	}
+	at.len = v->scratch.len;
+	if (!ap_arena_put(&v->pref_at, &at, sizeof(at))) {
+		v->pref_failed = true;
+		return;
+	}
+	if (++v->n_pref == PREFIX_MAX_REQUESTS)
 		v->pref_whole = true;
+}
+
+/* best_hit over what srvview_seen kept. */
+static int seen_best_hit(const struct srvview *v, double *share)
+{
+	static char empty[1];
+	*share = NAN;
+	if (!v->n_pref)
+		return 0;
+	struct pref *p = calloc(v->n_pref, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	for (size_t k = 0; k < v->n_pref; k++) {
+		struct pref_at at;
+		memcpy(&at, v->pref_at.base + k * sizeof(at), sizeof(at));
+		p[k] = (struct pref){ at.len ? v->pref_bytes.base + at.off : empty, at.len, k };
+	}
+	int rc = best_hit(p, v->n_pref, share);
+	free(p);
+	return rc;
 }
 
 /* The best hit share of p[0..np) (sorts p). */
