@@ -235,7 +235,7 @@ static int load_answers(struct bfcl_file *s, const char *path, struct ap_error *
 	}
 	cJSON_Delete(j);
 	fclose(r.f);
-	free(r.buf);
+	wl_reader_free(&r);
 	if (rc < 0)
 		return rc;
 	if (s->n) /* qsort(NULL, 0, ...) is undefined */

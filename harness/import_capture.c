@@ -569,7 +569,7 @@ int capture_index_load(const char *path, struct capture_index *ix, struct ap_err
 		cJSON_Delete(j);
 	}
 	fclose(r.f);
-	free(r.buf);
+	wl_reader_free(&r);
 	if (!rc && !ix->n_calls) {
 		if (ix->n_lines)
 			ap_error_set(err, path, 0, NULL,

@@ -94,6 +94,14 @@ static int raw_line(struct wl_reader *r, size_t *len)
 	return 0;
 }
 
+void wl_reader_free(struct wl_reader *r)
+{
+	free(r->buf);
+	free(r->chunk);
+	r->buf = r->chunk = NULL;
+	r->cap = r->pos = r->have = 0;
+}
+
 int wl_read_line(struct wl_reader *r, char **s, size_t *n, struct ap_error *err)
 {
 	for (;;) {
@@ -784,8 +792,7 @@ void workload_close(struct workload *wl)
 			st->fmt->close(wl);
 		if (st->rd.f)
 			fclose(st->rd.f);
-		free(st->rd.buf);
-		free(st->rd.chunk);
+		wl_reader_free(&st->rd);
 		ap_arena_free(&st->ix.a);
 		free(st);
 	}

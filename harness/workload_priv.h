@@ -44,6 +44,8 @@ struct wl_reader {
  * invalid UTF-8).
  */
 int wl_read_line(struct wl_reader *r, char **s, size_t *n, struct ap_error *err);
+/* Frees what the reader allocated (not r->f, which its opener closes). */
+void wl_reader_free(struct wl_reader *r);
 
 struct wl_format {
 	enum workload_format id;
