@@ -270,8 +270,8 @@ if [[ $skip != *" many "* ]]; then
     many=${PERF_MANY:-1000}
     many_tasks=${PERF_MANY_TASKS:-$((4 * many))}
     ramp_s=${PERF_RAMP_S:-$delay_s}
-    printf '== 3b. %s concurrent streaming episodes (stream after %s s per reply, %s tasks, record -q --no-energy) ==\n' \
-        "$many" "$delay_s" "$many_tasks"
+    printf '== 3b. %s concurrent streaming episodes (stream after %s s per reply, %s tasks after %s of warm-up, record -q --no-energy) ==\n' \
+        "$many" "$delay_s" "$many_tasks" "$many"
     if [ -z "$echo_so" ]; then
         printf 'skipped: nginx has no echo module (nginx-light ships it: make deps)\n\n'
     else
@@ -283,7 +283,8 @@ if [[ $skip != *" many "* ]]; then
             rm -rf "$tmp/many"
             rampopt=(--ramp "$ramp_s")
             [ "$start" = burst ] && rampopt=()
-            timed "$AP" record -q --no-energy -c "$many" "${rampopt[@]}" -w "$tmp/wmany.jsonl" -o "$tmp/many" \
+            timed "$AP" record -q --no-energy -c "$many" --warmup "$many" "${rampopt[@]}" \
+                -w "$tmp/wmany.jsonl" -o "$tmp/many" \
                 --run-id m -b "openai:url=$url/delay/v1,stream=true" > "$tmp/many.out" 2>&1 &
             tpid=$!
             # The agentperf under time: its most threads while it runs.
@@ -311,7 +312,8 @@ if [[ $skip != *" many "* ]]; then
           done
         done
         printf '(client overhead: each call'"'"'s e2e_s minus the %s s the server sleeps; it holds\n' "$delay_s"
-        printf ' nginx'"'"'s own time, and the connects of the first %s calls. "ramp": --ramp %s, the\n' "$many" "$ramp_s"
+        printf ' nginx'"'"'s own time. --warmup %s: %s uncounted tasks open the connections first, so\n' "$many" "$many"
+        printf ' the rows measure calls, not TCP connects. "ramp": --ramp %s, the\n' "$ramp_s"
         printf ' %s episodes start %s s apart and stay %s in flight; "burst": all start at once,\n' \
             "$many" "$(awk -v r="$ramp_s" -v n="$many" 'BEGIN { printf "%g", r / n }')" "$many"
         printf ' so every round'"'"'s %s replies come back in the same instant and the last waits\n' "$many"
