@@ -11,7 +11,7 @@ static bool has_profile(const struct cost_ctx *c)
 }
 
 /* One task's energy and dollars, counted as the run-level figures count them. */
-static void unit_cost(const struct run_agg *a, const struct cost_ctx *c, const struct task_rec *u,
+static void unit_cost(const struct run_agg *a, const struct cost_ctx *c, const struct task_unit *u,
 		      double *j, double *usd)
 {
 	if (!has_profile(c)) {
@@ -35,22 +35,22 @@ static void unit_cost(const struct run_agg *a, const struct cost_ctx *c, const s
 
 static int cmp_unit_id(const void *x, const void *y)
 {
-	const struct task_rec *a = *(const struct task_rec *const *)x;
-	const struct task_rec *b = *(const struct task_rec *const *)y;
+	const struct task_unit *a = *(const struct task_unit *const *)x;
+	const struct task_unit *b = *(const struct task_unit *const *)y;
 	int d = strcmp(a->task_id, b->task_id);
 	return d ? d : a->repeat - b->repeat;
 }
 
 /* The units of one form (and category), sorted by task id then repeat. */
 static long select_units(const struct run_agg *a, int form, const char *category,
-			 const struct task_rec ***out)
+			 const struct task_unit ***out)
 {
-	const struct task_rec **v = malloc((a->n_units + 1) * sizeof(*v));
+	const struct task_unit **v = malloc((a->n_units + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	long n = 0;
 	for (size_t i = 0; i < a->n_units; i++) {
-		const struct task_rec *u = &a->units[i];
+		const struct task_unit *u = &a->units[i];
 		if (u->form == form && (!category || !strcmp(category, u->category)))
 			v[n++] = u;
 	}
@@ -61,7 +61,7 @@ static long select_units(const struct run_agg *a, int form, const char *category
 
 /* Sums per task id: num (J or $) and den (successes); returns the cluster count. */
 static size_t clusters(const struct run_agg *a, const struct cost_ctx *c,
-		       const struct task_rec **v, long n, double *j, double *usd, double *succ,
+		       const struct task_unit **v, long n, double *j, double *usd, double *succ,
 		       const char **ids)
 {
 	size_t k = 0;
@@ -83,7 +83,7 @@ static size_t clusters(const struct run_agg *a, const struct cost_ctx *c,
 int ot_compute(const struct run_agg *a, const struct cost_ctx *c, int form, const char *category,
 	       const struct ts_boot *b, struct ot_fig *out)
 {
-	const struct task_rec **v = NULL;
+	const struct task_unit **v = NULL;
 	double *buf = NULL;
 	const char **ids = NULL;
 	int rc = 0;
@@ -142,7 +142,7 @@ int ot_paired(const struct run_agg *A, const struct cost_ctx *ca, const struct r
 	      const struct cost_ctx *cb, int form, const char *category, const struct ts_boot *b,
 	      struct ot_paired *out)
 {
-	const struct task_rec **va = NULL, **vb = NULL;
+	const struct task_unit **va = NULL, **vb = NULL;
 	double *buf = NULL;
 	int rc = 0;
 	memset(out, 0, sizeof(*out));
@@ -183,7 +183,7 @@ int ot_paired(const struct run_agg *A, const struct cost_ctx *ca, const struct r
 			au[k] += uu;
 			as[k] += va[x]->success;
 			/* McNemar pairs: B's unit of the same repeat, else B's first. */
-			const struct task_rec *m = vb[j];
+			const struct task_unit *m = vb[j];
 			for (long y = j; y < j2; y++)
 				if (vb[y]->repeat == va[x]->repeat)
 					m = vb[y];

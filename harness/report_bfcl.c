@@ -145,7 +145,7 @@ void report_bfcl_print(FILE *f, const cJSON *meta, const struct run_agg *a)
 	if (!v)
 		return;
 	for (size_t i = 0; i < a->n_units; i++) {
-		const struct task_rec *t = &a->units[i];
+		const struct task_unit *t = &a->units[i];
 		if (t->form != FORM_MONO)
 			continue;
 		struct cat *c = find(v, n, t->category);

@@ -20,13 +20,64 @@ int run_agg_init(struct run_agg *r, int repeats)
 	return 0;
 }
 
+/* Strings of the units: blocks that never move (pointers into them stay
+ * valid), each category stored once. */
+#define STR_BLOCK (256u << 10)
+#define STR_CATS 64
+struct unit_strs {
+	struct str_block {
+		struct str_block *next;
+		size_t used, cap;
+		char s[];
+	} *blocks;
+	const char *cats[STR_CATS];
+	int n_cats;
+};
+
+static const char *strs_put(struct unit_strs *st, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct str_block *b = st->blocks;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > STR_BLOCK ? n : STR_BLOCK;
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		b->next = st->blocks;
+		st->blocks = b;
+	}
+	char *p = memcpy(b->s + b->used, s, n);
+	b->used += n;
+	return p;
+}
+
+static const char *strs_category(struct unit_strs *st, const char *c)
+{
+	for (int i = st->n_cats - 1; i >= 0; i--)
+		if (!strcmp(st->cats[i], c))
+			return st->cats[i];
+	const char *p = strs_put(st, c);
+	if (p && st->n_cats < STR_CATS)
+		st->cats[st->n_cats++] = p;
+	return p;
+}
+
 void run_agg_free(struct run_agg *r)
 {
 	free(r->a);
 	free(r->elapsed_s);
-	free(r->units);
+	ap_arena_free(&r->units_mem);
+	if (r->strs) {
+		for (struct str_block *b = r->strs->blocks, *n; b; b = n) {
+			n = b->next;
+			free(b);
+		}
+		free(r->strs);
+		r->strs = NULL;
+	}
 	r->units = NULL;
-	r->n_units = r->cap_units = 0;
+	r->n_units = 0;
 	r->a = NULL;
 	r->elapsed_s = NULL;
 }
@@ -85,15 +136,27 @@ static void keep_unit(struct run_agg *r, const struct task_rec *t)
 {
 	if (t->repeat < 1 || t->repeat > r->repeats || !strcmp(t->outcome, "interrupted"))
 		return;
-	if (r->n_units == r->cap_units) {
-		size_t nc = r->cap_units ? r->cap_units * 2 : 64;
-		struct task_rec *nu = realloc(r->units, nc * sizeof(*nu));
-		if (!nu)
-			return;
-		r->units = nu;
-		r->cap_units = nc;
-	}
-	r->units[r->n_units++] = *t;
+	if (!r->strs && !(r->strs = calloc(1, sizeof(*r->strs))))
+		return;
+	struct task_unit u = {
+		.task_id = strs_put(r->strs, t->task_id),
+		.category = strs_category(r->strs, t->category),
+		.prompt_tokens = t->prompt_tokens,
+		.completion_tokens = t->completion_tokens,
+		.cached_tokens = t->cached_tokens,
+		.energy_j = t->energy_j,
+		.duration_s = t->duration_s,
+		.repeat = t->repeat,
+		.attempts = t->attempts,
+		.calls = t->calls,
+		.form = (signed char)t->form,
+		.success = t->success,
+		.energy_valid = t->energy_valid,
+	};
+	if (!u.task_id || !u.category || !ap_arena_put(&r->units_mem, &u, sizeof(u)))
+		return;
+	r->units = (struct task_unit *)(void *)r->units_mem.base;
+	r->n_units++;
 }
 
 void run_agg_task(struct run_agg *r, const struct task_rec *t)

@@ -10,6 +10,7 @@
 
 #include "record.h"
 #include "stats.h"
+#include "util.h"
 
 #define MAX_K 32
 
@@ -49,12 +50,30 @@ struct form_agg {
 	long tool_energy_missing;
 };
 
+/*
+ * What the statistics over tasks (overtasks.h, the BFCL table, `table`) read
+ * of one task run: 72 bytes, where keeping the whole task_rec (360, doubled
+ * by realloc) made a run's peak RSS grow 0.4 KB a task (56 MB at 100,000).
+ */
+struct task_unit {
+	const char *task_id, *category; /* in the run_agg's string blocks */
+	long prompt_tokens, completion_tokens, cached_tokens;
+	double energy_j, duration_s;
+	int repeat, attempts, calls;
+	signed char form;
+	bool success, energy_valid;
+};
+
 struct run_agg {
 	int repeats;
 	/* Every task but the interrupted ones, in arrival order, kept for the
-	 * statistics over tasks (taskstat.h, overtasks.h). */
-	struct task_rec *units;
-	size_t n_units, cap_units;
+	 * statistics over tasks (taskstat.h, overtasks.h): an array in units_mem
+	 * (outside the heap, so its pages go back when freed), the strings in
+	 * blocks that never move. */
+	struct task_unit *units;
+	size_t n_units;
+	struct ap_arena units_mem;
+	struct unit_strs *strs;
 	struct form_agg *a;        /* [repeat * AGG_SLOTS + slot]; slot: form or AGG_MONO_PAIRED */
 	double *elapsed_s;         /* [repeat] */
 	bool ran[AGG_SLOTS];

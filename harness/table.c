@@ -138,7 +138,7 @@ static void add_row(FILE *csv, struct trow *row, const struct trun *t, int form,
 	const char *model = jv_str_or(be, "model", jv_str_or(md, "general_name", "?"));
 	long att = 0;
 	for (size_t i = 0; i < t->agg.n_units; i++) {
-		const struct task_rec *u = &t->agg.units[i];
+		const struct task_unit *u = &t->agg.units[i];
 		if (u->form == form && (!cat || !strcmp(cat, u->category)))
 			att += u->attempts;
 	}
