@@ -227,6 +227,57 @@ static void test_openai_body_fast(void **state)
 	call_result_free(&r);
 }
 
+/* A stream's template: chunks with the same bytes around their content are
+ * read as that string alone, with the same result as a whole scan; one that
+ * does not fit (other bytes, an escape the scanner declines) is scanned whole
+ * or goes to cJSON as before. */
+static void test_openai_stream_template(void **state)
+{
+	(void)state;
+	const char *ch[] = {
+		"{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+		"\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}",
+		"{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+		"\"delta\":{\"content\":\"The\"},\"finish_reason\":null}],\"usage\":null}",
+		"{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+		"\"delta\":{\"content\":\" caf\\u00e9\\n\"},\"finish_reason\":null}],\"usage\":null}",
+		"{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+		"\"delta\":{\"content\":\"x\\u0000\"},\"finish_reason\":null}],\"usage\":null}",
+		"{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+		"\"delta\":{\"content\":\"!\"},\"finish_reason\":null}],\"usage\":null}",
+		"{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+		"\"delta\":{\"content\":\"!\"},\"finish_reason\":\"stop\"}],\"usage\":null}",
+		"{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+		"\"delta\":{\"content\":\"?\"},\"finish_reason\":\"stop\"}],\"usage\":null}",
+	};
+	const int n = (int)(sizeof(ch) / sizeof(ch[0]));
+	struct call_result a, b;
+	struct sse_state sa = { 0 }, sb = { 0 };
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	call_result_reset(&a);
+	call_result_reset(&b);
+	for (int i = 0; i < n; i++) {
+		/* a: the template path, as a stream sees it; b: each chunk scanned alone */
+		assert_int_equal(openai_backend_ops.sse_event(&a, &sa, "message", ch[i], 1000 + i), 0);
+		if (!openai_sse_fast(&b, ch[i], strlen(ch[i]), 1000 + i, NULL))
+			assert_int_equal(openai_sse_event_slow(&b, &sb, "message", ch[i], 1000 + i), 0);
+		assert_int_equal(a.text.len, b.text.len);
+		assert_memory_equal(a.text.s, b.text.s, a.text.len);
+		assert_string_equal(a.finish_reason, b.finish_reason);
+		assert_int_equal(a.n_chunks, b.n_chunks);
+		assert_true(a.t_last == b.t_last && a.gap_sum_s == b.gap_sum_s);
+		/* chunks 2, 3 and 5 fit the template chunk 1 left, chunk 7 the one 6 left */
+		if (i == 1 || i == 5)
+			assert_true(sa.tpl.plen > 0);
+	}
+	/* chunk 4's \u0000: declined by both fast readers; cJSON keeps the "x" before the NUL */
+	assert_string_equal(a.text.s, "The caf\xc3\xa9\nx!!?");
+	assert_string_equal(a.finish_reason, "stop");
+	call_result_free(&a);
+	call_result_free(&b);
+}
+
 static void test_openai_stream_usage_fast(void **state)
 {
 	(void)state;
@@ -236,7 +287,7 @@ static void test_openai_stream_usage_fast(void **state)
 	const char *last = "{\"choices\":[],\"usage\":{\"prompt_tokens\":24,\"completion_tokens\":8,"
 			   "\"prompt_tokens_details\":{\"cached_tokens\":16}},\"timings\":{\"cache_n\":16,"
 			   "\"prompt_per_second\":640.0,\"predicted_per_second\":80.5}}";
-	assert_int_equal(openai_sse_fast(&r, last, strlen(last), 1000), 1);
+	assert_int_equal(openai_sse_fast(&r, last, strlen(last), 1000, NULL), 1);
 	assert_true(r.usage_reported && r.prompt_tokens == 24 && r.completion_tokens == 8 &&
 		    r.cached_tokens == 16);
 	assert_true(r.srv_prompt_tps == 640.0 && r.srv_gen_tps == 80.5);
@@ -244,18 +295,18 @@ static void test_openai_stream_usage_fast(void **state)
 	/* timings without "usage": the cJSON path does not read them, nor does this one. */
 	call_result_reset(&r);
 	const char *t = "{\"choices\":[],\"timings\":{\"prompt_per_second\":3.5}}";
-	assert_int_equal(openai_sse_fast(&r, t, strlen(t), 1000), 1);
+	assert_int_equal(openai_sse_fast(&r, t, strlen(t), 1000, NULL), 1);
 	assert_true(isnan(r.srv_prompt_tps));
 	/* A count made invalid by an earlier chunk keeps the usage "not reported". */
 	call_result_reset(&r);
 	r.usage_invalid = true;
-	assert_int_equal(openai_sse_fast(&r, last, strlen(last), 1000), 1);
+	assert_int_equal(openai_sse_fast(&r, last, strlen(last), 1000, NULL), 1);
 	assert_false(r.usage_reported);
 	assert_int_equal(r.prompt_tokens, 0);
 	/* An invalid count: declined, and the cJSON path says which. */
 	call_result_reset(&r);
 	const char *bad = "{\"choices\":[],\"usage\":{\"prompt_tokens\":1e30}}";
-	assert_int_equal(openai_sse_fast(&r, bad, strlen(bad), 1000), 0);
+	assert_int_equal(openai_sse_fast(&r, bad, strlen(bad), 1000, NULL), 0);
 	assert_false(r.usage_reported);
 	struct sse_state st = { 0 };
 	assert_int_equal(openai_backend_ops.sse_event(&r, &st, "message", bad, 1000), 0);
@@ -379,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_openai_body),
 		cmocka_unit_test(test_openai_stream),
 		cmocka_unit_test(test_openai_body_fast),
+		cmocka_unit_test(test_openai_stream_template),
 		cmocka_unit_test(test_openai_stream_usage_fast),
 		cmocka_unit_test(test_anthropic_stream_and_body),
 		cmocka_unit_test(test_anthropic_request_conversion),

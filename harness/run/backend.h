@@ -72,8 +72,24 @@ int call_result_tool_delta(struct call_result *r, size_t index, const char *id,
 
 struct backend;
 
+/*
+ * openai streams: the bytes around the content string of the last content
+ * delta the fast scanner took (its prefix up to and with the string's opening
+ * quote, its suffix after the closing one). A chunk of the same stream with
+ * the same bytes around another content string parses the same way, so it is
+ * read as that string alone (openai_sse_fast).
+ */
+#define SSE_TPL_MAX 480
+struct sse_tpl {
+	unsigned short plen, slen;   /* 0: none yet */
+	bool has_fin;
+	char fin[32];
+	char b[SSE_TPL_MAX];         /* prefix, then suffix */
+};
+
 struct sse_state {
 	bool done;          /* saw the protocol's end marker */
+	struct sse_tpl tpl;
 	bool usage_seen;
 	int cur_block;      /* anthropic: content block being streamed */
 	int block_is_tool[64];
@@ -125,8 +141,11 @@ extern const struct backend_ops openai_backend_ops;
  * returns 1 when it handled the input (leaving r as the cJSON one would), 0
  * when the input is not of the usual shape (r untouched); the cJSON one takes
  * everything. Stream events: a content delta, finish_reason, the usage and
- * timings chunk; bodies: a chat.completion without tool calls. */
-int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now);
+ * timings chunk; bodies: a chat.completion without tool calls. tpl (may be
+ * NULL) is the stream's template: read by a chunk that fits it, set by one the
+ * scanner took whole. */
+int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now,
+		    struct sse_tpl *tpl);
 int openai_sse_event_slow(struct call_result *r, struct sse_state *st, const char *event,
 			  const char *data, uint64_t now);
 int openai_body_fast(struct call_result *r, const char *body, size_t len);

@@ -681,6 +681,7 @@ struct jroot {
 	bool has_fin;   /* choices[0].finish_reason was a string */
 	bool has_inner; /* choices[0] had its delta (stream) or message (body) object */
 	bool seen_choices, seen_fin, seen_content, seen_tools;
+	const char *content_q, *content_end; /* the content string: its opening quote, past its closing one */
 	struct jusage u;
 };
 
@@ -693,8 +694,13 @@ struct jroot {
 static bool inner_member(struct jscan *s, const char *k, size_t kn, void *ctx)
 {
 	struct jroot *o = ctx;
-	if (key_is(k, kn, "content"))
-		return js_text(s, &o->seen_content, o->body, o->text);
+	if (key_is(k, kn, "content")) {
+		o->content_q = s->p;
+		if (!js_text(s, &o->seen_content, o->body, o->text))
+			return false;
+		o->content_end = *o->content_q == '"' ? s->p : NULL;
+		return true;
+	}
 	if (!key_is(k, kn, "tool_calls"))
 		return js_skip(s, 3);
 	if (!o->body || o->seen_tools)
@@ -762,9 +768,53 @@ static int js_decline(struct call_result *r, size_t len0)
 	return 0;
 }
 
-/* 1: handled (r updated as the cJSON path would), 0: not the usual shape, r untouched. */
-int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now)
+/*
+ * A chunk with the template's bytes around its content string: everything
+ * but that string was read before, with an effect on r of finish_reason
+ * alone (no usage or timings object: see tpl_keep), so only the string is
+ * read now. 1: done; 0: it does not fit (r untouched).
+ */
+static int tpl_fast(struct call_result *r, const char *data, size_t len, uint64_t now,
+		    const struct sse_tpl *t)
 {
+	if (!t->plen || len < (size_t)t->plen + t->slen || memcmp(data, t->b, t->plen))
+		return 0;
+	size_t len0 = r->text.len;
+	struct jscan s = { data + t->plen - 1, data + len }; /* at the opening quote */
+	if (!js_string(&s, &r->text, NULL, NULL) || (size_t)(data + len - s.p) != t->slen ||
+	    memcmp(s.p, t->b + t->plen, t->slen))
+		return js_decline(r, len0);
+	if (t->has_fin)
+		memcpy(r->finish_reason, t->fin, strlen(t->fin) + 1);
+	if (r->text.len > len0)
+		call_result_chunk(r, now);
+	return 1;
+}
+
+/* A chunk the scanner took whole becomes the template when its only effects
+ * were its content string and finish_reason. */
+static void tpl_keep(struct sse_tpl *t, const char *data, size_t len, const struct jroot *o)
+{
+	t->plen = t->slen = 0;
+	if (!o->content_end || o->u.usage_obj || o->u.timings_obj)
+		return;
+	size_t p = (size_t)(o->content_q - data) + 1, sl = (size_t)(data + len - o->content_end);
+	if (p + sl > sizeof(t->b))
+		return;
+	memcpy(t->b, data, p);
+	memcpy(t->b + p, o->content_end, sl);
+	t->has_fin = o->has_fin;
+	memcpy(t->fin, o->fin, sizeof(t->fin));
+	t->plen = (unsigned short)p;
+	t->slen = (unsigned short)sl;
+}
+
+/* 1: handled (r updated as the cJSON path would), 0: not the usual shape, r untouched. */
+int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now,
+		    struct sse_tpl *tpl)
+{
+	if (tpl && tpl_fast(r, data, len, now, tpl))
+		return 1;
 	struct jscan s = { data, data + len };
 	struct jroot o = { .body = false, .text = &r->text };
 	/* Decoded straight onto the text; cut back to len0 when the chunk is not ours. */
@@ -778,6 +828,8 @@ int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_
 		jusage_apply(r, &o.u);
 	if (r->text.len > len0)
 		call_result_chunk(r, now);
+	if (tpl)
+		tpl_keep(tpl, data, len, &o);
 	return 1;
 }
 
@@ -810,7 +862,7 @@ static int openai_sse_event(struct call_result *r, struct sse_state *st, const c
 		st->done = true;
 		return 0;
 	}
-	if (openai_sse_fast(r, data, strlen(data), now))
+	if (openai_sse_fast(r, data, strlen(data), now, &st->tpl))
 		return 0;
 	return openai_sse_event_slow(r, st, event, data, now);
 }
