@@ -176,15 +176,6 @@ out:
 
 /* ---- embeddings ---- */
 
-static size_t on_body(char *b, size_t sz, size_t n, void *ud)
-{
-	struct sbuf *s = ud;
-	size_t len = sz * n;
-	if (s->len + len > (256u << 20) || sbuf_add(s, b, len))
-		return 0;
-	return len;
-}
-
 /* One POST {"model", "input": text} to URL/embeddings on handle c; the vector into *v (*d). */
 static int embed_one(CURL *c, const struct capture_cluster *cl, const char *text, float **v,
 		     size_t *d, char *err, size_t errlen)
@@ -199,7 +190,8 @@ static int embed_one(CURL *c, const struct capture_cluster *cl, const char *text
 		goto out;
 	}
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, s);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	struct sbuf_capped cap = { &body, 256u << 20, false };
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &cap);
 	CURLcode cc = curl_easy_perform(c);
 	long code = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -273,7 +265,7 @@ static int embed(const struct capture_cluster *cl, const char *const *texts, siz
 		h = curl_slist_append(h, auth.s);
 	curl_easy_setopt(c, CURLOPT_URL, url.s);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sbuf_capped_write);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	for (size_t i = 0; i < n && !rc; i++) {

@@ -115,16 +115,6 @@ static int free_port(void)
 	return port;
 }
 
-/* Appends a reply to an sbuf up to 1 MiB (a /props body is a few KiB). */
-static size_t get_append(char *p, size_t sz, size_t n, void *arg)
-{
-	struct sbuf *b = arg;
-	size_t len = sz * n;
-	if (b->len + len > (1u << 20) || sbuf_add(b, p, len))
-		return 0;
-	return len;
-}
-
 /*
  * GET http://127.0.0.1:PORT/PATH with libcurl (no proxy, no signals),
  * within timeout_s. The HTTP status (0: no answer), the body in *body
@@ -142,9 +132,11 @@ static long local_get(int port, const char *path, double timeout_s, struct sbuf 
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, get_append);
+	/* up to 1 MiB: a /props body is a few KiB */
 	struct sbuf sink = { 0 };
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, body ? body : &sink);
+	struct sbuf_capped cap = { body ? body : &sink, 1u << 20, false };
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sbuf_capped_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &cap);
 	if (curl_easy_perform(h) == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	sbuf_free(&sink);

@@ -131,6 +131,17 @@ void sbuf_reset(struct sbuf *b)
 		b->s[0] = '\0';
 }
 
+size_t sbuf_capped_write(char *p, size_t sz, size_t n, void *ud)
+{
+	struct sbuf_capped *c = ud;
+	size_t len = sz * n;
+	if (c->b->len + len > c->max) {
+		c->over = true;
+		return 0;
+	}
+	return sbuf_add(c->b, p, len) ? 0 : len;
+}
+
 void sbuf_free(struct sbuf *b)
 {
 	free(b->s);

@@ -40,6 +40,17 @@ int sbuf_adds(struct sbuf *b, const char *s);
 int sbuf_addf(struct sbuf *b, const char *fmt, ...) AP_PRINTF(2, 3);
 void sbuf_reset(struct sbuf *b);
 void sbuf_free(struct sbuf *b);
+/*
+ * A libcurl write callback (CURLOPT_WRITEFUNCTION, with a struct sbuf_capped
+ * as CURLOPT_WRITEDATA): appends the reply to b, at most max bytes in all;
+ * beyond that, or out of memory, it stops the transfer (over says which).
+ */
+struct sbuf_capped {
+	struct sbuf *b;
+	size_t max;
+	bool over;
+};
+size_t sbuf_capped_write(char *p, size_t sz, size_t n, void *ud);
 
 /*
  * An append-only arena outside the heap (one anonymous mapping, doubled by

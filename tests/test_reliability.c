@@ -1211,23 +1211,34 @@ static int run_limited(const struct ctx *c, const char *const args[], const stru
 	return ru_wait(pid, NULL);
 }
 
+/*
+ * The open-file-limit tests: not under valgrind, which emulates
+ * setrlimit(RLIMIT_NOFILE) in this process (its own descriptors sit at the
+ * top), so neither the limit nor the count reaches the agentperf started
+ * (the plain and ASan passes check them). Then a fake server that answers
+ * every call, a 40-task workload and the backend spec.
+ */
+static void fd_limit_setup(struct ctx *c, char *spec, size_t n)
+{
+	const char *san = getenv("AP_SANITIZER");
+	if (san && !strcmp(san, "valgrind")) {
+		print_message("SKIPPED under valgrind: the open-file limit and descriptors set here "
+			      "do not reach the agentperf it starts (the plain and ASan passes check "
+			      "it)\n");
+		skip();
+	}
+	ctx_init(c);
+	start_rules_file(c, "tests/fake/openai-basic.rules");
+	paris_workload(c, c->wl, "t", 40);
+	spec_for(c, spec, n, NULL);
+}
+
 static void test_11_fd_limit_checked(void **state)
 {
 	(void)state;
-	const char *san = getenv("AP_SANITIZER");
-	if (san && !strcmp(san, "valgrind")) {
-		/* valgrind emulates setrlimit(RLIMIT_NOFILE) in this process (its own
-		 * descriptors sit at the top), so the limit never reaches agentperf */
-		print_message("SKIPPED under valgrind: the open-file limit set here does not reach "
-			      "the agentperf it starts (the plain and ASan passes check it)\n");
-		skip();
-	}
 	struct ctx c;
-	ctx_init(&c);
-	start_rules_file(&c, "tests/fake/openai-basic.rules");
-	paris_workload(&c, c.wl, "t", 40);
 	char spec[256];
-	spec_for(&c, spec, sizeof(spec), NULL);
+	fd_limit_setup(&c, spec, sizeof(spec));
 	struct rlimit old, rl;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	/* Hard limit 128, -c 200: refused with the numbers, before anything runs. */
@@ -1268,18 +1279,9 @@ static void test_11_fd_limit_checked(void **state)
 static void test_11_emfile_is_client(void **state)
 {
 	(void)state;
-	const char *san = getenv("AP_SANITIZER");
-	if (san && !strcmp(san, "valgrind")) {
-		print_message("SKIPPED under valgrind: its own descriptors and its setrlimit emulation "
-			      "change the count (the plain and ASan passes check it)\n");
-		skip();
-	}
 	struct ctx c;
-	ctx_init(&c);
-	start_rules_file(&c, "tests/fake/openai-basic.rules");
-	paris_workload(&c, c.wl, "t", 40);
 	char spec[256];
-	spec_for(&c, spec, sizeof(spec), NULL);
+	fd_limit_setup(&c, spec, sizeof(spec));
 	struct rlimit rl = { .rlim_cur = 128, .rlim_max = 128 };
 	int held[128], nh = 0, fd = -1;
 	/* inherited by the child (no O_CLOEXEC) up to descriptor 115: the ~12 left

@@ -113,33 +113,17 @@ static void curl_init_once(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-struct body_ctx {
-	struct sbuf *b;
-	bool too_large;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	struct body_ctx *c = ud;
-	size_t len = sz * n;
-	if (c->b->len + len > SRV_MAX_BODY) {
-		c->too_large = true;
-		return 0;
-	}
-	return sbuf_add(c->b, p, len) ? 0 : len;
-}
-
 static int http_with(CURL *h, const char *url, const char *post, double timeout_s,
 		     struct sbuf *body, long *status, char *err, size_t errlen)
 {
-	struct body_ctx bc = { .b = body };
+	struct sbuf_capped bc = { body, SRV_MAX_BODY, false };
 	sbuf_reset(body);
 	*status = 0;
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_s * 1000));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sbuf_capped_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &bc);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	struct curl_slist *hd = NULL;
@@ -155,8 +139,8 @@ static int http_with(CURL *h, const char *url, const char *post, double timeout_
 	curl_slist_free_all(hd);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s: %s", url,
-			 bc.too_large ? "body over 4 MiB" : curl_easy_strerror(rc));
-		return bc.too_large ? -E2BIG : -EIO;
+			 bc.over ? "body over 4 MiB" : curl_easy_strerror(rc));
+		return bc.over ? -E2BIG : -EIO;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	if (*status != 200)
