@@ -53,6 +53,23 @@ ifeq ($(call have_lib,sensors/sensors.h,-lsensors),1)
 AP_CFLAGS += -DHAVE_LIBSENSORS=1
 LIBS   += -lsensors
 endif
+# The allocator of the agentperf binary: mimalloc where it is installed (make
+# deps), glibc's malloc otherwise. glibc's malloc and free were a fifth of the
+# client's CPU at concurrency 64 (perf, cpu-clock): libcurl, cJSON and the
+# episode allocate ~30 blocks a call, in bursts larger than glibc's tcache.
+# Only the agentperf binary (and make perf's curlfloor, to compare like with
+# like): not the test programs, and never a sanitizer build (ASan must own
+# malloc); valgrind's own malloc, preloaded, still comes first. Linked after
+# the objects, so that the linker keeps it (--as-needed) and it comes before
+# libc in the symbol search. MALLOC=libc leaves it out; `agentperf --version`
+# and meta.json's "allocator" say which one ran.
+MALLOC ?= mimalloc
+MALLOC_LIBS :=
+ifeq ($(MALLOC)$(SANFLAGS),mimalloc)
+ifeq ($(call have_lib,mimalloc.h,-lmimalloc),1)
+MALLOC_LIBS := -lmimalloc
+endif
+endif
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -69,8 +86,15 @@ ALL_LDFLAGS = $(AP_LDFLAGS) $(LDFLAGS) $(SANFLAGS)
         uninstall FORCE
 all: agentperf
 
-agentperf $(filter-out agentperf,$(AGENTPERF_BIN)): $(BUILD)/harness/main.o $(BUILD)/libagentperf.a
-	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+agentperf $(filter-out agentperf,$(AGENTPERF_BIN)): $(BUILD)/harness/main.o $(BUILD)/libagentperf.a $(BUILD)/malloc.flags
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out %.flags,$^) $(MALLOC_LIBS) $(LIBS)
+
+# The allocator's link flags, rewritten only when they change: installing
+# mimalloc (or MALLOC=libc) relinks agentperf.
+$(BUILD)/malloc.flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(MALLOC_LIBS)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
 
 $(BUILD)/libagentperf.a: $(LIB_OBJS)
 	@rm -f $@
@@ -99,6 +123,11 @@ $(BUILD)/tests/fakeserver: tests/fakeserver.c
 $(BUILD)/tests/wakefloor: tests/perf/wakefloor.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+# libcurl alone (section 1's floor): agentperf's allocator, as agentperf links it.
+$(BUILD)/tests/curlfloor: tests/perf/curlfloor.c $(BUILD)/malloc.flags
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(MALLOC_LIBS) $(LIBS)
 
 $(BUILD)/tests/libfakenvml.so: tests/fakenvml.c
 	@mkdir -p $(dir $@)
@@ -180,7 +209,7 @@ run:
 # Client overhead benchmark: agentperf against wrk on a null nginx endpoint,
 # sampler cost, 10k/100k-task scale, CPU share next to llama-server. Prints a
 # table and keeps it in results/perf-<time>.txt (scripts/perf.sh for options).
-perf: agentperf $(BUILD)/tests/fakeserver $(BUILD)/tests/wakefloor
+perf: agentperf $(BUILD)/tests/fakeserver $(BUILD)/tests/wakefloor $(BUILD)/tests/curlfloor
 	scripts/perf.sh
 
 # Plots (gnuplot) of results folders: per-run figures into RUN/plots/, the

@@ -64,6 +64,8 @@ cJSON *meta_new(int argc, char **argv, const char *run_id, const struct run_opts
 	cJSON_AddStringToObject(m, "agentperf_version", AGENTPERF_VERSION);
 	/* The commit that produced this result ("-dirty": with uncommitted changes). */
 	cJSON_AddStringToObject(m, "agentperf_commit", AGENTPERF_COMMIT);
+	/* The client's malloc: its share of the client CPU (cpu-time-agentperf) depends on it. */
+	cJSON_AddStringToObject(m, "allocator", ap_allocator());
 	cJSON_AddNumberToObject(m, "csv_format", 1);
 	cJSON_AddStringToObject(m, "run_id", run_id ? run_id : "");
 	cJSON_AddStringToObject(m, "status", "running");

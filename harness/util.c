@@ -1,7 +1,9 @@
 #include "util.h"
 #include "config.h" /* written by make: AGENTPERF_DATADIR */
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -56,6 +58,23 @@ uint64_t ap_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *ap_allocator(void)
+{
+	static char name[48];
+	if (!name[0]) {
+		/* mi_version() is mimalloc's own (e.g. 209 for 2.0.9); a benign race:
+		 * every thread writes the same bytes. */
+		int (*mi_version)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "mi_version");
+		if (mi_version) {
+			int v = mi_version();
+			snprintf(name, sizeof(name), "mimalloc %d.%d.%d", v / 100, v / 10 % 10, v % 10);
+		} else {
+			snprintf(name, sizeof(name), "glibc %s", gnu_get_libc_version());
+		}
+	}
+	return name;
 }
 
 uint64_t ap_wall_ns(void)

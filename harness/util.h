@@ -28,6 +28,11 @@ uint64_t ap_wall_ns(void);
 void ap_sleep_ns(uint64_t ns);
 /* CPU time of the calling thread in seconds, NAN if unreadable. */
 double ap_thread_cpu_s(void);
+/* The malloc this process runs on, as found at run time (the agentperf binary
+ * links mimalloc where it is installed; tests and LD_PRELOAD may differ):
+ * "mimalloc 2.0.9" or "glibc 2.36". The client's own CPU depends on it, so
+ * meta.json and --version say it. Static storage; never NULL. */
+const char *ap_allocator(void);
 
 /* A growable NUL-terminated byte buffer. Functions return 0 or -ENOMEM. */
 struct sbuf {

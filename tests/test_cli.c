@@ -275,6 +275,37 @@ static void test_run_folders_and_profiles(void **state)
 }
 
 /* Profiles and workloads by name from another working directory. */
+/* --version and meta.json say the same allocator, one the build can have. */
+static void test_allocator_named(void **state)
+{
+	(void)state;
+	char *out, *err, wl[400], res[400], p[500];
+	assert_int_equal(run_ap(&out, &err, "--version", NULL), 0);
+	const char *a = strstr(out, "\nallocator ");
+	assert_non_null(a);
+	char name[64] = "";
+	assert_int_equal(sscanf(a + 11, "%63[^\n]", name), 1);
+	assert_true(!strncmp(name, "mimalloc ", 9) || !strncmp(name, "glibc ", 6));
+	free(out), free(err);
+	two_tasks(wl, sizeof(wl));
+	snprintf(res, sizeof(res), "%s/alloc", dir);
+	/* every call fails (nothing listens): exit 1, and meta.json is written all the same */
+	assert_int_equal(run_ap(&out, &err, "record", "-q", "--no-energy", "-w", wl, "-b",
+				(char *)CLOSED, "-o", res, "--run-id", "a", NULL),
+			 1);
+	free(out), free(err);
+	snprintf(p, sizeof(p), "%s/a/meta.json", res);
+	char *meta = tu_slurp(p);
+	assert_non_null(meta);
+	char want[128];
+	snprintf(want, sizeof(want), "\"%s\"", name);
+	const char *k = strstr(meta, "\"allocator\"");
+	assert_non_null(k);
+	assert_non_null(strstr(k, want));
+	assert_true(strstr(k, want) < k + 20 + strlen(want));
+	free(meta);
+}
+
 static void test_names_from_elsewhere(void **state)
 {
 	(void)state;
@@ -402,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_all_calls_failed),
 		cmocka_unit_test(test_run_folders_and_profiles),
 		cmocka_unit_test(test_names_from_elsewhere),
+		cmocka_unit_test(test_allocator_named),
 		cmocka_unit_test(test_readme_reference),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -76,7 +76,8 @@ int cli_main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(name, "--version")) {
-		printf("agentperf %s\ncommit %s\n", AGENTPERF_VERSION, AGENTPERF_COMMIT);
+		printf("agentperf %s\ncommit %s\nallocator %s\n", AGENTPERF_VERSION, AGENTPERF_COMMIT,
+		       ap_allocator());
 		return 0;
 	}
 	const struct command *cmd = command_find(name);
