@@ -22,6 +22,11 @@
 #                      --ramp (default: the delay)
 #   PERF_SKIP="a b"    sections to leave out: clients sampler scale many llama llama-slm proxy
 #
+# Section 1 also runs libcurl alone (tests/perf/curlfloor.c: agentperf's event
+# loop and transfer options, one thread, nothing else) at concurrency 16 and
+# 64: the floor under agentperf's requests/s and CPU, and how far above it
+# agentperf's own work puts it.
+#
 # Figures are whole-process: CPU is user+sys of the client process from
 # /usr/bin/time (getrusage of the child), peak RSS its maximum resident set;
 # agentperf's requests/s is its calls over its own "seconds time elapsed" (the
@@ -39,6 +44,7 @@ skip=" ${PERF_SKIP:-} "
 model=${PERF_MODEL:-../shared/models/stories260K.gguf}
 AP=./agentperf
 FAKE=build/tests/fakeserver
+FLOOR=build/tests/curlfloor
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 TIME=/usr/bin/time
 for x in "$AP" "$FAKE"; do [ -x "$x" ] || die "$x missing (make agentperf $FAKE)"; done
@@ -161,12 +167,12 @@ if [[ $skip != *" clients "* ]]; then
     printf '== 1. clients side by side (agentperf stat -q --no-energy on %s tasks; wrk -d %ss) ==\n' 100000 "$dur"
     printf '%-10s %4s %-9s | %-21s | %-19s | %-15s\n' mode conc client \
         "requests/s (runs)" "CPU-s/1k calls" "peak RSS MB"
-    ratios=()
+    ratios=() floors=()
     for stream in false true; do
         mode=non-stream path=/v1
         [ "$stream" = true ] && mode=stream path=/stream/v1
         for c in 1 16 64; do
-            a_rps=() a_cpu=() a_rss=() w_rps=() w_cpu=() w_rss=()
+            a_rps=() a_cpu=() a_rss=() w_rps=() w_cpu=() w_rss=() f_rps=() f_cpu=() f_rss=()
             for r in $(seq "$runs"); do
                 out=$tmp/ap.out
                 timed "$AP" stat -q --no-energy -c "$c" -w "$W100K" \
@@ -188,11 +194,32 @@ if [[ $skip != *" clients "* ]]; then
                 w_rps+=("$(awk -v n="$wreq" -v d="$wdur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')")
                 w_cpu+=("$(awk -v c="$(cpu_of_t)" -v n="$wreq" 'BEGIN { printf "%.4f", 1000 * c / n }')")
                 w_rss+=("$(awk -v k="$(tfield 4)" 'BEGIN { printf "%.1f", k / 1024 }')")
+
+                # libcurl alone (tests/perf/curlfloor.c): agentperf's loop and
+                # transfer options on one thread, nothing else; at 16 and 64.
+                [ "$c" -ge 16 ] && [ -x "$FLOOR" ] || continue
+                fout=$tmp/floor.out
+                timed "$FLOOR" "$url$path/chat/completions" "$tmp/body-$stream.json" 100000 "$c" \
+                    > "$fout" 2>&1 || { cat "$fout" >&2; die "curlfloor failed"; }
+                read -r fcalls fsec < <(sed -n 's/^curlfloor calls=\([0-9]*\) failed=0 seconds=\([0-9.]*\).*/\1 \2/p' "$fout") || true
+                [ "${fcalls:-0}" = 100000 ] || { cat "$fout" >&2; die "curlfloor: failed calls"; }
+                f_rps+=("$(awk -v n="$fcalls" -v d="$fsec" 'BEGIN { printf "%.0f", n / d }')")
+                f_cpu+=("$(awk -v c="$(cpu_of_t)" -v n="$fcalls" 'BEGIN { printf "%.4f", 1000 * c / n }')")
+                f_rss+=("$(awk -v k="$(tfield 4)" 'BEGIN { printf "%.1f", k / 1024 }')")
             done
             printf '%-10s %4s %-9s | %-21s | %-19s | %-15s\n' "$mode" "$c" agentperf \
                 "${a_rps[*]}" "${a_cpu[*]}" "${a_rss[*]}"
             printf '%-10s %4s %-9s | %-21s | %-19s | %-15s\n' "$mode" "$c" wrk \
                 "${w_rps[*]}" "${w_cpu[*]}" "${w_rss[*]}"
+            if [ ${#f_rps[@]} -gt 0 ]; then
+                printf '%-10s %4s %-9s | %-21s | %-19s | %-15s\n' "$mode" "$c" libcurl \
+                    "${f_rps[*]}" "${f_cpu[*]}" "${f_rss[*]}"
+                floors+=("$(printf '%-10s %4s   %-14s %-16s %-14s %s' "$mode" "$c" \
+                    "$(ratio "$(mean "${f_rps[*]}")" "$(mean "${w_rps[*]}")")" \
+                    "$(ratio "$(mean "${f_cpu[*]}")" "$(mean "${w_cpu[*]}")")" \
+                    "$(ratio "$(mean "${a_rps[*]}")" "$(mean "${f_rps[*]}")")" \
+                    "$(ratio "$(mean "${a_cpu[*]}")" "$(mean "${f_cpu[*]}")")")")
+            fi
             ratios+=("$(printf '%-10s %4s   %-14s %-16s %-12s' "$mode" "$c" \
                 "$(ratio "$(mean "${a_rps[*]}")" "$(mean "${w_rps[*]}")")" \
                 "$(ratio "$(mean "${a_cpu[*]}")" "$(mean "${w_cpu[*]}")")" \
@@ -203,7 +230,15 @@ if [[ $skip != *" clients "* ]]; then
     printf '%-10s %4s   %-14s %-16s %-12s\n' mode conc requests/s CPU-s/1k-calls "peak RSS"
     printf '%s\n' "${ratios[@]}"
     printf 'targets: requests/s ratio at concurrency 64 >= 0.8 (never below 0.6), streaming and not;\n'
-    printf '         CPU-s/1k-calls ratio <= 3 at concurrency 16 and 64\n\n'
+    printf '         CPU-s/1k-calls ratio <= 3 at concurrency 16 and 64\n'
+    if [ ${#floors[@]} -gt 0 ]; then
+        printf '\nlibcurl alone ("libcurl" rows: tests/perf/curlfloor.c, agentperf'"'"'s event loop and transfer\n'
+        printf 'options on one thread, no workload, no parsing, no results), against wrk and agentperf:\n'
+        printf '%-10s %4s   %-14s %-16s %-14s %s\n' mode conc "req/s vs wrk" "CPU vs wrk" \
+            "agentperf req/s" "agentperf CPU (vs libcurl)"
+        printf '%s\n' "${floors[@]}"
+    fi
+    printf '\n'
 fi
 
 # ---- 2. the sampler thread's own cost ----
