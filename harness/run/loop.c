@@ -32,6 +32,8 @@ struct loop {
 	struct curl_slist *headers;
 	int epfd, evfd;
 	uint64_t curl_deadline;  /* curl's timer, absolute; 0: none */
+	unsigned char *parked;   /* [fd]: left in epoll after curl's REMOVE (see on_socket) */
+	int n_parked;            /* the array's length */
 	struct slot *slots;
 	int cap, live;
 	int *free_idx, n_free;   /* stack of free slot indexes */
@@ -103,25 +105,66 @@ static void heap_remove(struct loop *l, int si)
 
 /* ---- curl's callbacks ---- */
 
+static bool is_parked(const struct loop *l, int fd)
+{
+	return fd >= 0 && fd < l->n_parked && l->parked[fd];
+}
+
+/* Marks fd parked; false (nothing changed) when the array cannot grow. */
+static bool park(struct loop *l, int fd)
+{
+	if (fd < 0)
+		return false;
+	if (fd >= l->n_parked) {
+		int n = l->n_parked ? l->n_parked : 64;
+		while (n <= fd)
+			n *= 2;
+		unsigned char *p = realloc(l->parked, (size_t)n);
+		if (!p)
+			return false;
+		memset(p + l->n_parked, 0, (size_t)(n - l->n_parked));
+		l->parked = p;
+		l->n_parked = n;
+	}
+	l->parked[fd] = 1;
+	return true;
+}
+
+/*
+ * curl's wishes for a socket, kept in epoll. A keep-alive connection is
+ * REMOVEd when its transfer ends and ADDed again when the next one reuses it:
+ * two epoll_ctl calls a call. So a REMOVE only parks the socket (left in
+ * epoll, marked here), and the next ADD of that number is one MOD. A parked
+ * number can meanwhile have been closed (epoll forgets a closed socket) and
+ * reused by a new one: then the MOD fails with ENOENT and it is ADDed. An
+ * event on a parked socket (the server closed an idle connection) removes it
+ * then: curl wants nothing of it until it asks again.
+ */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {
 	(void)easy;
 	struct loop *l = ud;
 	struct epoll_event ev = { .data.fd = fd };
 	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		if (!park(l, fd))
+			epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 		curl_multi_assign(l->multi, fd, NULL);
 		return 0;
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
 	if (sockp) {
 		epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
-	} else {
-		/* A socket curl reopened under a number epoll still knows: MOD it. */
-		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST)
-			epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
-		curl_multi_assign(l->multi, fd, l);
+		return 0;
 	}
+	bool done = false;
+	if (is_parked(l, fd)) {
+		l->parked[fd] = 0;
+		done = !epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+	}
+	/* A socket curl reopened under a number epoll still knows: MOD it. */
+	if (!done && epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST)
+		epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+	curl_multi_assign(l->multi, fd, l);
 	return 0;
 }
 
@@ -198,6 +241,7 @@ void loop_free(struct loop *l)
 		close(l->epfd);
 	if (l->evfd >= 0)
 		close(l->evfd);
+	free(l->parked);
 	free(l->slots);
 	free(l->free_idx);
 	free(l->heap);
@@ -466,6 +510,11 @@ int loop_run(struct loop *l, const struct loop_pass *p)
 				uint64_t v;
 				ssize_t r = read(l->evfd, &v, sizeof(v));
 				(void)r;
+				continue;
+			}
+			if (is_parked(l, evs[i].data.fd)) {
+				l->parked[evs[i].data.fd] = 0;
+				epoll_ctl(l->epfd, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
 				continue;
 			}
 			int what = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
