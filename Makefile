@@ -129,6 +129,10 @@ $(BUILD)/tests/curlfloor: tests/perf/curlfloor.c $(BUILD)/malloc.flags
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(MALLOC_LIBS) $(LIBS)
 
+$(BUILD)/tests/timed: tests/perf/timed.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
 $(BUILD)/tests/libfakenvml.so: tests/fakenvml.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
@@ -209,7 +213,7 @@ run:
 # Client overhead benchmark: agentperf against wrk on a null nginx endpoint,
 # sampler cost, 10k/100k-task scale, CPU share next to llama-server. Prints a
 # table and keeps it in results/perf-<time>.txt (scripts/perf.sh for options).
-perf: agentperf $(BUILD)/tests/fakeserver $(BUILD)/tests/wakefloor $(BUILD)/tests/curlfloor
+perf: agentperf $(BUILD)/tests/fakeserver $(BUILD)/tests/wakefloor $(BUILD)/tests/curlfloor $(BUILD)/tests/timed
 	scripts/perf.sh
 
 # Plots (gnuplot) of results folders: per-run figures into RUN/plots/, the

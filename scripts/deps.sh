@@ -7,7 +7,7 @@ pkgs=(build-essential pkg-config cmake git ca-certificates curl
       libpfm4-dev libsensors-dev gnuplot-nox
       libmicrohttpd-dev   # agentperf proxy (issue 17)
       libmimalloc-dev     # agentperf's allocator (Makefile: MALLOC; glibc's without it)
-      nginx-light wrk time)  # the last three: make perf
+      nginx-light wrk)  # the last two: make perf
 pkgs+=(clang libclang-rt-14-dev valgrind)  # make fuzz, asan, valgrind (issue 6)
 # test_suite checks workloads/long-context.jsonl against its generator, and
 # plots/plot.sh reads meta.json with jq or python3: not on a minimal Debian.

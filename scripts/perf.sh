@@ -28,7 +28,7 @@
 # agentperf's own work puts it.
 #
 # Figures are whole-process: CPU is user+sys of the client process from
-# /usr/bin/time (getrusage of the child), peak RSS its maximum resident set;
+# tests/perf/timed.c (wait4's rusage of the child, to the microsecond), peak RSS its maximum resident set;
 # agentperf's requests/s is its calls over its own "seconds time elapsed" (the
 # run, without loading the workload), wrk's is what wrk prints.
 set -euo pipefail
@@ -46,11 +46,11 @@ AP=./agentperf
 FAKE=build/tests/fakeserver
 FLOOR=build/tests/curlfloor
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-TIME=/usr/bin/time
+TIME=build/tests/timed  # /usr/bin/time to the microsecond (tests/perf/timed.c)
 for x in "$AP" "$FAKE"; do [ -x "$x" ] || die "$x missing (make agentperf $FAKE)"; done
 [ -x "$NGINX" ] || die "nginx missing (make deps installs nginx-light)"
 command -v wrk >/dev/null || die "wrk missing (make deps installs wrk)"
-[ -x "$TIME" ] || die "/usr/bin/time missing (apt-get install time)"
+[ -x "$TIME" ] || die "$TIME missing (make perf builds it)"
 command -v curl >/dev/null || die "curl missing (make deps)"
 
 mkdir -p results
@@ -135,8 +135,9 @@ capture_body false tests/fake/openai-basic.rules "$tmp/body-false.json"
 capture_body true tests/fake/openai-stream.rules "$tmp/body-true.json"
 
 # ---- measuring ----
-# /usr/bin/time writes "wall user sys maxrss_kb" into $tmp/t
-timed() { "$TIME" -f '%e %U %S %M' -o "$tmp/t" "$@"; }
+# tests/perf/timed.c writes "wall user sys maxrss_kb" into $tmp/t (wait4's rusage,
+# to the microsecond: GNU time's two decimals cost a llama-server run up to 7 %)
+timed() { "$TIME" "$tmp/t" "$@"; }
 tfield() { awk -v f="$1" '{ v = $f } END { print v }' "$tmp/t"; }
 cpu_of_t() { awk '{ v = $2 + $3 } END { printf "%.3f", v }' "$tmp/t"; }
 field() { awk -v k="$1" '$2 == k { gsub(",", "", $1); print $1; exit }' "$2"; }
@@ -437,7 +438,7 @@ fi
 # The same calls from agentperf to the null endpoint, straight and through the
 # proxy; added latency = the proxy run's e2e (ttft) percentile minus the
 # direct run's (calls.csv, as the client sees them). CPU is the proxy
-# process's user+sys from /usr/bin/time over the calls it captured.
+# process's user+sys (tests/perf/timed.c) over the calls it captured.
 pctl() { # CSV COLUMN P: the P-th percentile of a calls.csv column, in ms
     awk -F, -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
         $c != "" { print $c * 1000 }' "$1" | sort -g |
@@ -461,7 +462,7 @@ if [[ $skip != *" proxy "* ]]; then
                     { cat "$tmp/px.out" >&2; die "direct run failed"; }
                 pf=$tmp/proxy.port cap=$tmp/cap-$id.jsonl
                 rm -f "$pf"
-                "$TIME" -f '%e %U %S %M' -o "$tmp/tp" "$AP" proxy -q --listen 127.0.0.1:0 \
+                "$TIME" "$tmp/tp" "$AP" proxy -q --listen 127.0.0.1:0 \
                     --port-file "$pf" --upstream "$url$path" -o "$cap" 2> "$tmp/proxy.err" &
                 tpid=$!
                 for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
