@@ -231,6 +231,63 @@ static void test_openai_body_fast(void **state)
  * read as that string alone, with the same result as a whole scan; one that
  * does not fit (other bytes, an escape the scanner declines) is scanned whole
  * or goes to cJSON as before. */
+/* The root prefix (sse_tpl.rp): chunks that start as the last scanned one did,
+ * up to choices' '[', are read from there, with the same result as a whole
+ * scan (or cJSON, where the scanner declines). */
+static void test_openai_stream_root_prefix(void **state)
+{
+	(void)state;
+#define RP "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":7,\"choices\":["
+	const char *ch[] = {
+		RP "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		   "\"finish_reason\":null}],\"usage\":null}",
+		RP "{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}],"
+		   "\"usage\":null,\"extra\":[1,{\"a\":\"b\"}]}",
+		/* a second "choices": the scanner declines it, cJSON takes the first */
+		RP "{\"index\":0,\"delta\":{\"content\":\"!\"}}],\"choices\":[{\"index\":0,"
+		   "\"delta\":{\"content\":\"no\"}}]}",
+		RP "{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}",
+		RP "],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,"
+		   "\"prompt_tokens_details\":{\"cached_tokens\":3}},\"timings\":{\"prompt_per_second\":9.5,"
+		   "\"predicted_per_second\":4.25}}",
+		/* another id: no prefix fits, a whole scan */
+		"{\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\".\"}}]}",
+	};
+	const int n = (int)(sizeof(ch) / sizeof(ch[0]));
+	struct call_result a, b;
+	struct sse_state sa = { 0 }, sb = { 0 };
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	call_result_reset(&a);
+	call_result_reset(&b);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(openai_backend_ops.sse_event(&a, &sa, "message", ch[i], 1000 + i), 0);
+		if (!openai_sse_fast(&b, ch[i], strlen(ch[i]), 1000 + i, NULL))
+			assert_int_equal(openai_sse_event_slow(&b, &sb, "message", ch[i], 1000 + i), 0);
+		assert_int_equal(a.text.len, b.text.len);
+		assert_memory_equal(a.text.s, b.text.s, a.text.len);
+		assert_string_equal(a.finish_reason, b.finish_reason);
+		assert_int_equal(a.n_chunks, b.n_chunks);
+		assert_true(a.usage_reported == b.usage_reported && a.prompt_tokens == b.prompt_tokens &&
+			    a.completion_tokens == b.completion_tokens &&
+			    a.cached_tokens == b.cached_tokens);
+		/* unset: NaN on both */
+		assert_true((isnan(a.srv_prompt_tps) && isnan(b.srv_prompt_tps)) ||
+			    a.srv_prompt_tps == b.srv_prompt_tps);
+		assert_true((isnan(a.srv_gen_tps) && isnan(b.srv_gen_tps)) || a.srv_gen_tps == b.srv_gen_tps);
+		if (i == 0) /* learnt from the first chunk: its bytes up to choices' '[' */
+			assert_int_equal(sa.tpl.rplen, strlen(RP));
+	}
+	assert_string_equal(a.text.s, "Hi!.");
+	assert_string_equal(a.finish_reason, "stop");
+	assert_true(a.usage_reported && a.prompt_tokens == 5 && a.completion_tokens == 2 &&
+		    a.cached_tokens == 3);
+	assert_true(a.srv_prompt_tps == 9.5 && a.srv_gen_tps == 4.25);
+#undef RP
+	call_result_free(&a);
+	call_result_free(&b);
+}
+
 static void test_openai_stream_template(void **state)
 {
 	(void)state;
@@ -431,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_openai_stream),
 		cmocka_unit_test(test_openai_body_fast),
 		cmocka_unit_test(test_openai_stream_template),
+		cmocka_unit_test(test_openai_stream_root_prefix),
 		cmocka_unit_test(test_openai_stream_usage_fast),
 		cmocka_unit_test(test_anthropic_stream_and_body),
 		cmocka_unit_test(test_anthropic_request_conversion),

@@ -85,6 +85,13 @@ struct sse_tpl {
 	bool has_fin;
 	char fin[32];
 	char b[SSE_TPL_MAX];         /* prefix, then suffix */
+	/* The root prefix: a scanned chunk's bytes up to and with the '[' of
+	 * "choices", all of whose members before it were skipped (id, object,
+	 * created, model, ...). A chunk that starts with the same bytes is read
+	 * from there on (role, finish and usage chunks, which the template
+	 * above does not fit). */
+	unsigned short rplen;        /* 0: none yet */
+	char rp[SSE_TPL_MAX];
 };
 
 struct sse_state {

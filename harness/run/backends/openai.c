@@ -565,19 +565,29 @@ static bool js_double(struct jscan *s, double *out)
  */
 typedef bool js_member_fn(struct jscan *s, const char *k, size_t kn, void *ctx);
 
+/* The members after a value of the object, and its closing brace. */
+static bool js_object_rest(struct jscan *s, js_member_fn *member, void *ctx)
+{
+	while (js_eat(s, ',')) {
+		const char *k;
+		size_t kn;
+		if (!js_key(s, &k, &kn) || !member(s, k, kn, ctx))
+			return false;
+	}
+	return js_eat(s, '}');
+}
+
 static bool js_object(struct jscan *s, js_member_fn *member, void *ctx)
 {
 	if (!js_eat(s, '{'))
 		return false;
 	if (js_eat(s, '}'))
 		return true;
-	do {
-		const char *k;
-		size_t kn;
-		if (!js_key(s, &k, &kn) || !member(s, k, kn, ctx))
-			return false;
-	} while (js_eat(s, ','));
-	return js_eat(s, '}');
+	const char *k;
+	size_t kn;
+	if (!js_key(s, &k, &kn) || !member(s, k, kn, ctx))
+		return false;
+	return js_object_rest(s, member, ctx);
 }
 
 /*
@@ -682,6 +692,10 @@ struct jroot {
 	bool has_inner; /* choices[0] had its delta (stream) or message (body) object */
 	bool seen_choices, seen_fin, seen_content, seen_tools;
 	const char *content_q, *content_end; /* the content string: its opening quote, past its closing one */
+	/* Just past the '[' of "choices" when every root member before it was
+	 * one the scanner skips (no usage, timings or error): the chunk's bytes
+	 * up to there are its root prefix (tpl_keep). */
+	const char *choices_open;
 	struct jusage u;
 };
 
@@ -724,6 +738,19 @@ static bool choice_member(struct jscan *s, const char *k, size_t kn, void *ctx)
 	return js_skip(s, 2);
 }
 
+/* choices' array after its '[': choices[0] read, the rest skipped. */
+static bool choices_items(struct jscan *s, struct jroot *o)
+{
+	if (js_eat(s, ']'))
+		return true;
+	if (!js_object(s, choice_member, o))
+		return false;
+	while (js_eat(s, ','))
+		if (!js_skip(s, 1))
+			return false;
+	return js_eat(s, ']');
+}
+
 static bool root_member(struct jscan *s, const char *k, size_t kn, void *ctx)
 {
 	struct jroot *o = ctx;
@@ -731,14 +758,9 @@ static bool root_member(struct jscan *s, const char *k, size_t kn, void *ctx)
 		if (o->seen_choices || !js_eat(s, '['))
 			return false;
 		o->seen_choices = true;
-		if (js_eat(s, ']'))
-			return true;
-		if (!js_object(s, choice_member, o))
-			return false;
-		while (js_eat(s, ','))
-			if (!js_skip(s, 1))
-				return false;
-		return js_eat(s, ']');
+		if (!o->u.usage_key && !o->u.timings_key)
+			o->choices_open = s->p;
+		return choices_items(s, o);
 	}
 	if (key_is(k, kn, "usage"))
 		return js_object_of(s, 1, &o->u.usage_key, &o->u.usage_obj, usage_member, &o->u);
@@ -792,9 +814,14 @@ static int tpl_fast(struct call_result *r, const char *data, size_t len, uint64_
 }
 
 /* A chunk the scanner took whole becomes the template when its only effects
- * were its content string and finish_reason. */
+ * were its content string and finish_reason; its root prefix, where it has
+ * one, replaces the last. */
 static void tpl_keep(struct sse_tpl *t, const char *data, size_t len, const struct jroot *o)
 {
+	if (o->choices_open && (size_t)(o->choices_open - data) <= sizeof(t->rp)) {
+		t->rplen = (unsigned short)(o->choices_open - data);
+		memcpy(t->rp, data, t->rplen);
+	}
 	t->plen = t->slen = 0;
 	if (!o->content_end || o->u.usage_obj || o->u.timings_obj)
 		return;
@@ -809,6 +836,30 @@ static void tpl_keep(struct sse_tpl *t, const char *data, size_t len, const stru
 	t->slen = (unsigned short)sl;
 }
 
+/*
+ * A chunk that starts with the root prefix: a whole scan would read those
+ * bytes as it read them before (skipped members, then "choices" opened, no
+ * effect on r), so the scan starts where that left it, at choices[0].
+ * False: it does not fit (text cut back; the caller scans it whole).
+ */
+static bool rp_scan(struct jroot *o, const char *data, size_t len, const struct sse_tpl *t,
+		    size_t len0, struct call_result *r)
+{
+	if (!t->rplen || len <= t->rplen || memcmp(data, t->rp, t->rplen))
+		return false;
+	struct jscan s = { data + t->rplen, data + len };
+	o->seen_choices = true;
+	o->choices_open = s.p;
+	if (choices_items(&s, o) && js_object_rest(&s, root_member, o)) {
+		js_ws(&s);
+		if (s.p == s.end)
+			return true;
+	}
+	js_decline(r, len0);
+	*o = (struct jroot){ .body = false, .text = &r->text };
+	return false;
+}
+
 /* 1: handled (r updated as the cJSON path would), 0: not the usual shape, r untouched. */
 int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_t now,
 		    struct sse_tpl *tpl)
@@ -819,7 +870,7 @@ int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_
 	struct jroot o = { .body = false, .text = &r->text };
 	/* Decoded straight onto the text; cut back to len0 when the chunk is not ours. */
 	size_t len0 = r->text.len;
-	if (!js_root(&s, &o))
+	if (!(tpl && rp_scan(&o, data, len, tpl, len0, r)) && !js_root(&s, &o))
 		return js_decline(r, len0);
 	if (o.has_fin)
 		memcpy(r->finish_reason, o.fin, strlen(o.fin) + 1);
