@@ -231,6 +231,47 @@ static void test_openai_body_fast(void **state)
  * read as that string alone, with the same result as a whole scan; one that
  * does not fit (other bytes, an escape the scanner declines) is scanned whole
  * or goes to cJSON as before. */
+/* One stream chunk i read twice: a through the backend, with the stream's
+ * template, as a stream reads it; b scanned alone (or by cJSON); then the
+ * two results must agree in every field the chunk can touch. */
+struct twin {
+	struct call_result a, b;
+	struct sse_state sa, sb;
+};
+
+static void twin_init(struct twin *w)
+{
+	memset(w, 0, sizeof(*w));
+	call_result_reset(&w->a);
+	call_result_reset(&w->b);
+}
+
+static void twin_free(struct twin *w)
+{
+	call_result_free(&w->a);
+	call_result_free(&w->b);
+}
+
+static void feed_both(struct twin *w, const char *chunk, uint64_t t)
+{
+	struct call_result *a = &w->a, *b = &w->b;
+	struct sse_state *sa = &w->sa, *sb = &w->sb;
+	assert_int_equal(openai_backend_ops.sse_event(a, sa, "message", chunk, t), 0);
+	if (!openai_sse_fast(b, chunk, strlen(chunk), t, NULL))
+		assert_int_equal(openai_sse_event_slow(b, sb, "message", chunk, t), 0);
+	assert_int_equal(a->text.len, b->text.len);
+	assert_memory_equal(a->text.s, b->text.s, a->text.len);
+	assert_string_equal(a->finish_reason, b->finish_reason);
+	assert_int_equal(a->n_chunks, b->n_chunks);
+	assert_true(a->t_last == b->t_last && a->gap_sum_s == b->gap_sum_s);
+	assert_true(a->usage_reported == b->usage_reported && a->prompt_tokens == b->prompt_tokens &&
+		    a->completion_tokens == b->completion_tokens && a->cached_tokens == b->cached_tokens);
+	/* unset: NaN on both */
+	assert_true((isnan(a->srv_prompt_tps) && isnan(b->srv_prompt_tps)) ||
+		    a->srv_prompt_tps == b->srv_prompt_tps);
+	assert_true((isnan(a->srv_gen_tps) && isnan(b->srv_gen_tps)) || a->srv_gen_tps == b->srv_gen_tps);
+}
+
 /* The root prefix (sse_tpl.rp): chunks that start as the last scanned one did,
  * up to choices' '[', are read from there, with the same result as a whole
  * scan (or cJSON, where the scanner declines). */
@@ -253,39 +294,20 @@ static void test_openai_stream_root_prefix(void **state)
 		/* another id: no prefix fits, a whole scan */
 		"{\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\".\"}}]}",
 	};
-	const int n = (int)(sizeof(ch) / sizeof(ch[0]));
-	struct call_result a, b;
-	struct sse_state sa = { 0 }, sb = { 0 };
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	call_result_reset(&a);
-	call_result_reset(&b);
-	for (int i = 0; i < n; i++) {
-		assert_int_equal(openai_backend_ops.sse_event(&a, &sa, "message", ch[i], 1000 + i), 0);
-		if (!openai_sse_fast(&b, ch[i], strlen(ch[i]), 1000 + i, NULL))
-			assert_int_equal(openai_sse_event_slow(&b, &sb, "message", ch[i], 1000 + i), 0);
-		assert_int_equal(a.text.len, b.text.len);
-		assert_memory_equal(a.text.s, b.text.s, a.text.len);
-		assert_string_equal(a.finish_reason, b.finish_reason);
-		assert_int_equal(a.n_chunks, b.n_chunks);
-		assert_true(a.usage_reported == b.usage_reported && a.prompt_tokens == b.prompt_tokens &&
-			    a.completion_tokens == b.completion_tokens &&
-			    a.cached_tokens == b.cached_tokens);
-		/* unset: NaN on both */
-		assert_true((isnan(a.srv_prompt_tps) && isnan(b.srv_prompt_tps)) ||
-			    a.srv_prompt_tps == b.srv_prompt_tps);
-		assert_true((isnan(a.srv_gen_tps) && isnan(b.srv_gen_tps)) || a.srv_gen_tps == b.srv_gen_tps);
+	struct twin w;
+	twin_init(&w);
+	for (int i = 0; i < (int)(sizeof(ch) / sizeof(ch[0])); i++) {
+		feed_both(&w, ch[i], 1000 + i);
 		if (i == 0) /* learnt from the first chunk: its bytes up to choices' '[' */
-			assert_int_equal(sa.tpl.rplen, strlen(RP));
+			assert_int_equal(w.sa.tpl.rplen, strlen(RP));
 	}
-	assert_string_equal(a.text.s, "Hi!.");
-	assert_string_equal(a.finish_reason, "stop");
-	assert_true(a.usage_reported && a.prompt_tokens == 5 && a.completion_tokens == 2 &&
-		    a.cached_tokens == 3);
-	assert_true(a.srv_prompt_tps == 9.5 && a.srv_gen_tps == 4.25);
+	assert_string_equal(w.a.text.s, "Hi!.");
+	assert_string_equal(w.a.finish_reason, "stop");
+	assert_true(w.a.usage_reported && w.a.prompt_tokens == 5 && w.a.completion_tokens == 2 &&
+		    w.a.cached_tokens == 3);
+	assert_true(w.a.srv_prompt_tps == 9.5 && w.a.srv_gen_tps == 4.25);
 #undef RP
-	call_result_free(&a);
-	call_result_free(&b);
+	twin_free(&w);
 }
 
 static void test_openai_stream_template(void **state)
@@ -307,32 +329,18 @@ static void test_openai_stream_template(void **state)
 		"{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
 		"\"delta\":{\"content\":\"?\"},\"finish_reason\":\"stop\"}],\"usage\":null}",
 	};
-	const int n = (int)(sizeof(ch) / sizeof(ch[0]));
-	struct call_result a, b;
-	struct sse_state sa = { 0 }, sb = { 0 };
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	call_result_reset(&a);
-	call_result_reset(&b);
-	for (int i = 0; i < n; i++) {
-		/* a: the template path, as a stream sees it; b: each chunk scanned alone */
-		assert_int_equal(openai_backend_ops.sse_event(&a, &sa, "message", ch[i], 1000 + i), 0);
-		if (!openai_sse_fast(&b, ch[i], strlen(ch[i]), 1000 + i, NULL))
-			assert_int_equal(openai_sse_event_slow(&b, &sb, "message", ch[i], 1000 + i), 0);
-		assert_int_equal(a.text.len, b.text.len);
-		assert_memory_equal(a.text.s, b.text.s, a.text.len);
-		assert_string_equal(a.finish_reason, b.finish_reason);
-		assert_int_equal(a.n_chunks, b.n_chunks);
-		assert_true(a.t_last == b.t_last && a.gap_sum_s == b.gap_sum_s);
+	struct twin w;
+	twin_init(&w);
+	for (int i = 0; i < (int)(sizeof(ch) / sizeof(ch[0])); i++) {
+		feed_both(&w, ch[i], 1000 + i);
 		/* chunks 2, 3 and 5 fit the template chunk 1 left, chunk 7 the one 6 left */
 		if (i == 1 || i == 5)
-			assert_true(sa.tpl.plen > 0);
+			assert_true(w.sa.tpl.plen > 0);
 	}
 	/* chunk 4's \u0000: declined by both fast readers; cJSON keeps the "x" before the NUL */
-	assert_string_equal(a.text.s, "The caf\xc3\xa9\nx!!?");
-	assert_string_equal(a.finish_reason, "stop");
-	call_result_free(&a);
-	call_result_free(&b);
+	assert_string_equal(w.a.text.s, "The caf\xc3\xa9\nx!!?");
+	assert_string_equal(w.a.finish_reason, "stop");
+	twin_free(&w);
 }
 
 static void test_openai_stream_usage_fast(void **state)
