@@ -9,8 +9,8 @@
  * nobody wakes it: a finished task then waits at most that long for the
  * disk (a kill -9 loses those too, with the many calls in flight), and the
  * loops stop paying a futex wake and two context switches for every task
- * (measured at -c 64 against a null endpoint: 1.2 futex calls and 1.1
- * context switches a call before, 0.06 and 0.45 after; 6-8 % of the
+ * (measured at -c 64 against a null endpoint: 1.1-1.3 futex calls and
+ * 1.0-1.2 context switches a call before, 0.15 and 0.5 after; 4-8 % of the
  * client's CPU). Loop threads
  * take items from the queue (a short critical section), turn them into
  * episodes and hand the finished ones back through done().
