@@ -6,6 +6,7 @@
 #include <gnu/libc-version.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,21 +61,26 @@ uint64_t ap_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static char allocator_name[48];
+
+static void allocator_once(void)
+{
+	/* mi_version() is mimalloc's own (e.g. 209 for 2.0.9). */
+	int (*mi_version)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "mi_version");
+	if (mi_version) {
+		int v = mi_version();
+		snprintf(allocator_name, sizeof(allocator_name), "mimalloc %d.%d.%d", v / 100,
+			 v / 10 % 10, v % 10);
+	} else {
+		snprintf(allocator_name, sizeof(allocator_name), "glibc %s", gnu_get_libc_version());
+	}
+}
+
 const char *ap_allocator(void)
 {
-	static char name[48];
-	if (!name[0]) {
-		/* mi_version() is mimalloc's own (e.g. 209 for 2.0.9); a benign race:
-		 * every thread writes the same bytes. */
-		int (*mi_version)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "mi_version");
-		if (mi_version) {
-			int v = mi_version();
-			snprintf(name, sizeof(name), "mimalloc %d.%d.%d", v / 100, v / 10 % 10, v % 10);
-		} else {
-			snprintf(name, sizeof(name), "glibc %s", gnu_get_libc_version());
-		}
-	}
-	return name;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, allocator_once);
+	return allocator_name;
 }
 
 uint64_t ap_wall_ns(void)

@@ -50,7 +50,9 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
 {
 	struct http_xfer *c = ud;
 	(void)purpose;
-	curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+	/* CLOEXEC: a child started during a run must not hold our sockets (the
+	 * loop's parked sockets rely on a close dropping them from epoll). */
+	curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 	if (fd == CURL_SOCKET_BAD)
 		c->sock_errno = errno;
 	return fd;

@@ -138,7 +138,9 @@ static bool park(struct loop *l, int fd)
  * number can meanwhile have been closed (epoll forgets a closed socket) and
  * reused by a new one: then the MOD fails with ENOENT and it is ADDed. An
  * event on a parked socket (the server closed an idle connection) removes it
- * then: curl wants nothing of it until it asks again.
+ * then: curl wants nothing of it until it asks again. This rests on a close
+ * dropping the socket from epoll, i.e. on nobody else holding it: the
+ * sockets are opened CLOEXEC (http.c), so a child started mid-run cannot.
  */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {

@@ -92,17 +92,16 @@ struct runner {
 	struct job *dead;       /* finished jobs the feeder frees (it allocated them) */
 	int loops_running;
 	bool feeder_waiting;    /* in its timed wait; a signaller clears it: one signal a wait */
-	uint64_t feeder_wake_ns; /* when that wait ends by itself */
 	bool sink_wake;         /* a finished task is waiting for the sink */
 	long pushed;            /* tasks the loops gave the sink */
 	bool sink_busy;         /* the last drain took SINK_BUSY_TASKS or more */
 };
 
-/* Under mu: wakes the feeder unless it is busy and wakes by itself soon. */
-static void wake_feeder(struct runner *R, uint64_t now)
+/* Under mu: wakes the feeder unless it is busy, when it wakes by itself
+ * within SINK_SOON_US (its wait is that short then). */
+static void wake_feeder(struct runner *R)
 {
-	if (R->feeder_waiting &&
-	    (!R->sink_busy || R->feeder_wake_ns > now + SINK_SOON_US * 1000ull)) {
+	if (R->feeder_waiting && !R->sink_busy) {
 		R->feeder_waiting = false;
 		pthread_cond_signal(&R->cv);
 	}
@@ -258,7 +257,7 @@ static void src_flush(void *ctx, struct loop *l)
 	}
 	if (was_empty) {
 		R->sink_wake = true;
-		wake_feeder(R, ap_now_ns());
+		wake_feeder(R);
 	}
 	pthread_mutex_unlock(&R->mu);
 }
@@ -525,14 +524,13 @@ static int run_pass(struct runner *R)
 		if (!can_feed && !hungry && !R->sink_wake && (!ap_interrupted || woke_for_interrupt)) {
 			struct timespec ts;
 			long wait_ns = busy ? SINK_SOON_US * 1000L : SINK_TICK_MS * 1000000L;
-			clock_gettime(CLOCK_REALTIME, &ts);
+			clock_gettime(CLOCK_MONOTONIC, &ts); /* the cv's clock (run_workload) */
 			ts.tv_nsec += wait_ns;
 			if (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
 			R->feeder_waiting = true;
-			R->feeder_wake_ns = now + (uint64_t)wait_ns;
 			pthread_cond_timedwait(&R->cv, &R->mu, &ts);
 			R->feeder_waiting = false;
 		}
@@ -637,7 +635,13 @@ int run_workload(const struct run_opts *o, struct run_state *st, struct ap_error
 	struct runner R = { .o = o, .st = st };
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_init(&R.mu, NULL);
-	pthread_cond_init(&R.cv, NULL);
+	/* Timed waits on the monotonic clock: a step of the wall clock must not
+	 * stretch the feeder's sleep (a busy sink is drained by it alone). */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&R.cv, &ca);
+	pthread_condattr_destroy(&ca);
 	atomic_init(&R.next_key, 0);
 	raise_fd_limit(c);
 	R.n_loops = loop_count(o, c);

@@ -840,24 +840,24 @@ static void tpl_keep(struct sse_tpl *t, const char *data, size_t len, const stru
  * A chunk that starts with the root prefix: a whole scan would read those
  * bytes as it read them before (skipped members, then "choices" opened, no
  * effect on r), so the scan starts where that left it, at choices[0].
- * False: it does not fit (text cut back; the caller scans it whole).
+ * 1: read; 0: no root prefix fits; -1: it fits but the rest is not the usual
+ * shape, which a whole scan would find too (text cut back, r untouched).
  */
-static bool rp_scan(struct jroot *o, const char *data, size_t len, const struct sse_tpl *t,
-		    size_t len0, struct call_result *r)
+static int rp_scan(struct jroot *o, const char *data, size_t len, const struct sse_tpl *t,
+		   size_t len0, struct call_result *r)
 {
 	if (!t->rplen || len <= t->rplen || memcmp(data, t->rp, t->rplen))
-		return false;
+		return 0;
 	struct jscan s = { data + t->rplen, data + len };
 	o->seen_choices = true;
 	o->choices_open = s.p;
 	if (choices_items(&s, o) && js_object_rest(&s, root_member, o)) {
 		js_ws(&s);
 		if (s.p == s.end)
-			return true;
+			return 1;
 	}
 	js_decline(r, len0);
-	*o = (struct jroot){ .body = false, .text = &r->text };
-	return false;
+	return -1;
 }
 
 /* 1: handled (r updated as the cJSON path would), 0: not the usual shape, r untouched. */
@@ -870,7 +870,10 @@ int openai_sse_fast(struct call_result *r, const char *data, size_t len, uint64_
 	struct jroot o = { .body = false, .text = &r->text };
 	/* Decoded straight onto the text; cut back to len0 when the chunk is not ours. */
 	size_t len0 = r->text.len;
-	if (!(tpl && rp_scan(&o, data, len, tpl, len0, r)) && !js_root(&s, &o))
+	int rp = tpl ? rp_scan(&o, data, len, tpl, len0, r) : 0;
+	if (rp < 0)
+		return 0; /* tool-call deltas, errors: to cJSON without a second scan */
+	if (!rp && !js_root(&s, &o))
 		return js_decline(r, len0);
 	if (o.has_fin)
 		memcpy(r->finish_reason, o.fin, strlen(o.fin) + 1);
