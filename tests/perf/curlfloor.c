@@ -1,8 +1,10 @@
 /*
  * `make perf` section 1's floor: what libcurl's multi interface alone costs
- * per call on this machine, before agentperf does anything of its own. The
- * same loop as harness/run/loop.c (curl_multi_socket_action on epoll, one
- * thread), the same transfer options as harness/run/http.c (a parsed URL
+ * per call on this machine, before agentperf does anything of its own.
+ * libcurl's plain multi-socket loop (curl_multi_socket_action on epoll, one
+ * thread: harness/run/loop.c's, without its parked sockets, so this floor
+ * makes one epoll_ctl a call more; a copy on purpose, so that no agentperf
+ * code is in it), the same transfer options as harness/run/http.c (a parsed URL
  * handle, agentperf's headers, no signal, TCP_NODELAY, no proxy lookup), the
  * same body posted N times with C in flight; replies are counted and dropped.
  * No workload, no episode, no parsing, no results. Prints

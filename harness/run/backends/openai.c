@@ -849,8 +849,7 @@ static int rp_scan(struct jroot *o, const char *data, size_t len, const struct s
 	if (!t->rplen || len <= t->rplen || memcmp(data, t->rp, t->rplen))
 		return 0;
 	struct jscan s = { data + t->rplen, data + len };
-	o->seen_choices = true;
-	o->choices_open = s.p;
+	o->seen_choices = true; /* choices_open stays NULL: tpl_keep keeps the same prefix */
 	if (choices_items(&s, o) && js_object_rest(&s, root_member, o)) {
 		js_ws(&s);
 		if (s.p == s.end)
