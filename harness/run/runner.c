@@ -93,6 +93,7 @@ struct runner {
 	int loops_running;
 	bool feeder_waiting;    /* in its timed wait; a signaller clears it: one signal a wait */
 	bool sink_wake;         /* a finished task is waiting for the sink */
+	long pushed;            /* tasks the loops gave the sink */
 	bool sink_busy;         /* the last drain took SINK_BUSY_TASKS or more */
 };
 
@@ -120,6 +121,7 @@ struct loop_thread {
 	pthread_t th;
 	int rc;
 	struct task_run *out_head, *out_tail;
+	long n_out;            /* tasks on that list */
 	struct job *dead;
 };
 
@@ -224,6 +226,7 @@ static void src_done(void *ctx, struct episode *e, void *user)
 		else
 			lt->out_head = tr;
 		lt->out_tail = tr;
+		lt->n_out++;
 	} else {
 		task_run_free(tr);
 	}
@@ -239,8 +242,11 @@ static void src_flush(void *ctx, struct loop *l)
 	if (!lt->out_head && !lt->dead)
 		return;
 	bool was_empty = lt->out_head && sink_push(R->sink, lt->out_head, lt->out_tail);
+	long n = lt->n_out;
 	lt->out_head = lt->out_tail = NULL;
+	lt->n_out = 0;
 	pthread_mutex_lock(&R->mu);
+	R->pushed += n;
 	if (lt->dead) {
 		struct job *last = lt->dead;
 		while (last->next)
@@ -448,6 +454,7 @@ static int run_pass(struct runner *R)
 	long shown = -1;
 	bool woke_for_interrupt = false;
 	uint64_t next_drain = 0;
+	long drained_at = -1; /* R->pushed at this pass's last drain; -1: none yet */
 	bool busy = false;
 	for (;;) {
 		/* Read outside the lock, then append under it. */
@@ -490,15 +497,16 @@ static int run_pass(struct runner *R)
 		pthread_mutex_lock(&R->mu);
 		bool sink_wake = R->sink_wake;
 		R->sink_wake = false;
+		long pushed = R->pushed;
 		struct job *dead = R->dead;
 		R->dead = NULL;
 		pthread_mutex_unlock(&R->mu);
 		job_free_list(dead);
 		if (now >= next_drain || sink_wake) {
-			long before = sink_tasks_done(R->sink);
+			/* busy: what the loops pushed since the last drain (under mu below) */
+			busy = drained_at >= 0 && pushed - drained_at >= SINK_BUSY_TASKS;
+			drained_at = pushed;
 			sink_drain(R->sink, false);
-			/* published to the loops under mu below */
-			busy = sink_tasks_done(R->sink) - before >= SINK_BUSY_TASKS;
 			progress(R, &shown);
 			next_drain = now + SINK_TICK_MS * 1000000ull;
 		}
