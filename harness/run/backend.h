@@ -209,6 +209,9 @@ int http_xfer_new(struct http_xfer **out, const struct backend *b, struct curl_s
 void *http_xfer_user(struct http_xfer *x);
 void http_xfer_free(struct http_xfer *x);
 CURL *http_xfer_easy(struct http_xfer *x);
+/* The transfers go to b over plain HTTP, with no proxy in between (none is
+ * set in the environment): the loop's parked sockets rely on it (loop.c). */
+bool http_plain_direct(const struct backend *b);
 /* Readies a try of body (which must outlive it; NULL: the last try's body again);
  * fresh: on a new connection. */
 void http_xfer_prepare(struct http_xfer *x, const struct sbuf *body, bool fresh, uint64_t now);

@@ -104,6 +104,12 @@ static void curl_init_once(void)
 			no_proxy_env = false;
 }
 
+bool http_plain_direct(const struct backend *b)
+{
+	pthread_once(&curl_once, curl_init_once);
+	return no_proxy_env && !strncasecmp(b->endpoint, "http://", 7);
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 {
 	struct http_xfer *c = ud;

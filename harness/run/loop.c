@@ -32,8 +32,9 @@ struct loop {
 	struct curl_slist *headers;
 	int epfd, evfd;
 	uint64_t curl_deadline;  /* curl's timer, absolute; 0: none */
-	unsigned char *parked;   /* [fd]: left in epoll after curl's REMOVE (see on_socket) */
-	int n_parked;            /* the array's length */
+	unsigned char *sock;     /* [fd]: what epoll holds for it, SOCK_* (see on_socket) */
+	int n_sock;              /* the array's length */
+	bool trust_parked;       /* a parked socket asked for again as it was parked is left alone */
 	struct slot *slots;
 	int cap, live;
 	int *free_idx, n_free;   /* stack of free slot indexes */
@@ -105,42 +106,89 @@ static void heap_remove(struct loop *l, int si)
 
 /* ---- curl's callbacks ---- */
 
+/*
+ * The sockets' bookkeeping: for each fd curl gave the loop, the events epoll
+ * holds for it (EPOLLIN and EPOLLOUT fit in the low bits) and whether it is
+ * parked (SOCK_PARKED: curl REMOVEd it, epoll still has it).
+ */
+#define SOCK_PARKED 0x80u
+#define SOCK_EVENTS (EPOLLIN | EPOLLOUT)
+
 static bool is_parked(const struct loop *l, int fd)
 {
-	return fd >= 0 && fd < l->n_parked && l->parked[fd];
+	return fd >= 0 && fd < l->n_sock && (l->sock[fd] & SOCK_PARKED);
 }
 
-/* Marks fd parked; false (nothing changed) when the array cannot grow. */
-static bool park(struct loop *l, int fd)
+/* fd's entry, the array grown to hold it; NULL when it cannot grow. */
+static unsigned char *sock_at(struct loop *l, int fd)
 {
 	if (fd < 0)
-		return false;
-	if (fd >= l->n_parked) {
-		int n = l->n_parked ? l->n_parked : 64;
+		return NULL;
+	if (fd >= l->n_sock) {
+		int n = l->n_sock ? l->n_sock : 64;
 		while (n <= fd)
 			n *= 2;
-		unsigned char *p = realloc(l->parked, (size_t)n);
+		unsigned char *p = realloc(l->sock, (size_t)n);
 		if (!p)
-			return false;
-		memset(p + l->n_parked, 0, (size_t)(n - l->n_parked));
-		l->parked = p;
-		l->n_parked = n;
+			return NULL;
+		memset(p + l->n_sock, 0, (size_t)(n - l->n_sock));
+		l->sock = p;
+		l->n_sock = n;
 	}
-	l->parked[fd] = 1;
-	return true;
+	return &l->sock[fd];
+}
+
+/* epoll_ctl, and the entry kept in step with what epoll now holds. */
+static int sock_ctl(struct loop *l, int op, int fd, struct epoll_event *ev)
+{
+	int rc = epoll_ctl(l->epfd, op, fd, ev);
+	int err = errno;
+	unsigned char *e = rc || op == EPOLL_CTL_DEL ? (fd >= 0 && fd < l->n_sock ? &l->sock[fd] : NULL)
+						     : sock_at(l, fd);
+	if (e)
+		*e = rc || op == EPOLL_CTL_DEL ? 0 : (unsigned char)(ev->events & SOCK_EVENTS);
+	errno = err;
+	return rc;
+}
+
+/*
+ * curl closes a socket (CURLOPT_CLOSESOCKETFUNCTION of every transfer, its
+ * data the loop, which outlives the multi handle's connections): epoll has
+ * forgotten it, and so does the loop, before its number can be reused.
+ */
+static int on_closesocket(void *ud, curl_socket_t fd)
+{
+	struct loop *l = ud;
+	if (fd >= 0 && fd < l->n_sock)
+		l->sock[fd] = 0;
+	return close(fd);
 }
 
 /*
  * curl's wishes for a socket, kept in epoll. A keep-alive connection is
  * REMOVEd when its transfer ends and ADDed again when the next one reuses it:
  * two epoll_ctl calls a call. So a REMOVE only parks the socket (left in
- * epoll, marked here), and the next ADD of that number is one MOD. A parked
- * number can meanwhile have been closed (epoll forgets a closed socket) and
- * reused by a new one: then the MOD fails with ENOENT and it is ADDed. An
- * event on a parked socket (the server closed an idle connection) removes it
- * then: curl wants nothing of it until it asks again. This rests on a close
+ * epoll, marked here), and the next ADD of that number asks epoll again only
+ * for what it does not already hold: with trust_parked, a socket parked while
+ * reading and asked to read again (the reused connection's next response)
+ * costs no syscall at all; otherwise it is one MOD. A parked number can
+ * meanwhile have been closed (epoll forgets a closed socket) and reused by a
+ * new one: then the MOD fails with ENOENT and it is ADDed. An event on a
+ * parked socket (the server closed an idle connection) removes it then:
+ * curl wants nothing of it until it asks again. This rests on a close
  * dropping the socket from epoll, i.e. on nobody else holding it: the
  * sockets are opened CLOEXEC (http.c), so a child started mid-run cannot.
+ *
+ * Leaving a parked socket alone needs to know that its number still is the
+ * socket that was parked. Every close of a connection's socket goes through
+ * on_closesocket, which forgets the number; libcurl (7.88) closes without
+ * that callback only a socket that never became a connection's (a failed
+ * connect, a losing happy-eyeballs attempt, a TLS or proxy handshake that
+ * failed), whose number a socket curl did not open (the threaded resolver's
+ * socketpair) could then take. Over plain HTTP with no proxy, a socket that
+ * was reading had become the connection's, so it cannot be such a one:
+ * trust_parked is set there only (http_plain_direct), and elsewhere the MOD
+ * stays.
  */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {
@@ -148,24 +196,30 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 	struct loop *l = ud;
 	struct epoll_event ev = { .data.fd = fd };
 	if (what == CURL_POLL_REMOVE) {
-		if (!park(l, fd))
-			epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		if (fd >= 0 && fd < l->n_sock && l->sock[fd])
+			l->sock[fd] |= SOCK_PARKED;
+		else
+			sock_ctl(l, EPOLL_CTL_DEL, fd, NULL);
 		curl_multi_assign(l->multi, fd, NULL);
 		return 0;
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
 	if (sockp) {
-		epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+		sock_ctl(l, EPOLL_CTL_MOD, fd, &ev);
 		return 0;
 	}
 	bool done = false;
 	if (is_parked(l, fd)) {
-		l->parked[fd] = 0;
-		done = !epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+		if (l->trust_parked && ev.events == EPOLLIN && l->sock[fd] == (SOCK_PARKED | EPOLLIN)) {
+			l->sock[fd] = EPOLLIN;
+			done = true;
+		} else {
+			done = !sock_ctl(l, EPOLL_CTL_MOD, fd, &ev);
+		}
 	}
 	/* A socket curl reopened under a number epoll still knows: MOD it. */
-	if (!done && epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST)
-		epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (!done && sock_ctl(l, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST)
+		sock_ctl(l, EPOLL_CTL_MOD, fd, &ev);
 	curl_multi_assign(l->multi, fd, l);
 	return 0;
 }
@@ -200,6 +254,7 @@ int loop_new(struct loop **out, const struct backend *be, int capacity)
 	}
 	if ((rc = http_headers_new(be, &l->headers)))
 		goto fail;
+	l->trust_parked = http_plain_direct(be);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (l->epfd < 0 || l->evfd < 0) {
@@ -243,7 +298,7 @@ void loop_free(struct loop *l)
 		close(l->epfd);
 	if (l->evfd >= 0)
 		close(l->evfd);
-	free(l->parked);
+	free(l->sock);
 	free(l->slots);
 	free(l->free_idx);
 	free(l->heap);
@@ -285,7 +340,12 @@ static void drive(struct loop *l, int si, struct ep_req *req, uint64_t now)
 				if (E)
 					energy_call_begin(E, s->key, now);
 			}
-			if (!s->x && http_xfer_new(&s->x, l->be, l->headers, (void *)(intptr_t)si)) {
+			if (!s->x && !http_xfer_new(&s->x, l->be, l->headers, (void *)(intptr_t)si)) {
+				CURL *h = http_xfer_easy(s->x);
+				curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
+				curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, l);
+			}
+			if (!s->x) {
 				/* No handle for the try: the episode still gets an outcome, and the
 				 * run goes on; a failed calloc here is the machine's, not the server's. */
 				struct call_result r;
@@ -515,8 +575,7 @@ int loop_run(struct loop *l, const struct loop_pass *p)
 				continue;
 			}
 			if (is_parked(l, evs[i].data.fd)) {
-				l->parked[evs[i].data.fd] = 0;
-				epoll_ctl(l->epfd, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
+				sock_ctl(l, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
 				continue;
 			}
 			int what = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
