@@ -38,7 +38,10 @@
  * soon; below it (a few calls in flight, as in the kill -9 tests) every
  * task that finishes into an empty sink wakes it at once. */
 #define SINK_BUSY_TASKS 4
-#define SINK_SOON_US 500
+/* 2 ms, not 0.5: the feeder's own wake-ups were most of its context switches
+ * at -c 64 (0.14 futex calls a call at 0.5 ms, 0.08 at 2 ms), and at 40k
+ * calls/s 2 ms of finished tasks is about the 64 calls in flight anyway. */
+#define SINK_SOON_US 2000
 /* Episodes one loop thread is given before another thread is worth its
  * wake-ups: against a null endpoint on 2 vCPUs one loop drives ~35k calls/s
  * at -c 64, two ~40k (make perf). */
