@@ -168,7 +168,7 @@ if [[ $skip != *" clients "* ]]; then
     printf '== 1. clients side by side (agentperf stat -q --no-energy on %s tasks; wrk -d %ss) ==\n' 100000 "$dur"
     printf '%-10s %4s %-9s | %-21s | %-19s | %-15s\n' mode conc client \
         "requests/s (runs)" "CPU-s/1k calls" "peak RSS MB"
-    ratios=() floors=()
+    ratios=() floors=() pairs=()
     for stream in false true; do
         mode=non-stream path=/v1
         [ "$stream" = true ] && mode=stream path=/stream/v1
@@ -221,6 +221,11 @@ if [[ $skip != *" clients "* ]]; then
                     "$(ratio "$(mean "${a_rps[*]}")" "$(mean "${f_rps[*]}")")" \
                     "$(ratio "$(mean "${a_cpu[*]}")" "$(mean "${f_cpu[*]}")")")")
             fi
+            # run i's agentperf over run i's wrk, taken back to back: on a VM whose
+            # speed moves from one minute to the next, the spread says how far the
+            # mean ratio above can be trusted
+            pair_r=$(for i in "${!a_rps[@]}"; do ratio "${a_rps[$i]}" "${w_rps[$i]}"; printf ' '; done)
+            pairs+=("$(printf '%-10s %4s   %s' "$mode" "$c" "$pair_r")")
             ratios+=("$(printf '%-10s %4s   %-14s %-16s %-12s' "$mode" "$c" \
                 "$(ratio "$(mean "${a_rps[*]}")" "$(mean "${w_rps[*]}")")" \
                 "$(ratio "$(mean "${a_cpu[*]}")" "$(mean "${w_cpu[*]}")")" \
@@ -230,6 +235,8 @@ if [[ $skip != *" clients "* ]]; then
     printf '\nratios agentperf/wrk (means of the runs):\n'
     printf '%-10s %4s   %-14s %-16s %-12s\n' mode conc requests/s CPU-s/1k-calls "peak RSS"
     printf '%s\n' "${ratios[@]}"
+    printf '\nrequests/s ratio of each run pair (agentperf run i / wrk run i, back to back):\n'
+    printf '%s\n' "${pairs[@]}"
     printf 'targets: requests/s ratio at concurrency 64 >= 0.8 (never below 0.6), streaming and not;\n'
     printf '         CPU-s/1k-calls ratio <= 3 at concurrency 16 and 64\n'
     if [ ${#floors[@]} -gt 0 ]; then
