@@ -34,7 +34,6 @@ struct loop {
 	uint64_t curl_deadline;  /* curl's timer, absolute; 0: none */
 	unsigned char *sock;     /* [fd]: what epoll holds for it, SOCK_* (see on_socket) */
 	int n_sock;              /* the array's length */
-	bool trust_parked;       /* a parked socket asked for again as it was parked is left alone */
 	struct slot *slots;
 	int cap, live;
 	int *free_idx, n_free;   /* stack of free slot indexes */
@@ -108,10 +107,13 @@ static void heap_remove(struct loop *l, int si)
 
 /*
  * The sockets' bookkeeping: for each fd curl gave the loop, the events epoll
- * holds for it (EPOLLIN and EPOLLOUT fit in the low bits) and whether it is
- * parked (SOCK_PARKED: curl REMOVEd it, epoll still has it).
+ * holds for it (EPOLLIN and EPOLLOUT fit in the low bits), whether it is
+ * parked (SOCK_PARKED: curl REMOVEd it, epoll still has it), and whether the
+ * loop saw curl open it (SOCK_OPENED: through CURLOPT_OPENSOCKETFUNCTION,
+ * not closed since through CURLOPT_CLOSESOCKETFUNCTION).
  */
 #define SOCK_PARKED 0x80u
+#define SOCK_OPENED 0x40u
 #define SOCK_EVENTS (EPOLLIN | EPOLLOUT)
 
 static bool is_parked(const struct loop *l, int fd)
@@ -143,18 +145,28 @@ static int sock_ctl(struct loop *l, int op, int fd, struct epoll_event *ev)
 {
 	int rc = epoll_ctl(l->epfd, op, fd, ev);
 	int err = errno;
-	unsigned char *e = rc || op == EPOLL_CTL_DEL ? (fd >= 0 && fd < l->n_sock ? &l->sock[fd] : NULL)
-						     : sock_at(l, fd);
+	bool held = !rc && op != EPOLL_CTL_DEL;
+	unsigned char *e = held ? sock_at(l, fd) : fd >= 0 && fd < l->n_sock ? &l->sock[fd] : NULL;
 	if (e)
-		*e = rc || op == EPOLL_CTL_DEL ? 0 : (unsigned char)(ev->events & SOCK_EVENTS);
+		*e = held ? (unsigned char)((*e & SOCK_OPENED) | (ev->events & SOCK_EVENTS)) : 0;
 	errno = err;
 	return rc;
 }
 
+/* curl opened fd for a transfer of this loop (http_xfer_on_open): a new
+ * number, so nothing the loop knew of an earlier socket under it holds. */
+static void on_opened(void *ud, curl_socket_t fd)
+{
+	unsigned char *e = sock_at(ud, fd);
+	if (e)
+		*e = SOCK_OPENED;
+}
+
 /*
  * curl closes a socket (CURLOPT_CLOSESOCKETFUNCTION of every transfer, its
- * data the loop, which outlives the multi handle's connections): epoll has
- * forgotten it, and so does the loop, before its number can be reused.
+ * data the loop, which outlives the multi handle's connections): the loop
+ * forgets it before the close lets its number be reused, and epoll forgets
+ * it with the close.
  */
 static int on_closesocket(void *ud, curl_socket_t fd)
 {
@@ -169,26 +181,24 @@ static int on_closesocket(void *ud, curl_socket_t fd)
  * REMOVEd when its transfer ends and ADDed again when the next one reuses it:
  * two epoll_ctl calls a call. So a REMOVE only parks the socket (left in
  * epoll, marked here), and the next ADD of that number asks epoll again only
- * for what it does not already hold: with trust_parked, a socket parked while
- * reading and asked to read again (the reused connection's next response)
- * costs no syscall at all; otherwise it is one MOD. A parked number can
- * meanwhile have been closed (epoll forgets a closed socket) and reused by a
- * new one: then the MOD fails with ENOENT and it is ADDed. An event on a
- * parked socket (the server closed an idle connection) removes it then:
- * curl wants nothing of it until it asks again. This rests on a close
- * dropping the socket from epoll, i.e. on nobody else holding it: the
- * sockets are opened CLOEXEC (http.c), so a child started mid-run cannot.
+ * for what it does not already hold: a socket parked while reading and asked
+ * to read again (the reused connection's next response) costs no syscall at
+ * all; otherwise it is one MOD. A parked number can meanwhile have been
+ * closed (epoll forgets a closed socket) and reused by a new one: then the
+ * MOD fails with ENOENT and it is ADDed. An event on a parked socket (the
+ * server closed an idle connection) removes it then: curl wants nothing of
+ * it until it asks again. This rests on a close dropping the socket from
+ * epoll, i.e. on nobody else holding it: the sockets are opened CLOEXEC
+ * (http.c), so a child started mid-run cannot.
  *
- * Leaving a parked socket alone needs to know that its number still is the
- * socket that was parked. Every close of a connection's socket goes through
- * on_closesocket, which forgets the number; libcurl (7.88) closes without
- * that callback only a socket that never became a connection's (a failed
- * connect, a losing happy-eyeballs attempt, a TLS or proxy handshake that
- * failed), whose number a socket curl did not open (the threaded resolver's
- * socketpair) could then take. Over plain HTTP with no proxy, a socket that
- * was reading had become the connection's, so it cannot be such a one:
- * trust_parked is set there only (http_plain_direct), and elsewhere the MOD
- * stays.
+ * Leaving a parked socket alone needs its number still to be the socket that
+ * was parked. It is left alone only when SOCK_OPENED: the loop saw curl open
+ * it and has not seen curl close it. libcurl 7.88 closes without the close
+ * callback only two kinds of socket: a happy-eyeballs attempt that never
+ * became the connection's, which only ever asked to write (so it is never
+ * parked reading), and the threaded resolver's socketpair, which asks to read
+ * but is not opened through the open callback (so it is never SOCK_OPENED).
+ * Either one's number, reused, gets the MOD and its ENOENT, then an ADD.
  */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {
@@ -205,13 +215,16 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
 	if (sockp) {
-		sock_ctl(l, EPOLL_CTL_MOD, fd, &ev);
+		/* ENOENT: a number curl still had in its socket hash was closed
+		 * meanwhile and taken by a new socket; epoll must have that one. */
+		if (sock_ctl(l, EPOLL_CTL_MOD, fd, &ev) && errno == ENOENT)
+			sock_ctl(l, EPOLL_CTL_ADD, fd, &ev);
 		return 0;
 	}
 	bool done = false;
 	if (is_parked(l, fd)) {
-		if (l->trust_parked && ev.events == EPOLLIN && l->sock[fd] == (SOCK_PARKED | EPOLLIN)) {
-			l->sock[fd] = EPOLLIN;
+		if (ev.events == EPOLLIN && l->sock[fd] == (SOCK_OPENED | SOCK_PARKED | EPOLLIN)) {
+			l->sock[fd] = SOCK_OPENED | EPOLLIN;
 			done = true;
 		} else {
 			done = !sock_ctl(l, EPOLL_CTL_MOD, fd, &ev);
@@ -254,7 +267,6 @@ int loop_new(struct loop **out, const struct backend *be, int capacity)
 	}
 	if ((rc = http_headers_new(be, &l->headers)))
 		goto fail;
-	l->trust_parked = http_plain_direct(be);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (l->epfd < 0 || l->evfd < 0) {
@@ -344,6 +356,7 @@ static void drive(struct loop *l, int si, struct ep_req *req, uint64_t now)
 				CURL *h = http_xfer_easy(s->x);
 				curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
 				curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, l);
+				http_xfer_on_open(s->x, on_opened, l);
 			}
 			if (!s->x) {
 				/* No handle for the try: the episode still gets an outcome, and the
