@@ -209,9 +209,6 @@ int http_xfer_new(struct http_xfer **out, const struct backend *b, struct curl_s
 void *http_xfer_user(struct http_xfer *x);
 void http_xfer_free(struct http_xfer *x);
 CURL *http_xfer_easy(struct http_xfer *x);
-/* fn(ctx, fd) for every socket curl opens for x, as it is opened (the loop
- * marks the sockets it may leave parked in epoll: loop.c). */
-void http_xfer_on_open(struct http_xfer *x, void (*fn)(void *ctx, curl_socket_t fd), void *ctx);
 /* Readies a try of body (which must outlive it; NULL: the last try's body again);
  * fresh: on a new connection. */
 void http_xfer_prepare(struct http_xfer *x, const struct sbuf *body, bool fresh, uint64_t now);

@@ -38,8 +38,6 @@ struct http_xfer {
 	bool lingering;         /* counted in `lingering` below */
 	CURLU *url;             /* the endpoint, parsed once for all of this handle's tries */
 	int sock_errno;         /* socket() failed with this (EMFILE ...): the client's fault */
-	void (*on_open)(void *ctx, curl_socket_t fd); /* http_xfer_on_open */
-	void *on_open_ctx;
 };
 
 /*
@@ -57,8 +55,6 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
 	curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 	if (fd == CURL_SOCKET_BAD)
 		c->sock_errno = errno;
-	else if (c->on_open)
-		c->on_open(c->on_open_ctx, fd);
 	return fd;
 }
 
@@ -106,12 +102,6 @@ static void curl_init_once(void)
 	for (size_t i = 0; i < AP_ARRAY_SIZE(vars); i++)
 		if (getenv(vars[i]))
 			no_proxy_env = false;
-}
-
-void http_xfer_on_open(struct http_xfer *c, void (*fn)(void *ctx, curl_socket_t fd), void *ctx)
-{
-	c->on_open = fn;
-	c->on_open_ctx = ctx;
 }
 
 static size_t on_header(char *buf, size_t size, size_t n, void *ud)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 enum slot_state { SLOT_FREE, SLOT_XFER, SLOT_WAIT, SLOT_START };
@@ -107,13 +108,12 @@ static void heap_remove(struct loop *l, int si)
 
 /*
  * The sockets' bookkeeping: for each fd curl gave the loop, the events epoll
- * holds for it (EPOLLIN and EPOLLOUT fit in the low bits), whether it is
- * parked (SOCK_PARKED: curl REMOVEd it, epoll still has it), and whether the
- * loop saw curl open it (SOCK_OPENED: through CURLOPT_OPENSOCKETFUNCTION,
- * not closed since through CURLOPT_CLOSESOCKETFUNCTION).
+ * holds for it (EPOLLIN and EPOLLOUT fit in the low bits), whether it is a
+ * TCP socket (SOCK_TCP: AF_INET or AF_INET6, asked once when it is ADDed)
+ * and whether it is parked (SOCK_PARKED: curl REMOVEd it, epoll still has it).
  */
 #define SOCK_PARKED 0x80u
-#define SOCK_OPENED 0x40u
+#define SOCK_TCP 0x40u
 #define SOCK_EVENTS (EPOLLIN | EPOLLOUT)
 
 static bool is_parked(const struct loop *l, int fd)
@@ -140,26 +140,34 @@ static unsigned char *sock_at(struct loop *l, int fd)
 	return &l->sock[fd];
 }
 
-/* epoll_ctl, and the entry kept in step with what epoll now holds. */
+/* One getsockopt: curl's own socketpairs (the threaded resolver's) are AF_UNIX. */
+static bool is_tcp(int fd)
+{
+	int dom = 0;
+	socklen_t len = sizeof(dom);
+	return !getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) &&
+	       (dom == AF_INET || dom == AF_INET6);
+}
+
+/*
+ * epoll_ctl, and the entry kept in step with what epoll now holds: an ADD
+ * (a socket epoll did not have under that number) asks what it is, a MOD
+ * keeps what was known of the socket epoll has.
+ */
 static int sock_ctl(struct loop *l, int op, int fd, struct epoll_event *ev)
 {
 	int rc = epoll_ctl(l->epfd, op, fd, ev);
 	int err = errno;
 	bool held = !rc && op != EPOLL_CTL_DEL;
 	unsigned char *e = held ? sock_at(l, fd) : fd >= 0 && fd < l->n_sock ? &l->sock[fd] : NULL;
-	if (e)
-		*e = held ? (unsigned char)((*e & SOCK_OPENED) | (ev->events & SOCK_EVENTS)) : 0;
+	if (e && held) {
+		unsigned char tcp = op == EPOLL_CTL_ADD ? (is_tcp(fd) ? SOCK_TCP : 0) : *e & SOCK_TCP;
+		*e = (unsigned char)(tcp | (ev->events & SOCK_EVENTS));
+	} else if (e) {
+		*e = 0;
+	}
 	errno = err;
 	return rc;
-}
-
-/* curl opened fd for a transfer of this loop (http_xfer_on_open): a new
- * number, so nothing the loop knew of an earlier socket under it holds. */
-static void on_opened(void *ud, curl_socket_t fd)
-{
-	unsigned char *e = sock_at(ud, fd);
-	if (e)
-		*e = SOCK_OPENED;
 }
 
 /*
@@ -188,17 +196,22 @@ static int on_closesocket(void *ud, curl_socket_t fd)
  * MOD fails with ENOENT and it is ADDed. An event on a parked socket (the
  * server closed an idle connection) removes it then: curl wants nothing of
  * it until it asks again. This rests on a close dropping the socket from
- * epoll, i.e. on nobody else holding it: the sockets are opened CLOEXEC
- * (http.c), so a child started mid-run cannot.
+ * epoll, i.e. on nobody else holding it: the TCP sockets are opened CLOEXEC
+ * (http.c), so a child started mid-run cannot (nothing forks during a run).
  *
- * Leaving a parked socket alone needs its number still to be the socket that
- * was parked. It is left alone only when SOCK_OPENED: the loop saw curl open
- * it and has not seen curl close it. libcurl 7.88 closes without the close
- * callback only two kinds of socket: a happy-eyeballs attempt that never
- * became the connection's, which only ever asked to write (so it is never
- * parked reading), and the threaded resolver's socketpair, which asks to read
- * but is not opened through the open callback (so it is never SOCK_OPENED).
- * Either one's number, reused, gets the MOD and its ENOENT, then an ADD.
+ * Only TCP sockets are parked (curl's others, the threaded resolver's
+ * socketpairs, are deleted at their REMOVE as before), and leaving one alone
+ * needs its number still to be the socket that was parked. libcurl 7.88
+ * closes a connection's socket through CURLOPT_CLOSESOCKETFUNCTION, whose
+ * on_closesocket forgets the number first; it closes without that callback
+ * only a happy-eyeballs attempt that never became the connection's, which
+ * only ever asked to write, so it is never parked reading. A number such a
+ * socket leaves behind, taken by a new socket, gets a MOD, its ENOENT and an
+ * ADD, and every ADD asks afresh whether the socket is TCP. (Two versions
+ * before this one trusted parked sockets over plain HTTP, then sockets seen
+ * opened through CURLOPT_OPENSOCKETFUNCTION; reviews against curl's source
+ * found the resolver's socketpair, which asks to read and is closed without
+ * the callback, able to inherit either mark.)
  */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {
@@ -206,7 +219,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 	struct loop *l = ud;
 	struct epoll_event ev = { .data.fd = fd };
 	if (what == CURL_POLL_REMOVE) {
-		if (fd >= 0 && fd < l->n_sock && l->sock[fd])
+		if (fd >= 0 && fd < l->n_sock && (l->sock[fd] & SOCK_TCP))
 			l->sock[fd] |= SOCK_PARKED;
 		else
 			sock_ctl(l, EPOLL_CTL_DEL, fd, NULL);
@@ -223,8 +236,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 	}
 	bool done = false;
 	if (is_parked(l, fd)) {
-		if (ev.events == EPOLLIN && l->sock[fd] == (SOCK_OPENED | SOCK_PARKED | EPOLLIN)) {
-			l->sock[fd] = SOCK_OPENED | EPOLLIN;
+		if (ev.events == EPOLLIN && l->sock[fd] == (SOCK_TCP | SOCK_PARKED | EPOLLIN)) {
+			l->sock[fd] = SOCK_TCP | EPOLLIN;
 			done = true;
 		} else {
 			done = !sock_ctl(l, EPOLL_CTL_MOD, fd, &ev);
@@ -356,7 +369,6 @@ static void drive(struct loop *l, int si, struct ep_req *req, uint64_t now)
 				CURL *h = http_xfer_easy(s->x);
 				curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
 				curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, l);
-				http_xfer_on_open(s->x, on_opened, l);
 			}
 			if (!s->x) {
 				/* No handle for the try: the episode still gets an outcome, and the
