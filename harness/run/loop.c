@@ -40,6 +40,7 @@ struct loop {
 	int *free_idx, n_free;   /* stack of free slot indexes */
 	int *heap, n_heap;       /* slot indexes by wake_ns */
 	bool more;               /* the source may have more */
+	bool keep_parked;        /* a parked socket asked for as it is held needs no MOD (on_socket) */
 	bool interrupted;
 };
 
@@ -211,7 +212,11 @@ static int on_closesocket(void *ud, curl_socket_t fd)
  * before this one trusted parked sockets over plain HTTP, then sockets seen
  * opened through CURLOPT_OPENSOCKETFUNCTION; reviews against curl's source
  * found the resolver's socketpair, which asks to read and is closed without
- * the callback, able to inherit either mark.)
+ * the callback, able to inherit either mark.) The TLS layer must not close
+ * the socket itself: OpenSSL's and GnuTLS's do not (they go through curl's
+ * BIO and push/pull functions), NSS's does (nss_close, PR_Close), so
+ * keep_parked is set for those two and for builds without TLS only, and with
+ * any other a parked socket's reuse is always a MOD.
  */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {
@@ -236,7 +241,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 	}
 	bool done = false;
 	if (is_parked(l, fd)) {
-		if (ev.events == EPOLLIN && l->sock[fd] == (SOCK_TCP | SOCK_PARKED | EPOLLIN)) {
+		if (l->keep_parked && ev.events == EPOLLIN &&
+		    l->sock[fd] == (SOCK_TCP | SOCK_PARKED | EPOLLIN)) {
 			l->sock[fd] = SOCK_TCP | EPOLLIN;
 			done = true;
 		} else {
@@ -244,8 +250,9 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 		}
 	}
 	/* A socket curl reopened under a number epoll still knows: MOD it. */
-	if (!done && sock_ctl(l, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST)
-		sock_ctl(l, EPOLL_CTL_MOD, fd, &ev);
+	if (!done && sock_ctl(l, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST &&
+	    !sock_ctl(l, EPOLL_CTL_MOD, fd, &ev) && fd < l->n_sock && is_tcp(fd))
+		l->sock[fd] |= SOCK_TCP; /* the failed ADD forgot it; the MOD keeps what it finds */
 	curl_multi_assign(l->multi, fd, l);
 	return 0;
 }
@@ -280,6 +287,8 @@ int loop_new(struct loop **out, const struct backend *be, int capacity)
 	}
 	if ((rc = http_headers_new(be, &l->headers)))
 		goto fail;
+	const char *tls = curl_version_info(CURLVERSION_NOW)->ssl_version;
+	l->keep_parked = !tls || !strncmp(tls, "OpenSSL", 7) || !strncmp(tls, "GnuTLS", 6);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (l->epfd < 0 || l->evfd < 0) {
