@@ -117,9 +117,15 @@ static void heap_remove(struct loop *l, int si)
 #define SOCK_TCP 0x40u
 #define SOCK_EVENTS (EPOLLIN | EPOLLOUT)
 
+/* fd's entry; 0 (nothing known) past the array's end. */
+static unsigned char sock_of(const struct loop *l, int fd)
+{
+	return fd >= 0 && fd < l->n_sock ? l->sock[fd] : 0;
+}
+
 static bool is_parked(const struct loop *l, int fd)
 {
-	return fd >= 0 && fd < l->n_sock && (l->sock[fd] & SOCK_PARKED);
+	return sock_of(l, fd) & SOCK_PARKED;
 }
 
 /* fd's entry, the array grown to hold it; NULL when it cannot grow. */
@@ -152,8 +158,9 @@ static bool is_tcp(int fd)
 
 /*
  * epoll_ctl, and the entry kept in step with what epoll now holds: an ADD
- * (a socket epoll did not have under that number) asks what it is, a MOD
- * keeps what was known of the socket epoll has.
+ * (a socket epoll did not have under that number), or a MOD of one the loop
+ * knew nothing of (the MOD after an ADD that met EEXIST), asks what it is;
+ * any other MOD keeps what was known of the socket epoll has.
  */
 static int sock_ctl(struct loop *l, int op, int fd, struct epoll_event *ev)
 {
@@ -162,7 +169,8 @@ static int sock_ctl(struct loop *l, int op, int fd, struct epoll_event *ev)
 	bool held = !rc && op != EPOLL_CTL_DEL;
 	unsigned char *e = held ? sock_at(l, fd) : fd >= 0 && fd < l->n_sock ? &l->sock[fd] : NULL;
 	if (e && held) {
-		unsigned char tcp = op == EPOLL_CTL_ADD ? (is_tcp(fd) ? SOCK_TCP : 0) : *e & SOCK_TCP;
+		bool ask = op == EPOLL_CTL_ADD || !(*e & SOCK_EVENTS);
+		unsigned char tcp = ask ? (is_tcp(fd) ? SOCK_TCP : 0) : *e & SOCK_TCP;
 		*e = (unsigned char)(tcp | (ev->events & SOCK_EVENTS));
 	} else if (e) {
 		*e = 0;
@@ -180,7 +188,7 @@ static int sock_ctl(struct loop *l, int op, int fd, struct epoll_event *ev)
 static int on_closesocket(void *ud, curl_socket_t fd)
 {
 	struct loop *l = ud;
-	if (fd >= 0 && fd < l->n_sock)
+	if (sock_of(l, fd))
 		l->sock[fd] = 0;
 	return close(fd);
 }
@@ -208,15 +216,12 @@ static int on_closesocket(void *ud, curl_socket_t fd)
  * only a happy-eyeballs attempt that never became the connection's, which
  * only ever asked to write, so it is never parked reading. A number such a
  * socket leaves behind, taken by a new socket, gets a MOD, its ENOENT and an
- * ADD, and every ADD asks afresh whether the socket is TCP. (Two versions
- * before this one trusted parked sockets over plain HTTP, then sockets seen
- * opened through CURLOPT_OPENSOCKETFUNCTION; reviews against curl's source
- * found the resolver's socketpair, which asks to read and is closed without
- * the callback, able to inherit either mark.) The TLS layer must not close
- * the socket itself: OpenSSL's and GnuTLS's do not (they go through curl's
- * BIO and push/pull functions), NSS's does (nss_close, PR_Close), so
- * keep_parked is set for those two and for builds without TLS only, and with
- * any other a parked socket's reuse is always a MOD.
+ * ADD, and every ADD asks afresh whether the socket is TCP (docs/engine.md
+ * has the two weaker marks that reviews found unsafe). The TLS layer must
+ * not close the socket itself: OpenSSL's and GnuTLS's do not (they go
+ * through curl's BIO and push/pull functions), NSS's does (nss_close,
+ * PR_Close), so keep_parked is set for those two and for builds without TLS
+ * only, and with any other a parked socket's reuse is always a MOD.
  */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {
@@ -224,7 +229,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 	struct loop *l = ud;
 	struct epoll_event ev = { .data.fd = fd };
 	if (what == CURL_POLL_REMOVE) {
-		if (fd >= 0 && fd < l->n_sock && (l->sock[fd] & SOCK_TCP))
+		if (sock_of(l, fd) & SOCK_TCP)
 			l->sock[fd] |= SOCK_PARKED;
 		else
 			sock_ctl(l, EPOLL_CTL_DEL, fd, NULL);
@@ -250,9 +255,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 		}
 	}
 	/* A socket curl reopened under a number epoll still knows: MOD it. */
-	if (!done && sock_ctl(l, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST &&
-	    !sock_ctl(l, EPOLL_CTL_MOD, fd, &ev) && fd < l->n_sock && is_tcp(fd))
-		l->sock[fd] |= SOCK_TCP; /* the failed ADD forgot it; the MOD keeps what it finds */
+	if (!done && sock_ctl(l, EPOLL_CTL_ADD, fd, &ev) && errno == EEXIST)
+		sock_ctl(l, EPOLL_CTL_MOD, fd, &ev);
 	curl_multi_assign(l->multi, fd, l);
 	return 0;
 }
