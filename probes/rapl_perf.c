@@ -127,6 +127,58 @@ static int perm_hint(char *buf, size_t n)
 			paranoid);
 }
 
+/*
+ * A counter that the power PMU lists but that never moves is not a measurement:
+ * some hypervisors expose the PMU (energy-psys, here) without backing it, and
+ * every read returns 0. Hardware RAPL updates about once a millisecond, so a
+ * live counter advances within a few ms even on an idle machine; one that has
+ * not moved in LIVE_WAIT_MS is marked not supported, so that the run falls
+ * back to the estimator and says why instead of reporting 0 J as measured.
+ * Returns how many counters stay open.
+ */
+#define LIVE_WAIT_MS 100
+#define LIVE_STEP_MS 5
+
+static size_t rp_drop_dead(struct probe *p, struct rp_priv *pv)
+{
+	uint64_t first[PROBE_MAX_CHANNELS];
+	bool moved[PROBE_MAX_CHANNELS] = { false };
+	size_t open_n = 0, moved_n = 0;
+	for (size_t i = 0; i < p->n_ch; i++) {
+		if (pv->c[i].fd < 0)
+			continue;
+		if (read(pv->c[i].fd, &first[i], sizeof(first[i])) != (ssize_t)sizeof(first[i]))
+			first[i] = UINT64_MAX; /* unreadable now: judged by the loop below */
+		open_n++;
+	}
+	for (int waited = 0; moved_n < open_n && waited < LIVE_WAIT_MS; waited += LIVE_STEP_MS) {
+		ap_sleep_ns((uint64_t)LIVE_STEP_MS * 1000000);
+		for (size_t i = 0; i < p->n_ch; i++) {
+			uint64_t v;
+			if (pv->c[i].fd < 0 || moved[i])
+				continue;
+			if (read(pv->c[i].fd, &v, sizeof(v)) == (ssize_t)sizeof(v) &&
+			    first[i] != UINT64_MAX && v != first[i]) {
+				moved[i] = true;
+				moved_n++;
+			}
+		}
+	}
+	for (size_t i = 0; i < p->n_ch; i++) {
+		if (pv->c[i].fd < 0 || moved[i])
+			continue;
+		struct probe_channel *c = &p->ch[i];
+		c->status = ENERGY_NOT_SUPPORTED;
+		snprintf(c->reason, sizeof(c->reason),
+			 "did not advance in %d ms (reads %llu): listed by the power PMU but "
+			 "not backed, as under a hypervisor",
+			 LIVE_WAIT_MS, first[i] == UINT64_MAX ? 0ULL : (unsigned long long)first[i]);
+		close(pv->c[i].fd);
+		pv->c[i].fd = -1;
+	}
+	return moved_n;
+}
+
 static int rp_open(struct probe *p, const struct probe_env *env)
 {
 	char dir[600], path[800], buf[128];
@@ -233,9 +285,17 @@ static int rp_open(struct probe *p, const struct probe_env *env)
 			ok++;
 		}
 	}
+	size_t opened = ok;
+	if (ok)
+		ok = rp_drop_dead(p, pv);
 	if (ok)
 		probe_set_status(p, ENERGY_OK, "%zu RAPL counters via perf_event (power PMU type %llu)",
 				 ok, (unsigned long long)type);
+	else if (opened)
+		probe_set_status(p, ENERGY_NOT_SUPPORTED,
+				 "%zu RAPL counter%s did not advance in %d ms (the power PMU is listed "
+				 "but not backed, as under a hypervisor)",
+				 opened, opened == 1 ? "" : "s", LIVE_WAIT_MS);
 	else if (last_err)
 		probe_set_status(p, last_err, "%s", last_reason);
 	else
