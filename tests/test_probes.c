@@ -278,8 +278,19 @@ static void test_libpfm_real(void **state)
 	err[0] = '\0';
 	rc = pfm_encode("rapl::RAPL_ENERGY_PKG", &type, &config, err, sizeof(err));
 	print_message("rapl::RAPL_ENERGY_PKG -> %d (%s)\n", rc, err);
-	assert_int_equal(rc, -ENOENT);
-	assert_non_null(strstr(err, "RAPL_ENERGY_PKG"));
+	/* Whether libpfm4 knows RAPL depends on the CPU model CPUID reports: VMs here
+	 * mostly report one it has no RAPL table for, but under valgrind CPUID is
+	 * valgrind's, and on a host whose kernel lists a power PMU libpfm4 then
+	 * encodes the event (CI of stop 23). Either answer must be consistent. */
+	if (rc == 0) {
+		uint64_t ptype = 0;
+		assert_int_equal(probe_read_u64("/sys/bus/event_source/devices/power/type", &ptype), 0);
+		assert_int_equal(type, (uint32_t)ptype);
+		assert_true(config != 0);
+	} else {
+		assert_int_equal(rc, -ENOENT);
+		assert_non_null(strstr(err, "RAPL_ENERGY_PKG"));
+	}
 	rc = pfm_encode("no::SUCH_EVENT", &type, &config, err, sizeof(err));
 	assert_int_equal(rc, -ENOENT);
 #endif
