@@ -386,27 +386,164 @@ cJSON *jv_parse_line(const struct jv_ctx *c, const char *s, size_t n)
 	return NULL;
 }
 
+/*
+ * cJSON's unformatted printer, byte for byte (tests/test_protocol.c compares
+ * the two on random trees), straight into an sbuf. Strings escape as cJSON's
+ * print_string_ptr does ('"', '\\', \b \f \n \r \t, any other byte below 0x20
+ * as \u00xx in lower case; '/' and bytes from 0x7f up raw); an integer below
+ * 1e15 is printed here, any other number is handed to cJSON. The pieces go in
+ * with inline capacity checks and no NUL until the end: through sbuf_add a
+ * 150-byte request body cost as much as cJSON's own printer.
+ */
+static inline int jw_put(struct sbuf *o, const char *s, size_t n)
+{
+	if (o->len + n + 1 > o->cap && sbuf_reserve(o, n))
+		return -ENOMEM;
+	memcpy(o->s + o->len, s, n);
+	o->len += n;
+	return 0;
+}
+
+static inline int jw_putc(struct sbuf *o, char c)
+{
+	if (o->len + 2 > o->cap && sbuf_reserve(o, 1))
+		return -ENOMEM;
+	o->s[o->len++] = c;
+	return 0;
+}
+
+static int jw_str(struct sbuf *o, const char *s)
+{
+	if (!s)
+		return jw_put(o, "\"\"", 2);
+	const unsigned char *run = (const unsigned char *)s, *end = run + strlen(s);
+	int rc = jw_putc(o, '"');
+	while (!rc) {
+		const unsigned char *p =
+			(const unsigned char *)jv_plain((const char *)run, (const char *)end);
+		if (p > run && (rc = jw_put(o, (const char *)run, (size_t)(p - run))))
+			break;
+		if (p == end)
+			return jw_putc(o, '"');
+		unsigned char c = *p;
+		char e[8] = { '\\', (char)c };
+		size_t n = 2;
+		switch (c) {
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		case '"':
+		case '\\': break;
+		default: {
+			static const char hex[] = "0123456789abcdef";
+			memcpy(e + 1, "u00", 3);
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			n = 6;
+		}
+		}
+		rc = jw_put(o, e, n);
+		run = p + 1;
+	}
+	return rc;
+}
+
+static int jw_int(struct sbuf *o, long long v)
+{
+	char b[24], *p = b + sizeof(b);
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	return jw_put(o, p, (size_t)(b + sizeof(b) - p));
+}
+
+static int jw_num(struct sbuf *o, const cJSON *j)
+{
+	/* An integer below 1e15 (not -0): every cJSON prints its digits, whether
+	 * by "%1.15g" (1.7.15) or by "%d" (later releases, inside int's range).
+	 * Any other number is cJSON's to print, so the two agree on every value. */
+	double d = j->valuedouble;
+	if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d)))
+		return jw_int(o, (long long)d);
+	char b[64];
+	if (!cJSON_PrintPreallocated((cJSON *)j, b, (int)sizeof(b), 0))
+		return -EINVAL;
+	return jw_put(o, b, strlen(b));
+}
+
+static int jw_value(struct sbuf *o, const cJSON *j)
+{
+	int rc = 0;
+	switch (j->type & 0xff) {
+	case cJSON_False:
+		return jw_put(o, "false", 5);
+	case cJSON_True:
+		return jw_put(o, "true", 4);
+	case cJSON_NULL:
+		return jw_put(o, "null", 4);
+	case cJSON_Number:
+		return jw_num(o, j);
+	case cJSON_String:
+		return jw_str(o, j->valuestring);
+	case cJSON_Raw:
+		return j->valuestring ? jw_put(o, j->valuestring, strlen(j->valuestring)) : -EINVAL;
+	case cJSON_Array:
+	case cJSON_Object: {
+		bool obj = (j->type & 0xff) == cJSON_Object;
+		rc = jw_putc(o, obj ? '{' : '[');
+		for (const cJSON *c = j->child; c && !rc; c = c->next) {
+			if (obj && !(rc = jw_str(o, c->string)))
+				rc = jw_putc(o, ':');
+			if (!rc)
+				rc = jw_value(o, c);
+			if (!rc && c->next)
+				rc = jw_putc(o, ',');
+		}
+		return rc ? rc : jw_putc(o, obj ? '}' : ']');
+	}
+	default:
+		return -EINVAL; /* cJSON_Invalid: cJSON's printer fails too */
+	}
+}
+
+/* Every public writer ends with the NUL that sbuf promises (jw_put left room). */
+static int jw_end(struct sbuf *o, int rc)
+{
+	if (o->s)
+		o->s[o->len] = '\0';
+	return rc;
+}
+
+int jv_write(struct sbuf *o, const cJSON *j)
+{
+	return jw_end(o, j ? jw_value(o, j) : -EINVAL);
+}
+
+int jv_write_str(struct sbuf *o, const char *s)
+{
+	return jw_end(o, jw_str(o, s));
+}
+
+int jv_write_int(struct sbuf *o, long long v)
+{
+	return jw_end(o, jw_int(o, v));
+}
+
+int jv_write_key(struct sbuf *o, bool first, const char *k)
+{
+	int rc = first ? 0 : jw_putc(o, ',');
+	if (!rc)
+		rc = jw_str(o, k);
+	return jw_end(o, rc ? rc : jw_putc(o, ':'));
+}
+
 int jv_print_to(const cJSON *j, struct sbuf *out)
 {
-	/* Straight into out's buffer (grown until it fits): no allocation and copy
-	 * per request body once the buffer has its size. */
-	static _Thread_local size_t hint = 256; /* this thread's last size: one print, mostly */
 	sbuf_reset(out);
-	for (size_t want = out->cap > hint ? out->cap : hint;; want *= 2) {
-		if (want > out->cap && sbuf_reserve(out, want - out->len))
-			return -ENOMEM;
-		if (out->cap > INT_MAX)
-			break;
-		if (cJSON_PrintPreallocated((cJSON *)j, out->s, (int)out->cap, 0)) {
-			out->len = strlen(out->s);
-			hint = out->len + out->len / 4 + 64;
-			return 0;
-		}
-	}
-	char *txt = cJSON_PrintUnformatted(j);
-	if (!txt)
-		return -ENOMEM;
-	int rc = sbuf_adds(out, txt);
-	free(txt);
-	return rc;
+	return jv_write(out, j);
 }

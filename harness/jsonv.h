@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include <math.h>
 
@@ -26,8 +28,47 @@ struct jv_ctx {
 /* Longest field path kept in messages; deeper paths are cut, not refused. */
 #define JV_PATH_MAX 160
 
-/* j printed without whitespace into out (replacing what it held): 0 or -ENOMEM. */
+/*
+ * The first byte in [q, end) that ends a run of plain JSON string bytes: '"', '\\' or a
+ * control byte. Eight at a time, with the "has a zero byte" and "has a byte
+ * below n" tests: their lowest flagged byte is exactly the first such byte
+ * (a false flag can only follow a true one), so on a little-endian machine
+ * its index is the trailing zero count / 8. The last few bytes one by one.
+ */
+static inline const char *jv_plain(const char *q, const char *end)
+{
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	while (end - q >= 8) {
+		uint64_t x;
+		memcpy(&x, q, 8);
+		uint64_t dq = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+		uint64_t hit = (((dq - ones) & ~dq) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x)) & high;
+		if (hit)
+			return q + (__builtin_ctzll(hit) >> 3);
+		q += 8;
+	}
+#endif
+	while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	return q;
+}
+
+/*
+ * j printed without whitespace into out (replacing what it held), byte for
+ * byte what cJSON_PrintUnformatted prints: 0, -ENOMEM, or -EINVAL where cJSON
+ * would fail too (an invalid item, a raw item without text).
+ */
 int jv_print_to(const cJSON *j, struct sbuf *out);
+/* The same, appended to o (o keeps what it held; on an error, part of j). */
+int jv_write(struct sbuf *o, const cJSON *j);
+/* For a writer that prints an object itself: ',' unless first, then "k":, as
+ * jv_write prints a key. */
+int jv_write_key(struct sbuf *o, bool first, const char *k);
+/* s as a JSON string, escaped as cJSON escapes it (NULL: ""). */
+int jv_write_str(struct sbuf *o, const char *s);
+/* v in decimal, as cJSON prints an integral number below 1e15. */
+int jv_write_int(struct sbuf *o, long long v);
 
 /* A member's string or number, or dflt when it is absent or of another type
  * (for files agentperf wrote itself, already validated when written). */

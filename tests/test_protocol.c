@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "jsonv.h"
 #include "sse.h"
 
 struct events {
@@ -465,6 +466,133 @@ static void test_anthropic_request_conversion(void **state)
 	backend_free(b);
 }
 
+/* A small PRNG, so a failing tree can be made again from its seed. */
+static uint32_t rnd(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(*s >> 33);
+}
+
+static char *rnd_text(uint64_t *s, char *buf, size_t cap)
+{
+	size_t n = rnd(s) % (cap - 1);
+	for (size_t i = 0; i < n; i++) {
+		/* every byte but NUL, the escaped ones often */
+		static const char hot[] = "\"\\/\b\f\n\r\t\x01\x1f\x7f\xc3\xa9 aZ";
+		buf[i] = rnd(s) % 3 ? hot[rnd(s) % (sizeof(hot) - 1)] : (char)(1 + rnd(s) % 255);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static cJSON *rnd_tree(uint64_t *s, int depth)
+{
+	static const double nums[] = { 0, -0.0, 1, -1, 7, 2147483647.0, 2147483648.0, -2147483648.0,
+				       -2147483649.0, 0.1, 1.5625, 12.5, 1e300, -1e-300, 3.141592653589793,
+				       0.30000000000000004, 1e15, 1e16, 123456789012345678.0 };
+	char buf[48];
+	switch (rnd(s) % (depth > 3 ? 6 : 8)) {
+	case 0: return cJSON_CreateNull();
+	case 1: return cJSON_CreateBool(rnd(s) % 2);
+	case 2: return cJSON_CreateNumber(nums[rnd(s) % (sizeof(nums) / sizeof(nums[0]))]);
+	case 3: return cJSON_CreateNumber((double)(int32_t)rnd(s) / (1 << (rnd(s) % 12)));
+	case 4: return cJSON_CreateString(rnd_text(s, buf, sizeof(buf)));
+	case 5: return cJSON_CreateRaw("{\"raw\": [1, 2]}");
+	case 6: {
+		cJSON *a = cJSON_CreateArray();
+		for (uint32_t i = rnd(s) % 4; i > 0; i--)
+			cJSON_AddItemToArray(a, rnd_tree(s, depth + 1));
+		return a;
+	}
+	default: {
+		cJSON *o = cJSON_CreateObject();
+		for (uint32_t i = rnd(s) % 4; i > 0; i--)
+			cJSON_AddItemToObject(o, rnd_text(s, buf, 12), rnd_tree(s, depth + 1));
+		return o;
+	}
+	}
+}
+
+/* jv_write prints what cJSON_PrintUnformatted prints, byte for byte. */
+static void test_json_writer(void **state)
+{
+	(void)state;
+	struct sbuf out = { 0 };
+	for (uint64_t seed = 1; seed <= 3000; seed++) {
+		uint64_t s = seed;
+		cJSON *j = rnd_tree(&s, 0);
+		char *want = cJSON_PrintUnformatted(j);
+		assert_non_null(want);
+		assert_int_equal(jv_print_to(j, &out), 0);
+		if (strcmp(out.s, want))
+			fail_msg("seed %llu: cJSON %s, jv_write %s", (unsigned long long)seed, want, out.s);
+		assert_int_equal(out.len, strlen(want));
+		cJSON_free(want);
+		cJSON_Delete(j);
+	}
+	/* Where cJSON fails, so does the writer. */
+	cJSON *bad = cJSON_CreateArray();
+	cJSON_AddItemToArray(bad, cJSON_CreateRaw("x"));
+	cJSON_free(cJSON_GetArrayItem(bad, 0)->valuestring);
+	cJSON_GetArrayItem(bad, 0)->valuestring = NULL;
+	assert_null(cJSON_PrintUnformatted(bad));
+	assert_int_equal(jv_print_to(bad, &out), -EINVAL);
+	cJSON_Delete(bad);
+	sbuf_free(&out);
+}
+
+/*
+ * A task's request body, written without a cJSON tree, is what cJSON printed
+ * of the tree the replay path builds, in every mix of tools, max_tokens,
+ * sampling (a key of ours among them: it replaces ours and goes last),
+ * --cache cold and streaming.
+ */
+static void test_openai_request_writer(void **state)
+{
+	(void)state;
+	static const char *const samplings[] = {
+		NULL, "{}", "{\"temperature\":0.5,\"seed\":3}",
+		"{\"max_tokens\":5,\"stream\":true,\"model\":\"x\",\"cache_prompt\":true,\"top_p\":0.9}",
+		"{\"messages\":[],\"tools\":null,\"stream_options\":{\"include_usage\":false},"
+		"\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10}",
+	};
+	static const char *const toolss[] = { NULL, "[]", "[{\"type\":\"function\",\"function\":"
+							  "{\"name\":\"f\",\"parameters\":{}}}]" };
+	struct backend *b = NULL;
+	struct ap_error err = { { 0 } };
+	assert_int_equal(backend_parse(&b, "openai:model=m\u00e9\"q", &err), 0);
+	cJSON *msgs = cJSON_Parse("[{\"role\":\"system\",\"content\":\"S\\n\\u0001\"},"
+				  "{\"role\":\"user\",\"content\":\"Say \\\"hello\\\".\"}]");
+	struct sbuf out = { 0 };
+	int n = 0;
+	for (size_t si = 0; si < sizeof(samplings) / sizeof(samplings[0]); si++)
+		for (size_t ti = 0; ti < sizeof(toolss) / sizeof(toolss[0]); ti++)
+			for (int mask = 0; mask < 8; mask++) {
+				cJSON *sampling = samplings[si] ? cJSON_Parse(samplings[si]) : NULL;
+				cJSON *tools = toolss[ti] ? cJSON_Parse(toolss[ti]) : NULL;
+				struct call_input in = { .messages = msgs, .tools = tools,
+							 .sampling = sampling,
+							 .max_tokens = mask & 1 ? 256 : 0 };
+				bool stream = mask & 2;
+				b->cache_cold = mask & 4;
+				cJSON *tree = openai_body_tree(b, &in, stream);
+				char *want = cJSON_PrintUnformatted(tree);
+				assert_int_equal(b->ops->build_body(b, &in, stream, &out), 0);
+				if (strcmp(out.s, want))
+					fail_msg("sampling %zu tools %zu mask %d:\n cJSON %s\n ours  %s", si, ti,
+						 mask, want, out.s);
+				n++;
+				cJSON_free(want);
+				cJSON_Delete(tree);
+				cJSON_Delete(sampling);
+				cJSON_Delete(tools);
+			}
+	assert_int_equal(n, 5 * 3 * 8);
+	cJSON_Delete(msgs);
+	sbuf_free(&out);
+	backend_free(b);
+}
+
 static void test_backend_specs(void **state)
 {
 	(void)state;
@@ -500,6 +628,8 @@ int main(void)
 		cmocka_unit_test(test_openai_stream_usage_fast),
 		cmocka_unit_test(test_anthropic_stream_and_body),
 		cmocka_unit_test(test_anthropic_request_conversion),
+		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_openai_request_writer),
 		cmocka_unit_test(test_backend_specs),
 	};
 	return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);

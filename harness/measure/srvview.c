@@ -360,17 +360,13 @@ static int request_bytes(const struct task *t, struct sbuf *b)
 	const cJSON *tools = t->raw_request
 				     ? cJSON_GetObjectItemCaseSensitive(t->raw_request, "tools")
 				     : t->tools;
-	int rc = 0;
 	sbuf_reset(b);
 	if (t->system_prompt && !t->raw_request && sbuf_adds(b, t->system_prompt) < 0)
 		return -ENOMEM;
-	char *tj = tools ? cJSON_PrintUnformatted(tools) : NULL;
-	char *mj = msgs ? cJSON_PrintUnformatted(msgs) : NULL;
-	if ((tools && !tj) || (msgs && !mj) || (tj && sbuf_adds(b, tj) < 0) ||
-	    (mj && sbuf_adds(b, mj) < 0))
-		rc = -ENOMEM;
-	cJSON_free(tj);
-	cJSON_free(mj);
+	/* jv_write: cJSON_PrintUnformatted's bytes, without its allocations */
+	int rc = tools ? jv_write(b, tools) : 0;
+	if (!rc && msgs)
+		rc = jv_write(b, msgs);
 	return rc;
 }
 
