@@ -280,6 +280,41 @@ static void test_repair_feedback(void **state)
 	fx_close(&f);
 }
 
+/*
+ * The attempt's conversation is the task's own messages until something is
+ * added to it (episode.c's conv_borrowed): a repair attempt's request holds
+ * the reply and the feedback after the prompt, in order, and the task is left
+ * as it was, so the next episode of it (a repeat) sends only the prompt.
+ */
+static void test_repair_leaves_task_untouched(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct ep_req req;
+	fx_open(&f, "{\"max_attempts\":2,\"retry\":\"repair\",\"max_steps\":1}", SIMPLE_TASK, SPEC);
+	fx_start(&f, FORM_MONO, &req);
+	char *first = strdup(req.body->s);
+	assert_non_null(first);
+	episode_feed(f.e, reply(&f, 100 * S, CALL_OK, 200, "Lyon"), 1, 101 * S, &req);
+	assert_int_equal(req.kind, EP_SEND);
+	const char *u = strstr(req.body->s, "{\"role\":\"user\",\"content\":\"What is the capital");
+	const char *a = strstr(req.body->s, "{\"role\":\"assistant\",\"content\":\"Lyon\"}");
+	const char *fb = strstr(req.body->s, "Your previous answer was not accepted");
+	assert_true(u && a && fb && u < a && a < fb);
+	assert_int_equal(cJSON_GetArraySize(f.t->messages), 1);
+	episode_feed(f.e, reply(&f, 101 * S, CALL_OK, 200, "Marseille"), 2, 102 * S, &req);
+	assert_int_equal(req.kind, EP_DONE);
+	f.tr = episode_take(f.e);
+	episode_free(f.e);
+	task_run_free(f.tr);
+	f.tr = NULL;
+	/* a second episode of the same task: the first request again, byte for byte */
+	fx_start(&f, FORM_MONO, &req);
+	assert_string_equal(req.body->s, first);
+	free(first);
+	fx_close(&f);
+}
+
 /* Tool calls answered from the tool table: a second step carries the tool result. */
 static void test_tool_step(void **state)
 {
@@ -480,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_no_retry_for_4xx_and_cap),
 		cmocka_unit_test(test_interrupt_during_wait),
 		cmocka_unit_test(test_repair_feedback),
+		cmocka_unit_test(test_repair_leaves_task_untouched),
 		cmocka_unit_test(test_tool_step),
 		cmocka_unit_test(test_decomposed_subcalls),
 		cmocka_unit_test(test_max_steps),

@@ -30,6 +30,13 @@ struct episode {
 	char **outs;               /* decomposed: outputs of the sub-calls so far */
 	struct sbuf prompt;        /* decomposed: the sub-call's rendered prompt */
 	cJSON *conv;               /* the conversation of this attempt */
+	/* conv is the task's own messages, not a copy (a task with neither system
+	 * prompt nor sub-calls): copied by conv_own before anything is added */
+	bool conv_borrowed;
+	/* the last reply (text only: e->text) is not in conv yet; conv_own adds
+	 * it. A reply without tool calls ends its attempt, and only a repair
+	 * attempt reads the conversation after it. */
+	bool reply_pending;
 	int aidx;                  /* attempt record of this attempt */
 	uint64_t a0;               /* attempt start */
 	uint64_t task_t0;          /* task start */
@@ -126,6 +133,53 @@ static cJSON *base_messages(const struct task *t, const char *user_prompt)
 	return m;
 }
 
+static void conv_drop(struct episode *e)
+{
+	if (!e->conv_borrowed)
+		cJSON_Delete(e->conv);
+	e->conv = NULL;
+	e->conv_borrowed = e->reply_pending = false;
+}
+
+/*
+ * The attempt's first conversation. Where it would be a copy of the task's
+ * messages and nothing else, it is the task's messages themselves until
+ * something is added: most tasks end on their first reply, and the copy and
+ * its deletion were a dozen allocations a call. 0 or -ENOMEM.
+ */
+static int conv_base(struct episode *e, const char *user_prompt)
+{
+	const struct task *t = e->cfg.task;
+	conv_drop(e);
+	if (!user_prompt && !(t->system_prompt && *t->system_prompt) && cJSON_IsArray(t->messages)) {
+		e->conv = (cJSON *)t->messages;
+		e->conv_borrowed = true;
+		return 0;
+	}
+	e->conv = base_messages(t, user_prompt);
+	return e->conv ? 0 : -ENOMEM;
+}
+
+static void add_message(cJSON *conv, const char *role, const char *content);
+
+/* conv made the episode's own, with the pending reply added: 0 or -ENOMEM. */
+static int conv_own(struct episode *e)
+{
+	if (e->conv_borrowed) {
+		cJSON *c = cJSON_Duplicate(e->conv, 1);
+		if (!c)
+			return -ENOMEM;
+		e->conv = c;
+		e->conv_borrowed = false;
+	}
+	if (e->reply_pending) {
+		/* what answer_tools adds for a reply without tool calls */
+		add_message(e->conv, "assistant", e->text.s ? e->text.s : "");
+		e->reply_pending = false;
+	}
+	return 0;
+}
+
 static void add_message(cJSON *conv, const char *role, const char *content)
 {
 	cJSON *u = cJSON_CreateObject();
@@ -167,7 +221,7 @@ void episode_free(struct episode *e)
 		return;
 	task_run_free(e->tr);
 	cJSON_Delete(e->sampling);
-	cJSON_Delete(e->conv);
+	conv_drop(e);
 	free(e->last);
 	if (e->outs)
 		for (size_t s = 0; s < e->cfg.task->n_subs; s++)
@@ -270,8 +324,7 @@ static void begin_check(struct episode *e, uint64_t now, struct ep_req *req)
 {
 	const struct task *t = e->cfg.task;
 	e->att = 0;
-	cJSON_Delete(e->conv);
-	e->conv = NULL;
+	conv_drop(e);
 	if (e->sub < 0) {
 		e->check = &t->check;
 	} else {
@@ -286,14 +339,16 @@ static void begin_attempt(struct episode *e, uint64_t now, struct ep_req *req)
 	const struct task *t = e->cfg.task;
 	e->att++;
 	if (!e->conv || t->policy.retry == RETRY_PLAIN) {
-		cJSON_Delete(e->conv);
-		e->conv = base_messages(t, e->sub < 0 ? NULL : (e->prompt.s ? e->prompt.s : ""));
-		if (!e->conv) {
+		if (conv_base(e, e->sub < 0 ? NULL : (e->prompt.s ? e->prompt.s : ""))) {
 			set_done(e, -ENOMEM, now, req);
 			return;
 		}
 	} else {
 		char msg[700];
+		if (conv_own(e)) {
+			set_done(e, -ENOMEM, now, req);
+			return;
+		}
 		snprintf(msg, sizeof(msg), REPAIR_FMT, e->why);
 		add_message(e->conv, "user", msg);
 	}
@@ -442,12 +497,22 @@ void episode_timer(struct episode *e, uint64_t now, struct ep_req *req)
 /*
  * Appends the assistant turn and a tool result for every call: the table's
  * answer, or {"error": "no result for this call"} for a call it cannot answer
- * (SCHEMA.md). Returns true when the episode goes on: whenever the model
- * called tools.
+ * (SCHEMA.md). Returns 1 when the episode goes on (whenever the model called
+ * tools), 0 when the attempt ends, -ENOMEM.
  */
-static bool answer_tools(struct episode *e, const struct call_result *r)
+static int answer_tools(struct episode *e, const struct call_result *r)
 {
 	const struct task *t = e->cfg.task;
+	if (!r->n_calls) {
+		/* The attempt ends here: the reply joins the conversation only if a
+		 * repair attempt comes (conv_own). */
+		sbuf_reset(&e->text);
+		sbuf_adds(&e->text, r->text.s ? r->text.s : "");
+		e->reply_pending = true;
+		return 0;
+	}
+	if (conv_own(e))
+		return -ENOMEM;
 	cJSON *conv = e->conv;
 	cJSON *msg = cJSON_CreateObject();
 	cJSON_AddStringToObject(msg, "role", "assistant");
@@ -495,7 +560,7 @@ static bool answer_tools(struct episode *e, const struct call_result *r)
 	}
 	sbuf_reset(&e->text);
 	sbuf_adds(&e->text, r->text.s ? r->text.s : "");
-	return r->n_calls > 0;
+	return 1;
 }
 
 /* The longest latency among the tool calls of this step (they run side by side). */
@@ -588,7 +653,11 @@ static void end_call(struct episode *e, const struct call_result *r, enum call_s
 		return;
 	}
 	size_t first = e->n_calls;
-	bool more = answer_tools(e, r);
+	int more = answer_tools(e, r);
+	if (more < 0) {
+		set_done(e, -ENOMEM, now, req);
+		return;
+	}
 	if (more && e->step < e->max_steps) {
 		double ms = step_tool_latency_ms(e, first);
 		struct wait_rec *w = ms > 0 && !e->interrupted
