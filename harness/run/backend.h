@@ -158,7 +158,7 @@ int openai_sse_event_slow(struct call_result *r, struct sse_state *st, const cha
 int openai_body_fast(struct call_result *r, const char *body, size_t len);
 /* The OpenAI request body as a cJSON object (NULL: out of memory), which the
  * caller deletes: how a logged request is replayed, and what the direct
- * writer of a task's request must print byte for byte (tests/test_backend.c). */
+ * writer of a task's request must print byte for byte (tests/test_protocol.c). */
 cJSON *openai_body_tree(const struct backend *b, const struct call_input *in, bool stream);
 int openai_parse_body_slow(const char *body, size_t len, struct call_result *r);
 extern const struct backend_ops anthropic_backend_ops;
