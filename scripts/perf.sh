@@ -36,6 +36,21 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'perf: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# A port for a server of ours, below the kernel's ephemeral range: a port in
+# it can be some client's connection (or its TIME_WAIT) after section 3b's
+# thousands of connections, and a server's bind then fails with "Address
+# already in use" although nobody listens (seen 2026-12-03: llama-server in
+# section 4 on port 43634). tests/slurm-test.sh does the same.
+eph_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${eph_low:-0}" -gt 12000 ] 2>/dev/null || eph_low=32768
+free_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((10000 + RANDOM % (eph_low - 10000)))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+    done
+    return 1
+}
 
 runs=${PERF_RUNS:-2}
 dur=${PERF_DURATION:-10}
@@ -102,7 +117,7 @@ echo_sed='/^#@ECHO@/d'
 [ -n "$echo_so" ] && echo_sed="s|^#@ECHO@||; s|@ECHO_SO@|$echo_so|"
 port=
 for try in 1 2 3 4 5 6 7 8; do
-    p=$((20000 + (RANDOM % 20000)))
+    p=$(free_port) || die "no free port below $eph_low"
     sed "s/@PORT@/$p/; s/@USER@/$user/; s|@DELAY@|$delay_s|; $echo_sed" tests/perf/nginx.conf > "$ngx/nginx.conf"
     : > "$ngx/error.log"
     "$NGINX" -p "$ngx" -c nginx.conf -e "$ngx/error.log" > "$ngx/stdout" 2>&1 &
@@ -377,14 +392,19 @@ llama_section() {
         printf 'skipped: no llama-server binary (make llama-server, or set LLAMA_SERVER)\n\n'; return 0
     fi
     gen_workload "$ntasks" "$tmp/wllama.jsonl" 32
-    lport=$((40000 + (RANDOM % 20000)))
-    "$srv" -m "$model" --host 127.0.0.1 --port "$lport" -t 1 -c 512 -np 1 \
-        > "$tmp/llama.log" 2>&1 &
-    llama_pid=$!
-    for _ in $(seq 600); do
-        curl -sf "http://127.0.0.1:$lport/health" >/dev/null 2>&1 && break
-        kill -0 "$llama_pid" 2>/dev/null || break
-        sleep 0.1
+    # A few ports, as for nginx: a server that exits at once (a port taken
+    # between the check and its bind) is started again on another one.
+    for _ in 1 2 3 4; do
+        lport=$(free_port) || die "no free port below $eph_low"
+        "$srv" -m "$model" --host 127.0.0.1 --port "$lport" -t 1 -c 512 -np 1 \
+            > "$tmp/llama.log" 2>&1 &
+        llama_pid=$!
+        for _ in $(seq 600); do
+            curl -sf "http://127.0.0.1:$lport/health" >/dev/null 2>&1 && break 2
+            kill -0 "$llama_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$llama_pid" 2>/dev/null || true; wait "$llama_pid" 2>/dev/null || true; llama_pid=
     done
     curl -sf "http://127.0.0.1:$lport/health" >/dev/null ||
         { tail -20 "$tmp/llama.log" >&2; die "llama-server did not start"; }
