@@ -36,21 +36,8 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'perf: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
-# A port for a server of ours, below the kernel's ephemeral range: a port in
-# it can be some client's connection (or its TIME_WAIT) after section 3b's
-# thousands of connections, and a server's bind then fails with "Address
-# already in use" although nobody listens (seen 2026-12-03: llama-server in
-# section 4 on port 43634). tests/slurm-test.sh does the same.
-eph_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-[ "${eph_low:-0}" -gt 12000 ] 2>/dev/null || eph_low=32768
-free_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((10000 + RANDOM % (eph_low - 10000)))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    return 1
-}
+# free_port: a port for a server of ours, below the kernel's ephemeral range.
+. scripts/lib/ports.sh
 
 runs=${PERF_RUNS:-2}
 dur=${PERF_DURATION:-10}

@@ -53,20 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A loopback port nobody listens on: bash's /dev/tcp connect is refused. Below
-# the kernel's ephemeral range: a port there can be the local end of some
-# client's connection (or its TIME_WAIT) after a test suite, and slurmd's bind
-# then fails with "Address already in use" although nobody listens.
-eph_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-[ "${eph_low:-0}" -gt 12000 ] 2>/dev/null || eph_low=32768
-free_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((10000 + RANDOM % (eph_low - 10000)))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    return 1
-}
+# free_port: a loopback port nobody listens on, below the ephemeral range.
+. "$ROOT/scripts/lib/ports.sh"
 
 # munge: its own key, socket, pid, log and seed files.
 mkdir -p "$T/munge" "$T/state" "$T/spool" "$T/log" "$T/work"
