@@ -122,12 +122,13 @@ done
 url=http://127.0.0.1:$port
 
 # ---- the exact bodies agentperf sends, captured by the fake server ----
-capture_body() { # stream(true|false) rules OUT
-    local log=$tmp/fake-$1.log pf=$tmp/fake-$1.port
+capture_body() { # stream(true|false) rules OUT [WORKLOAD]
+    local log=$tmp/fake-$1.log pf=$tmp/fake-$1.port wl=${4:-$tmp/w1.jsonl}
+    rm -f "$pf" "$log"
     "$FAKE" --script "$2" --port-file "$pf" --log "$log" --max-seconds 60 2>/dev/null &
     fake_pid=$!
     for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
-    "$AP" stat -q --no-energy -w "$tmp/w1.jsonl" \
+    "$AP" stat -q --no-energy -w "$wl" \
         -b "openai:url=http://127.0.0.1:$(cat "$pf")/v1,stream=$1" > "$tmp/cap.out" 2>&1 || true
     kill "$fake_pid" 2>/dev/null || true; wait "$fake_pid" 2>/dev/null || true; fake_pid=
     sed -n 's/^1 body //p' "$log" | head -1 | tr -d '\n' > "$3"
@@ -370,7 +371,8 @@ fi
 # ---- 4. against a real llama-server: the client's share of the CPU ----
 # llama_section MODEL TASKS: agentperf's CPU next to llama-server's on MODEL.
 llama_section() {
-    local model=$1 ntasks=$2 srv lport tck stream r s0 s1 cs cm tok ca
+    local model=$1 ntasks=$2 srv lport tck stream r s0 s1 cs cm tok ca fo fcalls fcpu
+    local -A toks=()
     printf '== 4. agentperf next to a real llama-server (%s) ==\n' "$(basename "$model")"
     srv=${LLAMA_SERVER:-$(scripts/build-llama-server.sh 2>/dev/null || true)}
     if [ ! -f "$model" ]; then
@@ -411,6 +413,7 @@ llama_section() {
             cm=$(awk '$2 == "s" && $3 == "cpu-time-model-server" { print $1 }' "$tmp/l.out")
             tok=$(field completion-tokens "$tmp/l.out")
             ca=$(cpu_of_t)
+            toks[$stream]=$tok
             printf '%-12s | %-34s | %-34s | %-26s | %s\n' "stream=$stream" \
                 "$(awk -v a="$cs" -v m="$cm" 'BEGIN { printf "%.2f %% (%.3f / %.3f)", 100 * a / m, a, m }')" \
                 "$(awk -v a="$ca" -v m="$s1" -v m0="$s0" 'BEGIN { printf "%.2f %% (%.3f / %.3f)", 100 * a / (m - m0), a, m - m0 }')" \
@@ -418,11 +421,36 @@ llama_section() {
                 "$(awk -v m="$s1" -v m0="$s0" -v n="$tok" 'BEGIN { printf "%.2f", 1e3 * (m - m0) / n }')"
         done
     done
+    # libcurl alone on the same calls: tests/perf/curlfloor.c posts agentperf's
+    # own body for these tasks (captured) as many times, on one connection at
+    # a time, and drops the replies; its CPU over the tokens agentperf's last
+    # run of the mode got (same server, same max_tokens).
+    if [ -x "$FLOOR" ]; then
+        gen_workload 1 "$tmp/wllama1.jsonl" 32
+        capture_body false tests/fake/openai-basic.rules "$tmp/body-llama-false.json" "$tmp/wllama1.jsonl"
+        capture_body true tests/fake/openai-stream.rules "$tmp/body-llama-true.json" "$tmp/wllama1.jsonl"
+        for stream in false true; do
+            for r in $(seq "$runs"); do
+                fo=$tmp/lfloor.out
+                timed "$FLOOR" "http://127.0.0.1:$lport/v1/chat/completions" \
+                    "$tmp/body-llama-$stream.json" "$ntasks" 1 > "$fo" 2>&1 ||
+                    { cat "$fo" >&2; die "curlfloor against llama-server failed"; }
+                fcalls=$(sed -n 's/^curlfloor calls=\([0-9]*\) failed=0 .*/\1/p' "$fo")
+                [ "${fcalls:-0}" = "$ntasks" ] || { cat "$fo" >&2; die "curlfloor: failed calls"; }
+                fcpu=$(cpu_of_t)
+                printf '%-12s | %-34s | %-34s | %-26s | %s\n' "libcurl $stream" "-" \
+                    "$(awk -v a="$fcpu" 'BEGIN { printf "%.3f s (the whole process)", a }')" \
+                    "$(awk -v a="$fcpu" -v n="${toks[$stream]}" 'BEGIN { printf "%.1f (%d tokens)", 1e6 * a / n, n }')" "-"
+            done
+        done
+    fi
     kill "$llama_pid" 2>/dev/null || true; wait "$llama_pid" 2>/dev/null || true; llama_pid=
     printf '(%d tasks, max_tokens 32, concurrency 1, llama-server -t 1. "report" is the\n' "$ntasks"
     printf ' run window in /proc ticks of 10 ms; "rusage" is the whole agentperf process,\n'
     printf ' start-up and workload loading included, against the server'"'"'s /proc delta;\n'
-    printf ' server ms per token: its CPU over completion tokens, prompts included)\n'
+    printf ' server ms per token: its CPU over completion tokens, prompts included. "libcurl":\n'
+    printf ' tests/perf/curlfloor.c, the same calls with agentperf'"'"'s body through libcurl alone,\n'
+    printf ' replies dropped, over the tokens of agentperf'"'"'s run: what any libcurl client pays)\n'
     # The floor under the per-token figure: a reader that does nothing but sleep,
     # wake and read one token-sized message (tests/perf/wakefloor.c).
     if [ -x build/tests/wakefloor ]; then

@@ -7,9 +7,13 @@
  * code is in it), the same transfer options as harness/run/http.c (a parsed URL
  * handle, agentperf's headers, no signal, TCP_NODELAY, no proxy lookup), the
  * same body posted N times with C in flight; replies are counted and dropped.
- * No workload, no episode, no parsing, no results. Prints
+ * No workload, no episode, no parsing, no results. A try that got nothing
+ * back on a reused connection (the server closed it while idle: llama-server
+ * does after every stream) goes again at once on a new one, as agentperf's
+ * stale keep-alive reconnect does (harness/run/http.c), so that section 4 of
+ * make perf can set this floor beside agentperf against llama-server. Prints
  *
- *   curlfloor calls=N failed=F seconds=S cpu_s=C
+ *   curlfloor calls=N failed=F seconds=S cpu_s=C reconnects=R
  *
  * (S: first add to last completion, as agentperf's "seconds time elapsed";
  * C: user + sys of the process, getrusage). agentperf at concurrency C can be
@@ -31,7 +35,7 @@ struct floor {
 	CURLM *multi;
 	int epfd;
 	long timeout_ms; /* curl's timer: -1 none */
-	long started, done, failed, total;
+	long started, done, failed, total, reconnects;
 };
 
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
@@ -152,12 +156,23 @@ int main(int argc, char **argv)
 			if (m->msg != CURLMSG_DONE)
 				continue;
 			CURL *e = m->easy_handle;
-			long code = 0;
+			CURLcode cc = m->data.result;
+			long code = 0, connects = 1;
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-			f.done++;
-			if (m->data.result != CURLE_OK || code != 200)
-				f.failed++;
+			curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
 			curl_multi_remove_handle(f.multi, e);
+			if ((cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING) &&
+			    !connects && !code) {
+				/* the same call again, on a new connection */
+				f.reconnects++;
+				curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+				curl_multi_add_handle(f.multi, e);
+				continue;
+			}
+			curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
+			f.done++;
+			if (cc != CURLE_OK || code != 200)
+				f.failed++;
 			if (f.started < f.total) {
 				curl_multi_add_handle(f.multi, e);
 				f.started++;
@@ -172,8 +187,8 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 		     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-	printf("curlfloor calls=%ld failed=%ld seconds=%.6f cpu_s=%.3f\n", f.done, f.failed,
-	       t_end - t0, cpu);
+	printf("curlfloor calls=%ld failed=%ld seconds=%.6f cpu_s=%.3f reconnects=%ld\n", f.done,
+	       f.failed, t_end - t0, cpu, f.reconnects);
 	for (int i = 0; i < conc; i++) {
 		if (easy[i]) {
 			curl_multi_remove_handle(f.multi, easy[i]);
