@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <cjson/cJSON.h>
 
@@ -30,13 +33,31 @@ struct jv_ctx {
 
 /*
  * The first byte in [q, end) that ends a run of plain JSON string bytes: '"', '\\' or a
- * control byte. Eight at a time, with the "has a zero byte" and "has a byte
- * below n" tests: their lowest flagged byte is exactly the first such byte
- * (a false flag can only follow a true one), so on a little-endian machine
- * its index is the trailing zero count / 8. The last few bytes one by one.
+ * control byte. Sixteen at a time with SSE2 (every x86-64 has it): a byte
+ * is a control byte when max(byte, 0x1F) is 0x1F, an unsigned test that
+ * UTF-8's high bytes pass. Then eight at a time, with the "has a zero byte"
+ * and "has a byte below n" tests: their lowest flagged byte is exactly the
+ * first such byte (a false flag can only follow a true one), so on a
+ * little-endian machine its index is the trailing zero count / 8. The last
+ * few bytes one by one. Never reads at or past end. Most keys and values of
+ * a stream chunk end within the first sixteen bytes: one load and nine
+ * instructions, where the eight-byte loop took two or three rounds.
  */
 static inline const char *jv_plain(const char *q, const char *end)
 {
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+		      ctl = _mm_set1_epi8(0x1F);
+	while (end - q >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+					   _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl));
+		unsigned m = (unsigned)_mm_movemask_epi8(hit);
+		if (m)
+			return q + __builtin_ctz(m);
+		q += 16;
+	}
+#endif
 #if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	while (end - q >= 8) {

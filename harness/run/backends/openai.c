@@ -334,7 +334,7 @@ static void js_ws(struct jscan *s)
 		s->p++;
 }
 
-static bool js_eat(struct jscan *s, char c)
+static inline __attribute__((always_inline)) bool js_eat(struct jscan *s, char c)
 {
 	js_ws(s);
 	if (s->p < s->end && *s->p == c) {
@@ -505,8 +505,15 @@ static bool js_skip(struct jscan *s, int depth)
 	if (s->p >= s->end || depth > 32)
 		return false;
 	char c = *s->p;
-	if (c == '"')
+	if (c == '"') {
+		/* No escape in it, the usual case: its end is the first '"'. */
+		const char *q = jv_plain(s->p + 1, s->end);
+		if (q < s->end && *q == '"') {
+			s->p = q + 1;
+			return true;
+		}
 		return js_string(s, NULL, NULL, NULL);
+	}
 	if (c == '{' || c == '[') {
 		char close = c == '{' ? '}' : ']';
 		s->p++;
@@ -534,11 +541,28 @@ static bool key_is(const char *k, size_t n, const char *w)
 	return strlen(w) == n && !memcmp(k, w, n);
 }
 
-/* A key and its colon; the value's first byte is then at s->p. */
+/*
+ * A key and its colon; the value's first byte is then at s->p. What
+ * js_string(s, NULL, k, kn) would take, without its decoding paths: a key
+ * with an escape or a control byte is declined there too.
+ */
 static bool js_key(struct jscan *s, const char **k, size_t *kn)
 {
-	if (!js_string(s, NULL, k, kn) || !js_eat(s, ':'))
+	js_ws(s);
+	if (s->p >= s->end || *s->p != '"')
 		return false;
+	const char *a = s->p + 1, *q = jv_plain(a, s->end);
+	if (q >= s->end || *q != '"')
+		return false;
+	*k = a;
+	*kn = (size_t)(q - a);
+	if (q + 1 < s->end && q[1] == ':') {
+		s->p = q + 2; /* compact JSON: the colon right after the key */
+	} else {
+		s->p = q + 1;
+		if (!js_eat(s, ':'))
+			return false;
+	}
 	js_ws(s);
 	return true;
 }
