@@ -76,6 +76,10 @@ static int process_line(struct sse_parser *p, const char *l, size_t n, sse_cb cb
 int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_cb cb, void *ctx)
 {
 	size_t i = 0;
+	/* The next '\r' in buf at or after the line being read (buf + len: none):
+	 * found once for all the lines before it, not once a line, so an LF-only
+	 * stream (llama-server's, OpenAI's) scans its bytes for '\r' once. */
+	const char *cr_next = NULL;
 	while (i < len) {
 		if (p->cr_pending) {
 			p->cr_pending = 0;
@@ -88,7 +92,12 @@ int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_cb cb, void 
 		size_t n = len - i;
 		const char *nl = memchr(s, '\n', n);
 		size_t lim = nl ? (size_t)(nl - s) : n;
-		const char *cr = memchr(s, '\r', lim);
+		if (!cr_next || cr_next < s) {
+			cr_next = memchr(s, '\r', n);
+			if (!cr_next)
+				cr_next = buf + len;
+		}
+		const char *cr = cr_next < s + lim ? cr_next : NULL;
 		size_t j = cr ? (size_t)(cr - s) : lim; /* the line's bytes in buf */
 		if (p->line.len + j > p->max_event)
 			return -E2BIG;
