@@ -48,6 +48,53 @@ static void test_sse_framing(void **state)
 	sse_free(&p);
 }
 
+/*
+ * Lines ended by LF, CR or CRLF at random, fed whole, a byte at a time and
+ * cut at random places: the same events every way (sse_feed looks for the
+ * next CR once for all the lines of a read before it, so a read holding
+ * many lines and a read holding one take different paths).
+ */
+static void test_sse_line_ends(void **state)
+{
+	(void)state;
+	static const char *const ends[] = { "\n", "\r", "\r\n" };
+	unsigned seed = 7;
+	for (int round = 0; round < 200; round++) {
+		char in[2048];
+		size_t n = 0;
+		int lines = 1 + (int)(rand_r(&seed) % 12);
+		for (int i = 0; i < lines; i++) {
+			/* data (always first), a blank line, a comment, an event name */
+			static const char *const kinds[] = { "data: v", NULL, ": c", "event: e" };
+			const char *kind = kinds[i ? rand_r(&seed) % 4 : 0];
+			if (kind)
+				n += (size_t)snprintf(in + n, sizeof(in) - n, "%s%d", kind, i);
+			n += (size_t)snprintf(in + n, sizeof(in) - n, "%s", ends[rand_r(&seed) % 3]);
+		}
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "\n\n");
+		struct events whole = { 0 }, bytes = { 0 }, cuts = { 0 };
+		struct sse_parser p;
+		sse_init(&p, 1024);
+		assert_int_equal(sse_feed(&p, in, n, collect, &whole), 0);
+		sse_reset(&p);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(sse_feed(&p, in + i, 1, collect, &bytes), 0);
+		sse_reset(&p);
+		for (size_t i = 0; i < n;) {
+			size_t k = 1 + (size_t)rand_r(&seed) % 16;
+			k = k < n - i ? k : n - i;
+			assert_int_equal(sse_feed(&p, in + i, k, collect, &cuts), 0);
+			i += k;
+		}
+		sse_free(&p);
+		assert_true(whole.n > 0);
+		assert_string_equal(whole.buf, bytes.buf);
+		assert_string_equal(whole.buf, cuts.buf);
+		assert_int_equal(whole.n, bytes.n);
+		assert_int_equal(whole.n, cuts.n);
+	}
+}
+
 static void test_sse_bound(void **state)
 {
 	(void)state;
@@ -619,6 +666,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sse_framing),
+		cmocka_unit_test(test_sse_line_ends),
 		cmocka_unit_test(test_sse_bound),
 		cmocka_unit_test(test_openai_body),
 		cmocka_unit_test(test_openai_stream),
