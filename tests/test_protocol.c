@@ -95,6 +95,51 @@ static void test_sse_line_ends(void **state)
 	}
 }
 
+/*
+ * One result and one stream state used for call after call, as a loop
+ * slot does: call_result_reset and sse_state_reset leave the tool-call
+ * index and the stream template's buffers uncleared, so a call after one
+ * with tool calls (at index 3) must start with none, and a stream after
+ * one whose template was set must not read it.
+ */
+static void test_openai_result_reuse(void **state)
+{
+	(void)state;
+	struct call_result r = { 0 };
+	struct sse_state st = { 0 };
+	const struct backend_ops *o = &openai_backend_ops;
+	static const char tool3[] = "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":3,\"id\":\"a\","
+				    "\"function\":{\"name\":\"get\",\"arguments\":\"{}\"}}]}}]}";
+	static const char hello[] = "{\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello\"},"
+				    "\"finish_reason\":null}]}";
+	for (int call = 0; call < 3; call++) {
+		call_result_reset(&r);
+		sse_state_reset(&st);
+		if (call == 1) {
+			/* content only, after a call with a tool call at index 3 */
+			assert_int_equal(o->sse_event(&r, &st, "message", hello, 1000), 0);
+			assert_int_equal(o->sse_event(&r, &st, "message", hello, 2000), 0);
+			assert_int_equal(r.n_calls, 0);
+			assert_null(r.calls);
+			assert_string_equal(r.text.s, "hellohello");
+			continue;
+		}
+		assert_int_equal(o->sse_event(&r, &st, "message", tool3, 1000), 0);
+		assert_int_equal(o->sse_event(&r, &st, "message",
+					      "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+					      "\"function\":{\"name\":\"put\"}}]}}]}",
+					      2000), 0);
+		/* index 3 is a new call each time, not a slot left from the last one */
+		assert_int_equal(r.n_calls, 2);
+		assert_string_equal(r.calls[0].name, "get");
+		assert_string_equal(r.calls[0].arguments, "{}");
+		assert_string_equal(r.calls[1].name, "put");
+		assert_int_equal(r.text.len, 0);
+		assert_int_equal(st.tpl.plen, 0); /* no content delta in this stream */
+	}
+	call_result_free(&r);
+}
+
 static void test_sse_bound(void **state)
 {
 	(void)state;
@@ -667,6 +712,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sse_framing),
 		cmocka_unit_test(test_sse_line_ends),
+		cmocka_unit_test(test_openai_result_reuse),
 		cmocka_unit_test(test_sse_bound),
 		cmocka_unit_test(test_openai_body),
 		cmocka_unit_test(test_openai_stream),

@@ -22,6 +22,10 @@ const struct backend_kind backend_kinds[] = {
 
 static void free_calls(struct call_result *r)
 {
+	/* slot_of is non-zero only where a call was made: cleared here, with
+	 * them, so that call_result_reset need not clear its 512 bytes. */
+	if (r->n_calls)
+		memset(r->slot_of, 0, sizeof(r->slot_of));
 	for (size_t i = 0; i < r->n_calls; i++) {
 		free(r->calls[i].id);
 		free(r->calls[i].name);
@@ -43,11 +47,18 @@ void call_result_reset(struct call_result *r)
 {
 	struct sbuf keep = r->text;
 	free_calls(r);
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, offsetof(struct call_result, slot_of));
 	r->text = keep;
 	sbuf_reset(&r->text);
 	r->srv_prompt_tps = r->srv_gen_tps = NAN;
 	r->retry_after_s = -1;
+}
+
+void sse_state_reset(struct sse_state *st)
+{
+	memset(st, 0, offsetof(struct sse_state, tpl));
+	st->tpl.plen = st->tpl.slen = st->tpl.rplen = 0;
+	st->tpl.has_fin = false;
 }
 
 long call_usage_num(struct call_result *r, const cJSON *o, const char *k)

@@ -47,13 +47,17 @@ struct call_result {
 	struct sbuf text;
 	struct tool_call *calls;
 	size_t n_calls;
-	uint16_t slot_of[256];    /* stream tool-call index -> 1 + slot in calls; 0: none yet */
 	double retry_after_s;     /* the try's Retry-After header in seconds, or -1 */
-	uint32_t name_len[256], args_len[256]; /* lengths of calls[slot].name / .arguments */
 	size_t tool_bytes;        /* tool-call names and arguments received, for max_body */
 	/* llama-server's own "timings", NAN when absent */
 	double srv_prompt_tps, srv_gen_tps;
 	size_t bytes;
+	/* Last: 2.5 KB that a call without tool calls never touches.
+	 * call_result_reset does not clear them: slot_of is non-zero only where
+	 * a call was made, and is cleared when the calls are freed; a length is
+	 * read only for a slot's non-NULL string. */
+	uint16_t slot_of[256];    /* stream tool-call index -> 1 + slot in calls; 0: none yet */
+	uint32_t name_len[256], args_len[256]; /* lengths of calls[slot].name / .arguments */
 };
 void call_result_reset(struct call_result *r);
 void call_result_free(struct call_result *r);
@@ -96,12 +100,16 @@ struct sse_tpl {
 
 struct sse_state {
 	bool done;          /* saw the protocol's end marker */
-	struct sse_tpl tpl;
 	bool usage_seen;
 	int cur_block;      /* anthropic: content block being streamed */
 	int block_is_tool[64];
 	size_t block_tool_slot[64];
+	/* Last: sse_state_reset leaves its buffers as they are (read only up
+	 * to the lengths it clears). */
+	struct sse_tpl tpl;
 };
+/* A new stream's state: all zero, but for the template's buffers. */
+void sse_state_reset(struct sse_state *st);
 
 struct backend_ops {
 	const char *name;

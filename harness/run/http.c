@@ -354,7 +354,7 @@ void http_xfer_prepare(struct http_xfer *c, const struct sbuf *body, bool fresh,
 	c->sock_errno = 0;
 	linger_end(c);
 	c->t_done = 0;
-	memset(&c->st, 0, sizeof(c->st));
+	sse_state_reset(&c->st);
 	sse_reset(&c->sse);
 	sbuf_reset(&c->resp);
 	/* Only a big response's buffer is given back: the next one would grow it again. */
