@@ -331,8 +331,8 @@ const struct cli_opt cli_options[] = {
 	{ "concurrency", 'c', "N", SC_RUN, "parallel episodes (default 1)", opt_int,
 	  OFF(s.o.concurrency), 1, 4096 },
 	{ "threads", 0, "N", SC_RUN,
-	  "event-loop threads running the episodes (default: one per 32 episodes,\n"
-	  "at most half the CPUs and 3, at least 1)",
+	  "event-loop threads running the episodes (default: one per 256 episodes,\n"
+	  "at most the CPUs and 3)",
 	  opt_int, OFF(s.o.threads), 1, 256 },
 	{ "warmup", 0, "N", SC_RUN, "run N tasks first, not counted (default 0)", opt_int,
 	  OFF(s.o.warmup), 0, 1000000 },

@@ -42,20 +42,22 @@
  * at -c 64 (0.14 futex calls a call at 0.5 ms, 0.08 at 2 ms), and at 40k
  * calls/s 2 ms of finished tasks is about the 64 calls in flight anyway. */
 #define SINK_SOON_US 2000
-/* Episodes one loop thread is given before another thread is worth its
- * wake-ups, where the CPUs allow one (CPU_SHARE). */
-#define EPISODES_PER_THREAD 32
+/* Episodes one loop thread is given before another is worth its CPU and
+ * wake-ups. One loop drives about 45k calls/s here (tests/perf/curlfloor.c),
+ * more than a model server answers, and on a machine the server shares, a
+ * second loop that is not busy only takes CPU and context switches from it:
+ * on 2 vCPUs against nginx at -c 64 (2026-12-03, 5 alternating pairs of
+ * 100,000 calls) one loop made 35.4k calls/s not streaming and 34.2k
+ * streaming, two 32.0k and 32.6k. Many episodes are another matter: their
+ * replies come in bursts (a round of 1,000 answered in the same
+ * millisecond), which two loops take in parallel: at -c 1000 with 0.5 s
+ * replies, one loop gave a p99 overhead of 2.0-4.0 ms (max 5.9-6.6), two
+ * 2.0-2.5 (max 3.4-4.8). Until 2026-12-03 this was 32 (two loops at -c 64). */
+#define EPISODES_PER_THREAD 256
 /* The default's ceiling: three loops drive more calls than any model server
  * answers, and the process stays at four threads (with the feeder) however
  * many episodes run. --threads goes past it. */
 #define MAX_DEFAULT_LOOPS 3
-/* The default takes at most one loop per CPU_SHARE CPUs (at least one): the
- * server agentperf measures runs on the same machine, and a loop that is not
- * busy only takes CPU and context switches from it. On 2 vCPUs against
- * nginx at -c 64 (2026-12-03, 5 alternating pairs of 100,000 calls), one
- * loop made 35.4k calls/s not streaming and 34.2k streaming, two 32.0k and
- * 32.6k; one loop alone drives about 45k (tests/perf/curlfloor.c). */
-#define CPU_SHARE 2
 
 /* One task, shared by the episodes of its forms. */
 struct job {
@@ -611,14 +613,13 @@ int run_count_selected(const struct run_opts *o, long *n, bool *decomposed, stru
 }
 
 /* --threads, or enough loops for the load: one per EPISODES_PER_THREAD, at
- * most one per CPU_SHARE CPUs and MAX_DEFAULT_LOOPS. */
+ * most the CPUs and MAX_DEFAULT_LOOPS. */
 static int loop_count(const struct run_opts *o, int c)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	long share = cpus / CPU_SHARE > 0 ? cpus / CPU_SHARE : 1;
 	int n = o->threads > 0 ? o->threads : (c + EPISODES_PER_THREAD - 1) / EPISODES_PER_THREAD;
-	if (o->threads <= 0 && cpus > 0 && n > share)
-		n = (int)share;
+	if (o->threads <= 0 && cpus > 0 && n > cpus)
+		n = (int)cpus;
 	if (o->threads <= 0 && n > MAX_DEFAULT_LOOPS)
 		n = MAX_DEFAULT_LOOPS;
 	if (n > c)

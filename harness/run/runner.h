@@ -26,7 +26,7 @@ struct run_opts {
 	struct backend *be;
 	int repeats;            /* -r */
 	int concurrency;        /* parallel episodes */
-	int threads;            /* loop threads; 0: enough for the load, at most half the CPUs */
+	int threads;            /* loop threads; 0: enough for the load, at most the CPUs */
 	int warmup;             /* tasks run once before measuring, not counted */
 	bool forms[FORM_COUNT]; /* which forms run */
 	const char *filter;     /* fnmatch pattern on task id, or NULL */
