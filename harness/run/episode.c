@@ -494,6 +494,13 @@ void episode_timer(struct episode *e, uint64_t now, struct ep_req *req)
 	req->body = &e->body;
 }
 
+/* The reply's text, which the check reads and a repair attempt sends back: 0 or -ENOMEM. */
+static int keep_text(struct episode *e, const struct call_result *r)
+{
+	sbuf_reset(&e->text);
+	return sbuf_adds(&e->text, r->text.s ? r->text.s : "") ? -ENOMEM : 0;
+}
+
 /*
  * Appends the assistant turn and a tool result for every call: the table's
  * answer, or {"error": "no result for this call"} for a call it cannot answer
@@ -506,21 +513,22 @@ static int answer_tools(struct episode *e, const struct call_result *r)
 	if (!r->n_calls) {
 		/* The attempt ends here: the reply joins the conversation only if a
 		 * repair attempt comes (conv_own). */
-		sbuf_reset(&e->text);
-		sbuf_adds(&e->text, r->text.s ? r->text.s : "");
+		if (keep_text(e, r))
+			return -ENOMEM;
 		e->reply_pending = true;
 		return 0;
 	}
-	if (conv_own(e))
+	/* conv_own first: a pending reply it adds is the text kept before this one */
+	if (conv_own(e) || keep_text(e, r))
 		return -ENOMEM;
 	cJSON *conv = e->conv;
 	cJSON *msg = cJSON_CreateObject();
 	cJSON_AddStringToObject(msg, "role", "assistant");
-	if (r->text.len || !r->n_calls)
+	if (r->text.len)
 		cJSON_AddStringToObject(msg, "content", r->text.s ? r->text.s : "");
 	else
 		cJSON_AddNullToObject(msg, "content");
-	cJSON *tcs = r->n_calls ? cJSON_AddArrayToObject(msg, "tool_calls") : NULL;
+	cJSON *tcs = cJSON_AddArrayToObject(msg, "tool_calls");
 	size_t first = e->n_calls;
 	for (size_t i = 0; i < r->n_calls; i++) {
 		const struct tool_call *c = &r->calls[i];
@@ -558,8 +566,6 @@ static int answer_tools(struct episode *e, const struct call_result *r)
 					ans ? ans->result : "{\"error\": \"no result for this call\"}");
 		cJSON_AddItemToArray(conv, tm);
 	}
-	sbuf_reset(&e->text);
-	sbuf_adds(&e->text, r->text.s ? r->text.s : "");
 	return 1;
 }
 
